@@ -1,0 +1,72 @@
+"""congress: a workflow engine for preparing party congresses."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, request, session
+
+from congress.config import from_environment
+from congress.extensions import babel, csrf, db, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ("vi", "en")
+
+
+def select_locale() -> str:
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES) or "vi"
+
+
+def create_app(config: dict | None = None, mode: str | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, and a check of the workflows."""
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"),
+                template_folder=str(PROJECT_ROOT / "templates"))
+    app.config.update(from_environment(app.instance_path, mode or (config or {}).get("CONGRESS_MODE")))
+    if config:
+        app.config.update(config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(PROJECT_ROOT / "translations"))
+    login_manager.init_app(app)
+
+    from congress import models  # noqa: F401  (registers the tables)
+    from congress.accounts import auth
+    from congress.api.views import api
+    from congress.cli import register_commands
+    from congress.errors import register_error_handlers
+    from congress.progress.definitions import check_definitions
+    from congress.web.views import web
+    from congress.formatting import register_filters
+
+    auth.init_app(app)
+    app.register_blueprint(api)
+    app.register_blueprint(web)
+    register_error_handlers(app)
+    register_filters(app)
+    register_commands(app)
+    check_definitions(app)
+    _enable_sqlite_foreign_keys(app)
+    return app
+
+
+def _enable_sqlite_foreign_keys(app: Flask) -> None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+
+    @event.listens_for(Engine, "connect")
+    def _fk_on(dbapi_connection, _record):  # pragma: no cover - trivial
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()

@@ -1,0 +1,409 @@
+"""The JSON API under /api/v1: by session (with a CSRF header for writes) or bearer token."""
+from __future__ import annotations
+
+from datetime import date
+from functools import wraps
+
+from flask import Blueprint, g, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms.validators import ValidationError
+
+from congress.accounts import permissions
+from congress.audit.models import AuditRecord
+from congress.clock import today
+from congress.errors import BadRequest, Forbidden, NotFound, Unprocessable
+from congress.extensions import csrf, db
+from congress.progress import operations as progress_ops
+from congress.progress import queries
+from congress.progress.models import Campaign, Step
+from congress.text import clean_text
+from congress.units import operations as unit_ops
+from congress.units.models import UNIT_KINDS, Branch, Province, Unit
+from workflows.deadlines import DeadlineKind
+from workflows.readiness import Risk
+from workflows.rules import Action
+
+from . import serializers as out
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(api)
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            from congress.messages import describe
+            from congress.errors import error_response
+            return error_response(401, "unauthorized", describe("unauthorized"))
+        if request.method in WRITE_METHODS and not g.get("token_auth"):
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken"))
+            except (ValidationError, CSRFError):
+                raise BadRequest("csrf_missing")
+        return view(*args, **kwargs)
+    return wrapped
+
+
+# --- input helpers -------------------------------------------------------------------------
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("invalid_json")
+    return body
+
+
+def parse_date(value, field: str) -> date | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Unprocessable("invalid_field", {"field": field, "problem": "YYYY-MM-DD"})
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Unprocessable("invalid_field", {"field": field, "problem": "YYYY-MM-DD"}) from None
+
+
+def parse_int(value, field: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 2**31:
+        raise Unprocessable("invalid_field", {"field": field, "problem": "integer"})
+    return value
+
+
+def parse_text(value, field: str, max_length: int = 2000) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Unprocessable("invalid_field", {"field": field, "problem": "text"})
+    try:
+        return clean_text(value, max_length=max_length)
+    except ValueError:
+        raise Unprocessable("invalid_field", {"field": field,
+                                              "problem": f"≤ {max_length}"}) from None
+
+
+def parse_version(body: dict) -> int:
+    if "version" not in body:
+        raise Unprocessable("version_required")
+    return parse_int(body["version"], "version")
+
+
+def check_fields(body: dict, allowed: set[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise Unprocessable("unknown_fields", {"fields": unknown})
+
+
+# --- lookups that check scope --------------------------------------------------------------
+
+def readable_unit(code: str) -> Unit:
+    unit = db.session.execute(db.select(Unit).filter_by(code=code)).scalar_one_or_none()
+    if unit is None:
+        raise NotFound("unit_not_found", {"code": code})
+    if not permissions.can_read_unit(current_user, unit):
+        raise Forbidden()
+    return unit
+
+
+def preparation_of(unit: Unit):
+    prep = queries.unit_preparation(unit)
+    if prep is None:
+        raise NotFound("not_enrolled", {"code": unit.code})
+    return prep
+
+
+def readable_branch(code: str) -> Branch:
+    branch = db.session.execute(db.select(Branch).filter_by(code=code)).scalar_one_or_none()
+    if branch is None:
+        raise NotFound("branch_not_found", {"code": code})
+    if not permissions.can_read_unit(current_user, branch.unit):
+        raise Forbidden()
+    return branch
+
+
+def province_scope(code: str | None) -> set[str] | None:
+    """The provinces a list may show: the one asked for (if readable), else all readable ones."""
+    readable = permissions.readable_province_codes(current_user)
+    if code is not None:
+        if db.session.get(Province, code) is None:
+            raise NotFound("province_not_found", {"code": code})
+        if readable is not None and code not in readable:
+            raise Forbidden()
+        return {code}
+    return readable
+
+
+def choice(name: str, allowed) -> str | None:
+    value = request.args.get(name)
+    if value is not None and value not in allowed:
+        raise Unprocessable("unknown_filter", {"field": name, "value": value})
+    return value
+
+
+# --- endpoints -----------------------------------------------------------------------------
+
+@api.get("/me")
+@login_required
+def me():
+    user = current_user
+    return jsonify({"username": user.username, "display_name": user.display_name, "role": user.role,
+                    "unit_code": user.unit.code if user.unit else None,
+                    "province_code": user.province_code})
+
+
+@api.get("/units")
+@login_required
+def list_units():
+    kind = choice("kind", UNIT_KINDS)
+    risk = choice("risk", [r.value for r in Risk])
+    provinces = province_scope(request.args.get("province"))
+    unit_ids = None
+    if provinces == set():  # unit roles and unit viewers: their own unit only
+        unit_ids = [current_user.unit_id] if current_user.unit_id else []
+        provinces = None
+    rows = queries.readiness_rows(provinces, unit_ids=unit_ids, kind=kind)
+    if risk:
+        rows = [r for r in rows if r.readiness.risk.value == risk]
+    return jsonify({"as_of": today().isoformat(), "count": len(rows),
+                    "units": [{**out.unit_summary(r.unit), "congress_on": out.iso(r.preparation.congress_on),
+                               "readiness": out.readiness(r.readiness)} for r in rows]})
+
+
+@api.get("/units/<code>")
+@login_required
+def get_unit(code: str):
+    unit = readable_unit(code)
+    prep = preparation_of(unit)
+    row = queries.readiness_rows(unit_ids=[unit.id])[0]
+    now = today()
+    definition = prep.workflow_version.definition()
+    branch_definition = prep.branch_workflow_version.definition()
+    steps_by_branch = queries.branch_steps(prep)
+    return jsonify({
+        **out.unit_summary(unit),
+        "province_name": unit.province.name,
+        "formed_from": [{"code": o.former_code, "name": o.former_name, "share": o.share}
+                        for o in unit.origins],
+        "as_of": now.isoformat(),
+        "preparation": {
+            "campaign": {"id": prep.campaign.id, "name": prep.campaign.name_vi, "term": prep.campaign.term,
+                         "starts_on": prep.campaign.starts_on.isoformat()},
+            "workflow": {"key": prep.workflow_version.key, "revision": prep.workflow_version.revision,
+                         "version": prep.workflow_version.declared_version},
+            "congress_on": out.iso(prep.congress_on),
+            "deadline": out.deadline(prep.deadline),
+            "deadline_is_override": prep.deadline_is_override,
+            "deadline_basis": prep.deadline_basis or prep.campaign.deadline_basis,
+            "version": prep.version,
+        },
+        "readiness": out.readiness(row.readiness),
+        "steps": [out.step(s, definition.step(s.key), current_user, unit, now)
+                  for s in queries.unit_steps(prep)],
+        "branches": [out.branch(b, steps_by_branch.get(b.id, []), branch_definition, current_user, unit, now)
+                     for b in queries.unit_branches(unit)],
+    })
+
+
+def _transition(step: Step, unit: Unit, definition):
+    body = json_body()
+    check_fields(body, {"action", "version", "on", "note"})
+    try:
+        action = Action(body.get("action"))
+    except ValueError:
+        raise Unprocessable("unknown_action", {"action": str(body.get("action"))[:40]}) from None
+    version = parse_version(body)
+    on = parse_date(body.get("on"), "on")
+    note = parse_text(body.get("note"), "note")
+    progress_ops.transition(step, action=action, actor=current_user, version=version, on=on, note=note)
+    db.session.commit()
+    return jsonify(out.step(step, definition.step(step.key), current_user, unit, today()))
+
+
+@api.post("/units/<code>/steps/<key>/transitions")
+@login_required
+def transition_unit_step(code: str, key: str):
+    unit = readable_unit(code)
+    prep = preparation_of(unit)
+    step = db.session.execute(db.select(Step).where(
+        Step.preparation_id == prep.id, Step.branch_id.is_(None), Step.key == key)).scalar_one_or_none()
+    if step is None:
+        raise NotFound("step_not_found", {"key": key})
+    return _transition(step, unit, prep.workflow_version.definition())
+
+
+@api.post("/branches/<code>/steps/<key>/transitions")
+@login_required
+def transition_branch_step(code: str, key: str):
+    branch = readable_branch(code)
+    prep = preparation_of(branch.unit)
+    step = db.session.execute(db.select(Step).where(
+        Step.branch_id == branch.id, Step.key == key)).scalar_one_or_none()
+    if step is None:
+        raise NotFound("step_not_found", {"key": key})
+    return _transition(step, branch.unit, prep.branch_workflow_version.definition())
+
+
+@api.get("/branches/<code>")
+@login_required
+def get_branch(code: str):
+    branch = readable_branch(code)
+    prep = preparation_of(branch.unit)
+    steps = db.session.execute(db.select(Step).where(Step.branch_id == branch.id)).scalars().all()
+    order = prep.branch_workflow_version.definition().step_keys
+    steps = sorted(steps, key=lambda s: order.index(s.key) if s.key in order else 999)
+    return jsonify(out.branch(branch, steps, prep.branch_workflow_version.definition(), current_user,
+                              branch.unit, today()))
+
+
+@api.patch("/branches/<code>")
+@login_required
+def patch_branch(code: str):
+    branch = readable_branch(code)
+    body = json_body()
+    check_fields(body, set(unit_ops.BRANCH_FIELDS) | {"version"})
+    version = parse_version(body)
+    changes = {}
+    for field, kind in unit_ops.BRANCH_FIELDS.items():
+        if field not in body:
+            continue
+        if kind is date:
+            changes[field] = parse_date(body[field], field)
+        elif kind is int:
+            changes[field] = parse_int(body[field], field)
+        else:
+            changes[field] = parse_text(body[field], field, unit_ops.TEXT_LIMITS.get(field, 40))
+    unit_ops.update_branch(branch, changes, actor=current_user, version=version)
+    db.session.commit()
+    return jsonify(out.branch(branch, unit=branch.unit))
+
+
+@api.put("/units/<code>/deadline")
+@login_required
+def put_unit_deadline(code: str):
+    unit = readable_unit(code)
+    prep = preparation_of(unit)
+    body = json_body()
+    check_fields(body, {"version", "date", "kind", "basis"})
+    version = parse_version(body)
+    day = parse_date(body.get("date"), "date")
+    kind = _deadline_kind(body.get("kind", "by"))
+    progress_ops.set_unit_deadline(prep, actor=current_user, version=version, day=day, kind=kind,
+                                   basis=parse_text(body.get("basis"), "basis", 200))
+    db.session.commit()
+    return jsonify({"deadline": out.deadline(prep.deadline), "deadline_is_override": prep.deadline_is_override,
+                    "deadline_basis": prep.deadline_basis, "version": prep.version})
+
+
+@api.put("/units/<code>/congress-date")
+@login_required
+def put_congress_date(code: str):
+    unit = readable_unit(code)
+    prep = preparation_of(unit)
+    body = json_body()
+    check_fields(body, {"version", "date"})
+    version = parse_version(body)
+    progress_ops.set_congress_date(prep, actor=current_user, version=version,
+                                   day=parse_date(body.get("date"), "date"))
+    db.session.commit()
+    return jsonify({"congress_on": out.iso(prep.congress_on), "version": prep.version})
+
+
+def _deadline_kind(value) -> DeadlineKind:
+    try:
+        return DeadlineKind(value)
+    except ValueError:
+        raise Unprocessable("unknown_deadline_kind") from None
+
+
+def _campaign_json(c: Campaign) -> dict:
+    return {"id": c.id, "province_code": c.province_code, "term": c.term, "name": c.name_vi,
+            "name_en": c.name_en, "starts_on": c.starts_on.isoformat(), "deadline": out.deadline(c.deadline),
+            "deadline_basis": c.deadline_basis, "version": c.version}
+
+
+@api.get("/campaigns")
+@login_required
+def list_campaigns():
+    provinces = province_scope(request.args.get("province"))
+    query = db.select(Campaign).order_by(Campaign.province_code)
+    if provinces is not None:
+        if not provinces and current_user.unit is not None:
+            provinces = {current_user.unit.province_code}
+        query = query.where(Campaign.province_code.in_(provinces))
+    return jsonify({"campaigns": [_campaign_json(c) for c in db.session.execute(query).scalars()]})
+
+
+@api.put("/campaigns/<int:campaign_id>/deadline")
+@login_required
+def put_campaign_deadline(campaign_id: int):
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or not permissions.can_read_province(current_user, campaign.province_code):
+        raise NotFound("not_found")
+    body = json_body()
+    check_fields(body, {"version", "date", "kind", "basis"})
+    version = parse_version(body)
+    day = parse_date(body.get("date"), "date")
+    if day is None:
+        raise Unprocessable("field_required", {"field": "date"})
+    progress_ops.set_campaign_deadline(campaign, actor=current_user, version=version, day=day,
+                                       kind=_deadline_kind(body.get("kind", "by")),
+                                       basis=parse_text(body.get("basis"), "basis", 200))
+    db.session.commit()
+    return jsonify(_campaign_json(campaign))
+
+
+@api.get("/readiness")
+@login_required
+def readiness():
+    kind = choice("kind", UNIT_KINDS)
+    provinces = province_scope(request.args.get("province"))
+    if provinces == set():
+        raise Forbidden()
+    overview = queries.province_overview(provinces, kind=kind)
+    body = {"as_of": overview.as_of.isoformat(),
+            "province": ({"code": overview.province.code, "name": overview.province.name}
+                         if overview.province else None),
+            "campaign": _campaign_json(overview.campaign) if overview.campaign else None,
+            **out.province_readiness(overview.readiness),
+            "units": [{**out.unit_summary(r.unit), "readiness": out.readiness(r.readiness)}
+                      for r in overview.rows]}
+    return jsonify(body)
+
+
+@api.get("/audit")
+@login_required
+def audit():
+    code = request.args.get("unit")
+    try:
+        limit = min(500, max(1, int(request.args.get("limit", 100))))
+        before = int(request.args["before"]) if "before" in request.args else None
+    except ValueError:
+        raise Unprocessable("invalid_field", {"field": "limit/before", "problem": "integer"}) from None
+    query = db.select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
+    if code:
+        unit = readable_unit(code)
+        query = query.where(AuditRecord.unit_id == unit.id)
+    else:
+        provinces = permissions.readable_province_codes(current_user)
+        if provinces is not None:
+            if not provinces:
+                raise Forbidden()
+            query = query.join(Unit, Unit.id == AuditRecord.unit_id).where(Unit.province_code.in_(provinces))
+    if before is not None:
+        query = query.where(AuditRecord.id < before)
+    records = db.session.execute(query).scalars().all()
+    return jsonify({"records": [out.audit_record(a) for a in records],
+                    "next_before": records[-1].id if len(records) == limit else None})
+
+
+@api.get("/openapi.json")
+def openapi():
+    from .openapi import document
+
+    return jsonify(document())

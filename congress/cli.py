@@ -1,0 +1,166 @@
+"""The flask commands: seed, users, tokens, workflows check."""
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from congress.errors import OperationError
+from congress.extensions import db
+
+
+def _fail(exc: OperationError) -> None:
+    from congress.messages import describe
+
+    db.session.rollback()
+    raise click.ClickException(describe(exc.code, exc.params))
+
+
+def _cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+workflows_cli = AppGroup("workflows", help="Check the workflow definitions.")
+
+
+@workflows_cli.command("check")
+@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of definitions (default: workflows/definitions).")
+def workflows_check(directory: Path | None) -> None:
+    """Validate every definition; print one line per problem."""
+    from workflows.loader import DEFINITIONS_DIR, DefinitionError, load_all
+
+    try:
+        found = load_all(directory or DEFINITIONS_DIR)
+    except DefinitionError as exc:
+        for line in exc.problems:
+            click.echo(line, err=True)
+        sys.exit(1)
+    for definition in found.values():
+        click.echo(f"{definition.source}: {definition.key} v{definition.version}, "
+                   f"{len(definition.steps)} steps: OK")
+
+
+@click.command("seed")
+@click.option("--province", "provinces", multiple=True, metavar="CODE",
+              help="Province code to load (repeatable); default 31, Hải Phòng.")
+@click.option("--all", "all_units", is_flag=True, help="Load all 3,321 units of the 34 provinces.")
+@click.option("--demo", is_flag=True, help="Add deterministic demo branches, progress and accounts.")
+def seed_command(provinces: tuple[str, ...], all_units: bool, demo: bool) -> None:
+    """Load the organisations from the official reference data (idempotent)."""
+    from congress.seeding.seed import province_codes_for, seed
+
+    try:
+        codes = province_codes_for(list(provinces), all_units)
+        report = seed(codes, demo=demo, actor=_cli_actor())
+        db.session.commit()
+    except OperationError as exc:
+        _fail(exc)
+    click.echo(f"provinces +{report.provinces}, units +{report.units}, origins +{report.origins}, "
+               f"campaigns +{report.campaigns}, units enrolled +{report.enrolled}")
+    for note in report.notes:
+        click.echo(note)
+
+
+users_cli = AppGroup("users", help="Manage accounts.")
+
+
+@users_cli.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(
+    ["admin", "city_leader", "city_staff", "unit_leader", "unit_staff", "viewer"]))
+@click.option("--unit", "unit_code", metavar="CODE", help="Unit code (unit roles, or a unit viewer).")
+@click.option("--province", "province_code", metavar="CODE", help="Province code (city roles, or a viewer).")
+@click.option("--name", "display_name", help="Full name shown in pages.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_add(username, role, unit_code, province_code, display_name, password_stdin) -> None:
+    """Create an account; the password comes from a prompt or standard input."""
+    from congress.accounts.operations import add_user
+    from congress.errors import NotFound
+    from congress.units.models import Province, Unit
+
+    try:
+        unit = province = None
+        if unit_code:
+            unit = db.session.execute(db.select(Unit).filter_by(code=unit_code)).scalar_one_or_none()
+            if unit is None:
+                raise NotFound("unit_not_found", {"code": unit_code})
+        if province_code:
+            province = db.session.get(Province, province_code)
+            if province is None:
+                raise NotFound("province_not_found", {"code": province_code})
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        user = add_user(username.strip(), role=role, password=password, display_name=display_name,
+                        unit=unit, province=province, actor=_cli_actor())
+        db.session.commit()
+    except OperationError as exc:
+        _fail(exc)
+    click.echo(f"user {user.username} ({user.role}) created")
+
+
+tokens_cli = AppGroup("tokens", help="Manage API bearer tokens.")
+
+
+def _user(username: str):
+    from congress.accounts.models import User
+
+    user = db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException(f"no user named {username!r}")
+    return user
+
+
+@tokens_cli.command("create")
+@click.argument("username")
+@click.option("--name", "token_name", default="api", help="A label to recognise the token by.")
+def tokens_create(username: str, token_name: str) -> None:
+    """Print a new bearer token for USERNAME (shown once; stored hashed)."""
+    from congress.accounts.operations import create_token
+
+    token, plain = create_token(_user(username), token_name, actor=_cli_actor())
+    db.session.commit()
+    click.echo(plain)
+
+
+@tokens_cli.command("list")
+@click.argument("username")
+def tokens_list(username: str) -> None:
+    """List a user's tokens (id, label, prefix, state)."""
+    from congress.accounts.models import ApiToken
+
+    user = _user(username)
+    for token in db.session.execute(db.select(ApiToken).filter_by(user_id=user.id).order_by(ApiToken.id)).scalars():
+        state = "revoked" if token.revoked_at else "active"
+        click.echo(f"{token.id}\t{token.name}\t{token.prefix}…\t{state}")
+
+
+@tokens_cli.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by id: it stops working at once."""
+    from congress.accounts.models import ApiToken
+    from congress.accounts.operations import revoke_token
+
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise click.ClickException(f"no token with id {token_id}")
+    revoke_token(token, actor=_cli_actor())
+    db.session.commit()
+    click.echo(f"token {token_id} revoked")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(workflows_cli)
+    app.cli.add_command(seed_command)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)

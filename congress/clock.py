@@ -1,0 +1,21 @@
+"""The one place that says what day it is (local date in Asia/Ho_Chi_Minh)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from flask import current_app, has_app_context
+
+from workflows.deadlines import local_today
+
+
+def today() -> date:
+    """Today in Vietnam, or the fixed reference date the configuration sets (demo, tests)."""
+    if has_app_context():
+        fixed = current_app.config.get("CONGRESS_TODAY")
+        if fixed:
+            return fixed
+    return local_today()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

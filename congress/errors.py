@@ -1,0 +1,115 @@
+"""Errors a person can understand, as JSON for the API and as a page for the browser.
+
+Operations raise :class:`OperationError` subclasses with a code and parameters; the message
+is put into words (in the user's language) only when the response is made.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError, StatementError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from congress.extensions import db
+
+
+class OperationError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, code: str | None = None, params: Mapping[str, Any] | None = None,
+                 current: Mapping[str, Any] | None = None):
+        super().__init__(code or self.code)
+        self.code = code or self.code
+        self.params = dict(params or {})
+        #: for a conflict: the current state of what the user tried to change
+        self.current = current
+
+
+class BadRequest(OperationError):
+    status = 400
+    code = "bad_request"
+
+
+class Forbidden(OperationError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(OperationError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(OperationError):
+    status = 409
+    code = "stale_version"
+
+
+class Unprocessable(OperationError):
+    status = 422
+    code = "unprocessable"
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json")
+
+
+def error_response(status: int, code: str, message: str, **extra):
+    if wants_json():
+        body = {"error": code, "message": message, "status": status}
+        body.update({k: v for k, v in extra.items() if v is not None})
+        return jsonify(body), status
+    return render_template("error.html", status=status, code=code, message=message, **extra), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    from congress.messages import describe, http_message
+
+    @app.errorhandler(OperationError)
+    def _operation_error(exc: OperationError):
+        db.session.rollback()
+        return error_response(exc.status, exc.code, describe(exc.code, exc.params),
+                              details=_jsonable(exc.params) or None, current=exc.current)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc):
+        db.session.rollback()
+        return error_response(409, "stale_version", describe("stale_version", {}))
+
+    @app.errorhandler(OperationalError)
+    def _database_down(exc):
+        db.session.rollback()
+        app.logger.error("database error: %s", exc)
+        return error_response(503, "database_unavailable", describe("database_unavailable", {}))
+
+    @app.errorhandler(StatementError)
+    def _bad_statement(exc):
+        db.session.rollback()
+        app.logger.warning("rejected statement: %s", exc)
+        return error_response(400, "bad_request", describe("bad_request", {}))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return error_response(exc.code or 500, _http_code(exc.code), http_message(exc.code))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        db.session.rollback()
+        app.logger.exception("unexpected error")
+        return error_response(500, "internal_error", http_message(500))
+
+
+def _http_code(status: int | None) -> str:
+    return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+            405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+            422: "unprocessable", 429: "too_many_requests"}.get(status or 500, "http_error")
+
+
+def _jsonable(params: Mapping[str, Any]) -> dict:
+    from congress.audit.operations import _plain
+
+    return _plain(dict(params))

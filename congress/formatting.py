@@ -1,0 +1,75 @@
+"""The one place that formats dates and numbers the Vietnamese way."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask
+from flask_babel import get_locale
+
+from workflows.deadlines import LOCAL_TZ, Deadline, DeadlineKind
+
+
+def _locale() -> str:
+    try:
+        return str(get_locale() or "vi")
+    except (RuntimeError, AttributeError):
+        return "vi"
+
+
+def short_date(day: date | None) -> str:
+    """20/8/2025 (Vietnamese style: no leading zeros, day first)."""
+    if day is None:
+        return ""
+    if isinstance(day, datetime):
+        day = day.astimezone(LOCAL_TZ).date()
+    if _locale() == "en":
+        return f"{day.day} {day.strftime('%b')} {day.year}"
+    return f"{day.day}/{day.month}/{day.year}"
+
+
+def long_date(day: date, place: str | None = None) -> str:
+    """"ngày 05 tháng 8 năm 2025" as in Party documents (day with two digits, month as is)."""
+    months = day.month if day.month > 2 else f"{day.month:02d}"
+    text = f"ngày {day.day:02d} tháng {months} năm {day.year}"
+    return f"{place}, {text}" if place else text
+
+
+def number(value: int | float | None) -> str:
+    """6.084 in Vietnamese (thousands separated by "."), 6,084 in English."""
+    if value is None:
+        return ""
+    text = f"{int(value):,}"
+    return text if _locale() == "en" else text.replace(",", ".")
+
+
+def deadline_phrase(deadline: Deadline | None) -> str:
+    """"trước ngày 20/8/2025" or "chậm nhất ngày 20/8/2025", in the user's language."""
+    from flask_babel import gettext
+
+    if deadline is None:
+        return ""
+    if deadline.kind is DeadlineKind.BEFORE:
+        return gettext("before %(day)s", day=short_date(deadline.day))
+    return gettext("by %(day)s", day=short_date(deadline.day))
+
+
+def datetime_local(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(LOCAL_TZ)
+    return f"{local:%H:%M} {short_date(local.date())}"
+
+
+def register_filters(app: Flask) -> None:
+    app.add_template_filter(short_date, "short_date")
+    app.add_template_filter(long_date, "long_date")
+    app.add_template_filter(number, "number")
+    app.add_template_filter(deadline_phrase, "deadline")
+    app.add_template_filter(datetime_local, "datetime_local")
+
+    @app.context_processor
+    def _labels():
+        from congress.messages import ACTION_LABELS, RISK_LABELS, STATE_LABELS, describe_reason
+
+        return {"risk_labels": RISK_LABELS, "state_labels": STATE_LABELS,
+                "action_labels": ACTION_LABELS, "describe_reason": describe_reason}

@@ -1,0 +1,160 @@
+"""Messages a person reads, keyed by the stable codes the engine and operations use.
+
+Every text goes through Flask-Babel (English message ids, Vietnamese translations in
+translations/vi), so the API and pages speak the user's language, Vietnamese by default.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Mapping
+
+from flask_babel import gettext, lazy_gettext as _l
+
+from workflows.deadlines import Deadline
+from workflows.readiness import Reason, Risk
+from workflows.rules import Action, State
+
+from .formatting import deadline_phrase, short_date
+
+MESSAGES = {
+    # operations and the engine's refusals
+    "stale_version": _l("Someone changed this while you were editing it: reload to see the current "
+                        "state, then try again."),
+    "version_required": _l("The version you saw is missing: send \"version\" with the write."),
+    "action_forbidden": _l("Your role does not allow the action \"%(action)s\" on this unit."),
+    "deadline_forbidden": _l("Only city staff may set deadlines."),
+    "congress_date_forbidden": _l("Only the unit's leader or city staff may plan the congress date."),
+    "branch_forbidden": _l("Only the unit's own staff may change its branches."),
+    "approval_not_required": _l("This step does not go to the city for approval, so \"%(action)s\" "
+                                "does not apply."),
+    "invalid_transition": _l("The action \"%(action)s\" is not possible while the step is "
+                             "\"%(state)s\"."),
+    "reason_required": _l("Give a reason for \"%(action)s\"."),
+    "date_in_future": _l("The date %(on)s is in the future (today is %(today)s)."),
+    "date_before_campaign": _l("The date %(on)s is before the campaign started (%(start)s)."),
+    "prerequisites_incomplete": _l("Finish these steps first: %(steps)s."),
+    "completed_before_prerequisite": _l("The step cannot be completed on %(on)s: its prerequisite "
+                                        "\"%(step)s\" was completed later, on %(prerequisite_on)s."),
+    "rule_not_satisfied": _l("Not yet: %(done)s of %(total)s branches have held their congress."),
+    "field_required": _l("The field \"%(field)s\" is required."),
+    "must_not_be_negative": _l("The field \"%(field)s\" must not be negative."),
+    "too_many_delegates": _l("A congress has at most %(limit)s delegates."),
+    "unknown_branch_kind": _l("Unknown branch kind \"%(value)s\"."),
+    "invalid_field": _l("The field \"%(field)s\" is not valid: %(problem)s."),
+    "unknown_fields": _l("Unknown field(s): %(fields)s."),
+    "invalid_json": _l("The request body must be a JSON object."),
+    "unknown_action": _l("Unknown action \"%(action)s\"."),
+    "unknown_deadline_kind": _l("The deadline kind must be \"before\" or \"by\"."),
+    "unknown_filter": _l("Unknown value \"%(value)s\" for the filter \"%(field)s\"."),
+    "unit_not_found": _l("There is no unit with the code \"%(code)s\"."),
+    "branch_not_found": _l("There is no branch with the code \"%(code)s\"."),
+    "step_not_found": _l("The unit has no step \"%(key)s\"."),
+    "province_not_found": _l("There is no province with the code \"%(code)s\"."),
+    "not_enrolled": _l("The unit %(code)s has no congress preparation yet."),
+    "unauthorized": _l("Log in, or send a valid API token."),
+    "forbidden": _l("You may not see or change this."),
+    "database_unavailable": _l("The database cannot be reached right now. Try again in a moment."),
+    "bad_request": _l("The request could not be understood."),
+    "csrf_missing": _l("The form's security token is missing or expired: reload the page and try "
+                       "again (API clients send the X-CSRFToken header, or use a bearer token)."),
+    "login_failed": _l("Wrong user name or password."),
+    "password_too_short": _l("The password must have at least %(length)s characters."),
+    "unknown_role": _l("Unknown role \"%(role)s\" (one of: %(allowed)s)."),
+    "unit_required": _l("The role \"%(role)s\" needs a unit (--unit CODE)."),
+    "province_required": _l("The role \"%(role)s\" needs a province (--province CODE)."),
+    "scope_required": _l("A viewer needs a unit or a province to read."),
+    "user_exists": _l("The user name \"%(username)s\" is taken."),
+}
+
+HTTP_MESSAGES = {
+    400: _l("The request could not be understood."),
+    401: _l("Log in, or send a valid API token."),
+    403: _l("You may not see or change this."),
+    404: _l("This page or resource does not exist."),
+    405: _l("This method is not allowed here."),
+    409: _l("Someone changed this while you were editing it."),
+    413: _l("The request is too large."),
+    415: _l("This kind of content is not accepted here."),
+    422: _l("The request is well formed but cannot be accepted."),
+    429: _l("Too many requests: wait a moment."),
+    500: _l("Something went wrong on our side. The error has been logged."),
+    503: _l("The service is unavailable right now. Try again in a moment."),
+}
+
+STATE_LABELS = {
+    State.NOT_STARTED: _l("not started"),
+    State.IN_PROGRESS: _l("in progress"),
+    State.SUBMITTED: _l("submitted to the city"),
+    State.APPROVED: _l("approved"),
+    State.DONE: _l("done"),
+    State.NOT_APPLICABLE: _l("not applicable"),
+}
+
+ACTION_LABELS = {
+    Action.START: _l("start"),
+    Action.SUBMIT: _l("submit to the city"),
+    Action.APPROVE: _l("approve"),
+    Action.RETURN: _l("return"),
+    Action.COMPLETE: _l("complete"),
+    Action.MARK_NOT_APPLICABLE: _l("mark not applicable"),
+    Action.REOPEN: _l("reopen"),
+}
+
+RISK_LABELS = {
+    Risk.DONE: _l("done"),
+    Risk.ON_TRACK: _l("on track"),
+    Risk.AT_RISK: _l("at risk"),
+    Risk.LATE: _l("late"),
+}
+
+REASONS = {
+    "finished": _l("All steps done (finished on %(on)s)."),
+    "deadline_missed": _l("The deadline (%(deadline)s) passed %(days)s day(s) ago."),
+    "steps_overdue": _l("%(count)s step(s) overdue: %(steps)s."),
+    "projected_after_deadline": _l("At the current pace the unit finishes on %(projected)s, after "
+                                   "its deadline (%(deadline)s)."),
+    "no_progress": _l("No step completed yet, %(days_left)s day(s) before the deadline."),
+    "on_track": _l("At the current pace the unit finishes on %(projected)s; %(days_left)s day(s) left."),
+    "branches_pending": _l("%(held)s of %(total)s branches have held their congress."),
+}
+
+
+def _format(value: Any) -> Any:
+    if isinstance(value, Deadline):
+        return deadline_phrase(value)
+    if isinstance(value, date):
+        return short_date(value)
+    if isinstance(value, State):
+        return str(STATE_LABELS[value])
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(_format(v)) for v in value)
+    if value is None:
+        return "—"
+    return value
+
+
+def _fill(template, params: Mapping[str, Any]) -> str:
+    values = {k: _format(v) for k, v in params.items()}
+    if "state" in values and values["state"] in State._value2member_map_:
+        values["state"] = str(STATE_LABELS[State(values["state"])])
+    if "action" in values and values["action"] in Action._value2member_map_:
+        values["action"] = str(ACTION_LABELS[Action(values["action"])])
+    try:
+        return str(template) % values
+    except (KeyError, TypeError, ValueError):
+        return str(template)
+
+
+def describe(code: str, params: Mapping[str, Any] | None = None) -> str:
+    template = MESSAGES.get(code)
+    if template is None:
+        return gettext("The request cannot be accepted (%(code)s).", code=code)
+    return _fill(template, params or {})
+
+
+def describe_reason(reason: Reason) -> str:
+    return _fill(REASONS[reason.code], reason.params)
+
+
+def http_message(status: int | None) -> str:
+    return str(HTTP_MESSAGES.get(status or 500, HTTP_MESSAGES[500]))

@@ -1,0 +1,151 @@
+"""Campaigns, the workflow versions units follow, each unit's preparation and its steps."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from congress.extensions import db
+from workflows.deadlines import Deadline, DeadlineKind
+from workflows.loader import WorkflowDefinition, definition_from_snapshot
+from workflows.rules import State
+
+
+class Campaign(db.Model):
+    """A round of congresses in one province: "Đại hội Đảng bộ cấp xã, nhiệm kỳ 2025–2030"."""
+    __tablename__ = "campaigns"
+    __table_args__ = (sa.UniqueConstraint("province_code", "term", name="uq_campaigns_province_term"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_code: Mapped[str] = mapped_column(sa.ForeignKey("provinces.code"))
+    term: Mapped[str] = mapped_column(sa.String(20))
+    name_vi: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    #: no step may be dated before this day
+    starts_on: Mapped[date]
+    #: the default deadline of every unit: its day and its wording (before / by)
+    deadline_on: Mapped[date]
+    deadline_kind: Mapped[str] = mapped_column(sa.String(6))
+    #: what set the deadline, e.g. "Chỉ thị 45-CT/TW"
+    deadline_basis: Mapped[str | None] = mapped_column(sa.String(200))
+    unit_workflow: Mapped[str] = mapped_column(sa.String(60))
+    branch_workflow: Mapped[str] = mapped_column(sa.String(60))
+    version: Mapped[int] = mapped_column(default=1)
+
+    province = relationship("Province", lazy="joined")
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def deadline(self) -> Deadline:
+        return Deadline(self.deadline_on, DeadlineKind(self.deadline_kind))
+
+
+class WorkflowVersion(db.Model):
+    """A snapshot of a workflow definition. Units keep the snapshot they were created from."""
+    __tablename__ = "workflow_versions"
+    __table_args__ = (sa.UniqueConstraint("key", "revision", name="uq_workflow_versions_key_revision"),
+                      sa.UniqueConstraint("key", "checksum", name="uq_workflow_versions_key_checksum"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(60))
+    #: 1, 2, 3 ... one per distinct content of the definition
+    revision: Mapped[int]
+    #: the "version" the YAML file declares
+    declared_version: Mapped[int]
+    checksum: Mapped[str] = mapped_column(sa.String(64))
+    source: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[dict] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+    def definition(self) -> WorkflowDefinition:
+        return _definition_cache(self.id, self.checksum, self.body)
+
+
+_DEFINITIONS: dict[tuple[int, str], WorkflowDefinition] = {}
+
+
+def _definition_cache(version_id: int, checksum: str, body: dict) -> WorkflowDefinition:
+    key = (version_id, checksum)
+    if key not in _DEFINITIONS:
+        _DEFINITIONS[key] = definition_from_snapshot(body, f"workflow version {version_id}")
+    return _DEFINITIONS[key]
+
+
+class Preparation(db.Model):
+    """One unit's preparation for its congress in a campaign."""
+    __tablename__ = "preparations"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "unit_id", name="uq_preparations_campaign_unit"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    workflow_version_id: Mapped[int] = mapped_column(sa.ForeignKey("workflow_versions.id"))
+    branch_workflow_version_id: Mapped[int] = mapped_column(sa.ForeignKey("workflow_versions.id"))
+    #: the planned first day of the congress
+    congress_on: Mapped[date | None]
+    #: the unit's own deadline when the city sets one (else the campaign's)
+    deadline_on: Mapped[date | None]
+    deadline_kind: Mapped[str | None] = mapped_column(sa.String(6))
+    deadline_basis: Mapped[str | None] = mapped_column(sa.String(200))
+    version: Mapped[int] = mapped_column(default=1)
+
+    campaign: Mapped[Campaign] = relationship(lazy="joined")
+    unit = relationship("Unit", lazy="joined")
+    workflow_version: Mapped[WorkflowVersion] = relationship(foreign_keys=[workflow_version_id])
+    branch_workflow_version: Mapped[WorkflowVersion] = relationship(
+        foreign_keys=[branch_workflow_version_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def deadline(self) -> Deadline:
+        if self.deadline_on is not None:
+            return Deadline(self.deadline_on, DeadlineKind(self.deadline_kind or "by"))
+        return self.campaign.deadline
+
+    @property
+    def deadline_is_override(self) -> bool:
+        return self.deadline_on is not None
+
+
+class Step(db.Model):
+    """A step of a unit's workflow (branch_id empty) or of one branch's workflow."""
+    __tablename__ = "steps"
+    __table_args__ = (
+        sa.Index("uq_steps_unit_step", "preparation_id", "key", unique=True,
+                 sqlite_where=sa.text("branch_id IS NULL"),
+                 postgresql_where=sa.text("branch_id IS NULL")),
+        sa.UniqueConstraint("branch_id", "key", name="uq_steps_branch_key"),
+        sa.Index("ix_steps_state_due", "state", "due_on"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preparation_id: Mapped[int] = mapped_column(sa.ForeignKey("preparations.id"), index=True)
+    branch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("branches.id"))
+    key: Mapped[str] = mapped_column(sa.String(60))
+    #: see workflows.rules.State; "overdue" is never stored, it is derived from due_on
+    state: Mapped[str] = mapped_column(sa.String(20), default=State.NOT_STARTED.value)
+    started_on: Mapped[date | None]
+    submitted_on: Mapped[date | None]
+    approved_on: Mapped[date | None]
+    completed_on: Mapped[date | None]
+    #: last allowed day (inclusive) and the deadline's wording, from the step's due rule
+    due_on: Mapped[date | None]
+    due_kind: Mapped[str | None] = mapped_column(sa.String(6))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    #: why the step was returned, reopened or is not applicable
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(default=1)
+
+    preparation: Mapped[Preparation] = relationship()
+    branch = relationship("Branch")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def state_enum(self) -> State:
+        return State(self.state)
+
+    @property
+    def due(self) -> Deadline | None:
+        if self.due_on is None:
+            return None
+        return Deadline.from_last_day(self.due_on, self.due_kind or "by")

@@ -1,0 +1,382 @@
+"""Every write to campaigns, preparations and steps: check -> change -> flush -> audit.
+
+Callers commit; a refused operation raises before anything is changed, so nothing is half
+written.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Iterable
+
+import sqlalchemy as sa
+
+from congress.accounts import permissions
+from congress.audit.operations import changed_fields, record
+from congress.clock import today, utcnow
+from congress.errors import Conflict, Forbidden, Unprocessable
+from congress.extensions import db
+from congress.units.models import Branch, Unit
+from workflows.deadlines import Deadline, DeadlineKind
+from workflows.loader import StepDefinition, WorkflowDefinition
+from workflows.rules import (AUTO_RULES, DATED, FINISHED, Action, PrerequisiteFact, Refusal, RuleInput,
+                             State, TransitionContext, check_transition)
+
+from .definitions import current_version
+from .models import Campaign, Preparation, Step
+
+
+# --- due dates ---------------------------------------------------------------------------
+
+def anchors_for(prep: Preparation, branch: Branch | None = None) -> dict[str, Deadline | None]:
+    """The dates due rules count from, for a unit (and one of its branches)."""
+    anchors: dict[str, Deadline | None] = {
+        "deadline": prep.deadline,
+        "congress": Deadline(prep.congress_on) if prep.congress_on else None,
+        "campaign_start": Deadline(prep.campaign.starts_on),
+    }
+    if branch is not None:
+        anchors["branch_congress"] = Deadline(branch.planned_on) if branch.planned_on else None
+    return anchors
+
+
+def _due_columns(step_def: StepDefinition, anchors) -> dict:
+    due = step_def.due.resolve(anchors) if step_def.due else None
+    return {"due_on": due.last_allowed_day if due else None, "due_kind": due.kind.value if due else None}
+
+
+def refresh_due_dates(prep: Preparation, branches: Iterable[Branch] | None = None,
+                      expire: bool = True) -> int:
+    """Recompute the due dates of a unit's steps (and its branches' steps) after a date changed.
+
+    Written in one executemany per call, not one ORM flush per step. Returns rows changed.
+    """
+    unit_def = prep.workflow_version.definition()
+    branch_def = prep.branch_workflow_version.definition()
+    unit_anchors = anchors_for(prep)
+    if branches is None:
+        branches = db.session.execute(db.select(Branch).filter_by(unit_id=prep.unit_id)).scalars().all()
+    branch_anchors = {b.id: anchors_for(prep, b) for b in branches}
+    rows = db.session.execute(
+        sa.select(Step.id, Step.key, Step.branch_id, Step.due_on, Step.due_kind)
+        .where(Step.preparation_id == prep.id)
+        .where(sa.or_(Step.branch_id.is_(None), Step.branch_id.in_(list(branch_anchors))))
+    ).all()
+    updates = []
+    for row in rows:
+        if row.branch_id is None:
+            cols = _due_columns(unit_def.step(row.key), unit_anchors)
+        else:
+            cols = _due_columns(branch_def.step(row.key), branch_anchors[row.branch_id])
+        if (cols["due_on"], cols["due_kind"]) != (row.due_on, row.due_kind):
+            updates.append({"b_id": row.id, **cols})
+    if updates:
+        db.session.execute(
+            sa.update(Step.__table__).where(Step.__table__.c.id == sa.bindparam("b_id"))
+            .values(due_on=sa.bindparam("due_on"), due_kind=sa.bindparam("due_kind")),
+            updates)
+        if expire:
+            db.session.expire_all()
+    return len(updates)
+
+
+# --- creating a unit's steps -------------------------------------------------------------
+
+def enrol_units(campaign: Campaign, units: list[Unit], congress_dates: dict[int, date] | None = None,
+                actor=None) -> list[Preparation]:
+    """Create the preparation and every step (unit and branches) for units not yet enrolled.
+
+    Idempotent: a unit already in the campaign is left as it is.
+    """
+    unit_version = current_version(campaign.unit_workflow)
+    branch_version = current_version(campaign.branch_workflow)
+    enrolled = set(db.session.execute(
+        sa.select(Preparation.unit_id).where(Preparation.campaign_id == campaign.id)).scalars())
+    fresh = [u for u in units if u.id not in enrolled]
+    if not fresh:
+        return []
+    congress_dates = congress_dates or {}
+    preps = [Preparation(campaign=campaign, unit=u, workflow_version=unit_version,
+                         branch_workflow_version=branch_version,
+                         congress_on=congress_dates.get(u.id)) for u in fresh]
+    db.session.add_all(preps)
+    db.session.flush()
+    branches_by_unit: dict[int, list[Branch]] = {}
+    for branch in db.session.execute(
+            db.select(Branch).where(Branch.unit_id.in_([u.id for u in fresh]))).scalars():
+        branches_by_unit.setdefault(branch.unit_id, []).append(branch)
+    unit_def = unit_version.definition()
+    branch_def = branch_version.definition()
+    rows = []
+    for prep in preps:
+        rows.extend(_step_rows(prep, unit_def, anchors_for(prep), None))
+        for branch in branches_by_unit.get(prep.unit_id, []):
+            rows.extend(_step_rows(prep, branch_def, anchors_for(prep, branch), branch.id))
+    insert_steps(rows)
+    for prep in preps:
+        record(action="preparation.create", entity="preparation", actor=actor,
+               entity_key=prep.unit.code, unit_id=prep.unit_id,
+               new={"campaign": campaign.name_vi, "workflow": f"{unit_version.key} r{unit_version.revision}",
+                    "congress_on": prep.congress_on})
+    return preps
+
+
+def _step_rows(prep: Preparation, definition: WorkflowDefinition, anchors, branch_id: int | None) -> list[dict]:
+    return [{"preparation_id": prep.id, "branch_id": branch_id, "key": s.key,
+             "state": State.NOT_STARTED.value, "version": 1, **_due_columns(s, anchors)}
+            for s in definition.steps]
+
+
+def insert_steps(rows: list[dict], chunk: int = 5000) -> None:
+    for start in range(0, len(rows), chunk):
+        db.session.execute(sa.insert(Step.__table__), rows[start:start + chunk])
+
+
+def add_branch_steps(prep: Preparation, branch: Branch) -> None:
+    """Steps for a branch added after its unit was enrolled."""
+    insert_steps(_step_rows(prep, prep.branch_workflow_version.definition(),
+                            anchors_for(prep, branch), branch.id))
+
+
+# --- transitions ---------------------------------------------------------------------------
+
+def step_snapshot(step: Step) -> dict:
+    return {"state": step.state, "started_on": step.started_on, "submitted_on": step.submitted_on,
+            "approved_on": step.approved_on, "completed_on": step.completed_on, "note": step.note,
+            "reason": step.reason, "version": step.version}
+
+
+def definition_of(step: Step) -> StepDefinition:
+    prep = step.preparation
+    version = prep.branch_workflow_version if step.branch_id else prep.workflow_version
+    return version.definition().step(step.key)
+
+
+def check_version(current: int, expected: int | None, snapshot: dict) -> None:
+    if expected is None:
+        raise Unprocessable("version_required")
+    if expected != current:
+        raise Conflict("stale_version", {"expected": expected, "current": current}, current=snapshot)
+
+
+def transition(step: Step, *, action: Action, actor, version: int | None, on: date | None = None,
+               note: str | None = None) -> Step:
+    """Move a step by one action, after checking role, scope, version and the workflow's guards."""
+    prep = step.preparation
+    unit = prep.unit
+    if not permissions.can_take_action(actor, unit, action):
+        raise Forbidden("action_forbidden", {"action": action.value})
+    check_version(step.version, version, step_snapshot(step))
+    step_def = definition_of(step)
+    note = (note or "").strip() or None
+    context = TransitionContext(today=today(), campaign_start=prep.campaign.starts_on,
+                                prerequisites=_prerequisite_facts(step, step_def),
+                                auto_rule=_auto_rule_progress(step, step_def))
+    try:
+        new_state = check_transition(state=step.state_enum, action=action, needs_approval=step_def.approval,
+                                     on=on if action in DATED else None, note=note, context=context)
+    except Refusal as refusal:
+        raise Unprocessable(refusal.code, refusal.params) from None
+    before = step_snapshot(step)
+    _apply(step, action, new_state, on or context.today, note)
+    db.session.flush()
+    old, new = changed_fields(before, step_snapshot(step))
+    record(action=f"step.{action.value}", entity="step", actor=actor, entity_key=_step_label(step),
+           unit_id=unit.id, step_key=step.key, old=old, new=new,
+           reason=note if action in (Action.RETURN, Action.MARK_NOT_APPLICABLE, Action.REOPEN) else None)
+    if step.branch_id is not None:
+        apply_unit_rules(prep, actor)
+    return step
+
+
+def _step_label(step: Step) -> str:
+    return f"{step.branch.code}/{step.key}" if step.branch_id else f"{step.preparation.unit.code}/{step.key}"
+
+
+def _apply(step: Step, action: Action, new_state: State, on: date, note: str | None) -> None:
+    step.state = new_state.value
+    step.updated_at = utcnow()
+    if action is Action.START:
+        step.started_on = on
+    elif action is Action.SUBMIT:
+        step.submitted_on = on
+        step.reason = None
+    elif action is Action.APPROVE:
+        step.approved_on = on
+    elif action is Action.RETURN:
+        step.reason = note
+        step.submitted_on = None
+    elif action is Action.COMPLETE:
+        step.completed_on = on
+        step.started_on = step.started_on or on
+    elif action is Action.MARK_NOT_APPLICABLE:
+        step.reason = note
+    elif action is Action.REOPEN:
+        step.completed_on = None
+        step.approved_on = None
+        step.reason = note
+    if note and action not in (Action.RETURN, Action.MARK_NOT_APPLICABLE, Action.REOPEN):
+        step.note = note
+
+
+def _sibling_steps(step: Step, keys: Iterable[str]) -> list[Step]:
+    keys = list(keys)
+    if not keys:
+        return []
+    query = db.select(Step).where(Step.preparation_id == step.preparation_id, Step.key.in_(keys))
+    query = query.where(Step.branch_id.is_(None) if step.branch_id is None else Step.branch_id == step.branch_id)
+    return list(db.session.execute(query).scalars())
+
+
+def _prerequisite_facts(step: Step, step_def: StepDefinition) -> tuple[PrerequisiteFact, ...]:
+    return tuple(PrerequisiteFact(s.key, s.state_enum, s.completed_on)
+                 for s in _sibling_steps(step, step_def.requires))
+
+
+def branch_counts(unit_ids: list[int]) -> dict[int, tuple[int, int, date | None]]:
+    """Per unit: (branches, branches held, last held date), in one query."""
+    rows = db.session.execute(
+        sa.select(Branch.unit_id, sa.func.count(Branch.id), sa.func.count(Branch.held_on),
+                  sa.func.max(Branch.held_on))
+        .where(Branch.unit_id.in_(unit_ids)).group_by(Branch.unit_id)).all()
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def _rule_input(step: Step) -> RuleInput:
+    if step.branch_id is not None:
+        return RuleInput(branch_held_on=step.branch.held_on)
+    total, held, last = branch_counts([step.preparation.unit_id]).get(step.preparation.unit_id, (0, 0, None))
+    return RuleInput(branches_total=total, branches_held=held, last_branch_held_on=last)
+
+
+def _auto_rule_progress(step: Step, step_def: StepDefinition) -> tuple[bool, int, int] | None:
+    if not step_def.done_when:
+        return None
+    result = AUTO_RULES[step_def.done_when](_rule_input(step))
+    return result.satisfied, result.done, result.total
+
+
+def _apply_rule(step: Step, step_def: StepDefinition, actor, unit_id: int) -> None:
+    """Bring a step with a "done when" rule in line with the facts; the change is audited."""
+    result = AUTO_RULES[step_def.done_when](_rule_input(step))
+    before = step_snapshot(step)
+    state = step.state_enum
+    if result.satisfied and state is not State.DONE and state is not State.NOT_APPLICABLE:
+        step.state, step.completed_on = State.DONE.value, result.on
+        step.started_on = step.started_on or result.on
+        action = "step.auto_complete"
+    elif not result.satisfied and state is State.DONE:
+        step.state, step.completed_on = State.IN_PROGRESS.value, None
+        action = "step.auto_reopen"
+    elif result.done and state is State.NOT_STARTED:
+        step.state, step.started_on = State.IN_PROGRESS.value, today()
+        action = "step.auto_start"
+    else:
+        return
+    step.updated_at = utcnow()
+    db.session.flush()
+    old, new = changed_fields(before, step_snapshot(step))
+    record(action=action, entity="step", actor=actor, entity_key=_step_label(step), unit_id=unit_id,
+           step_key=step.key, old=old, new=new,
+           reason=f"{step_def.done_when}: {result.done}/{result.total}")
+
+
+def apply_unit_rules(prep: Preparation, actor) -> None:
+    definition = prep.workflow_version.definition()
+    rule_keys = [s.key for s in definition.steps if s.done_when]
+    for step in db.session.execute(db.select(Step).where(
+            Step.preparation_id == prep.id, Step.branch_id.is_(None), Step.key.in_(rule_keys))).scalars():
+        _apply_rule(step, definition.step(step.key), actor, prep.unit_id)
+
+
+def apply_branch_rules(prep: Preparation, branch: Branch, actor) -> None:
+    """After a branch changed: its own "done when" steps, then its unit's roll-up steps."""
+    definition = prep.branch_workflow_version.definition()
+    rule_keys = [s.key for s in definition.steps if s.done_when]
+    for step in db.session.execute(db.select(Step).where(
+            Step.branch_id == branch.id, Step.key.in_(rule_keys))).scalars():
+        _apply_rule(step, definition.step(step.key), actor, prep.unit_id)
+    apply_unit_rules(prep, actor)
+
+
+# --- deadlines and congress dates -----------------------------------------------------------
+
+def preparation_snapshot(prep: Preparation) -> dict:
+    return {"congress_on": prep.congress_on, "deadline_on": prep.deadline_on,
+            "deadline_kind": prep.deadline_kind, "deadline_basis": prep.deadline_basis,
+            "version": prep.version}
+
+
+def _check_date_in_campaign(day: date, campaign: Campaign) -> None:
+    if day < campaign.starts_on:
+        raise Unprocessable("date_before_campaign", {"on": day, "start": campaign.starts_on})
+
+
+def set_unit_deadline(prep: Preparation, *, actor, version: int | None, day: date | None,
+                      kind: DeadlineKind | None = None, basis: str | None = None) -> Preparation:
+    """Give one unit its own deadline (or, with ``day`` None, go back to the campaign's)."""
+    if not permissions.can_set_deadline(actor, prep.unit.province_code):
+        raise Forbidden("deadline_forbidden")
+    check_version(prep.version, version, preparation_snapshot(prep))
+    if day is not None:
+        _check_date_in_campaign(day, prep.campaign)
+    before = preparation_snapshot(prep)
+    prep.deadline_on = day
+    prep.deadline_kind = (kind or DeadlineKind.BY).value if day else None
+    prep.deadline_basis = (basis or "").strip() or None if day else None
+    db.session.flush()
+    refresh_due_dates(prep)
+    old, new = changed_fields(before, preparation_snapshot(prep))
+    record(action="deadline.set" if day else "deadline.clear", entity="preparation", actor=actor,
+           entity_key=prep.unit.code, unit_id=prep.unit_id, old=old, new=new, reason=basis)
+    return prep
+
+
+def set_congress_date(prep: Preparation, *, actor, version: int | None, day: date | None) -> Preparation:
+    """Plan (or re-plan) the unit's congress date; due dates counted from it follow."""
+    if not permissions.can_plan_congress(actor, prep.unit):
+        raise Forbidden("congress_date_forbidden")
+    check_version(prep.version, version, preparation_snapshot(prep))
+    if day is not None:
+        _check_date_in_campaign(day, prep.campaign)
+    before = preparation_snapshot(prep)
+    prep.congress_on = day
+    db.session.flush()
+    refresh_due_dates(prep)
+    old, new = changed_fields(before, preparation_snapshot(prep))
+    record(action="congress_date.set", entity="preparation", actor=actor, entity_key=prep.unit.code,
+           unit_id=prep.unit_id, old=old, new=new)
+    return prep
+
+
+def campaign_snapshot(campaign: Campaign) -> dict:
+    return {"deadline_on": campaign.deadline_on, "deadline_kind": campaign.deadline_kind,
+            "deadline_basis": campaign.deadline_basis, "version": campaign.version}
+
+
+def set_campaign_deadline(campaign: Campaign, *, actor, version: int | None, day: date,
+                          kind: DeadlineKind, basis: str | None = None) -> Campaign:
+    """Change the default deadline of every unit in the campaign."""
+    if not permissions.can_set_deadline(actor, campaign.province_code):
+        raise Forbidden("deadline_forbidden")
+    check_version(campaign.version, version, campaign_snapshot(campaign))
+    _check_date_in_campaign(day, campaign)
+    before = campaign_snapshot(campaign)
+    campaign.deadline_on, campaign.deadline_kind = day, kind.value
+    campaign.deadline_basis = (basis or "").strip() or campaign.deadline_basis
+    db.session.flush()
+    preps = db.session.execute(db.select(Preparation).filter_by(campaign_id=campaign.id)).scalars().all()
+    branches: dict[int, list[Branch]] = {}
+    for branch in db.session.execute(db.select(Branch).where(
+            Branch.unit_id.in_([p.unit_id for p in preps]))).scalars():
+        branches.setdefault(branch.unit_id, []).append(branch)
+    for prep in preps:
+        refresh_due_dates(prep, branches.get(prep.unit_id, []), expire=False)
+    db.session.expire_all()
+    old, new = changed_fields(before, campaign_snapshot(campaign))
+    record(action="campaign.deadline.set", entity="campaign", actor=actor,
+           entity_key=f"{campaign.province_code}/{campaign.term}", old=old, new=new, reason=basis)
+    return campaign
+
+
+def is_finished(step: Step) -> bool:
+    return step.state_enum in FINISHED

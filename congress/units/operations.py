@@ -1,0 +1,74 @@
+"""Writes to branches: check -> change -> flush -> audit -> apply the workflow's rules."""
+from __future__ import annotations
+
+from datetime import date
+
+from congress.accounts import permissions
+from congress.audit.operations import changed_fields, record
+from congress.clock import today
+from congress.errors import Forbidden, Unprocessable
+from congress.extensions import db
+from congress.progress.models import Preparation
+from congress.progress.operations import apply_branch_rules, check_version, refresh_due_dates
+
+from .models import BRANCH_KINDS, Branch
+
+#: Fields a PATCH may change, with their type.
+BRANCH_FIELDS = {
+    "name": str, "kind": str, "members": int, "secretary": str, "planned_on": date,
+    "held_on": date, "delegates": int, "new_secretary": str,
+}
+TEXT_LIMITS = {"name": 200, "secretary": 120, "new_secretary": 120}
+
+
+def branch_snapshot(branch: Branch) -> dict:
+    return {field: getattr(branch, field) for field in BRANCH_FIELDS} | {"version": branch.version}
+
+
+def validate_branch_changes(changes: dict, prep: Preparation | None) -> None:
+    """Raise Unprocessable naming the first field that cannot be accepted."""
+    for field, value in changes.items():
+        if value is None:
+            if field == "name":
+                raise Unprocessable("field_required", {"field": field})
+            continue
+        if field in ("members", "delegates") and value < 0:
+            raise Unprocessable("must_not_be_negative", {"field": field})
+        if field == "delegates" and value > 250:
+            raise Unprocessable("too_many_delegates", {"field": field, "limit": 250})
+        if field == "kind" and value not in BRANCH_KINDS:
+            raise Unprocessable("unknown_branch_kind", {"field": field, "value": value,
+                                                         "allowed": list(BRANCH_KINDS)})
+        if field == "held_on":
+            if value > today():
+                raise Unprocessable("date_in_future", {"field": field, "on": value, "today": today()})
+        if field in ("held_on", "planned_on") and prep is not None and value < prep.campaign.starts_on:
+            raise Unprocessable("date_before_campaign", {"field": field, "on": value,
+                                                         "start": prep.campaign.starts_on})
+
+
+def update_branch(branch: Branch, changes: dict, *, actor, version: int | None) -> Branch:
+    """Apply ``changes`` (already typed and cleaned) to a branch, all or nothing."""
+    if not permissions.can_edit_branches(actor, branch.unit):
+        raise Forbidden("branch_forbidden")
+    check_version(branch.version, version, branch_snapshot(branch))
+    prep = db.session.execute(
+        db.select(Preparation).filter_by(unit_id=branch.unit_id).order_by(Preparation.id.desc())
+    ).scalars().first()
+    validate_branch_changes(changes, prep)
+    before = branch_snapshot(branch)
+    for field, value in changes.items():
+        setattr(branch, field, value)
+    after = branch_snapshot(branch)
+    if after == before:
+        return branch
+    db.session.flush()
+    old, new = changed_fields(before, branch_snapshot(branch))
+    record(action="branch.update", entity="branch", actor=actor, entity_key=branch.code,
+           unit_id=branch.unit_id, old=old, new=new)
+    if prep is not None:
+        if "planned_on" in old:
+            refresh_due_dates(prep, [branch])
+        if "held_on" in old:
+            apply_branch_rules(prep, branch, actor)
+    return branch

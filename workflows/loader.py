@@ -1,0 +1,329 @@
+"""Load workflow definitions from YAML and validate them.
+
+Validation collects every problem, one line each, naming the file, the step and the problem,
+so ``flask workflows check`` can print them all at once.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .deadlines import DEFAULT_CALENDAR, Deadline, DeadlineKind, WorkingCalendar
+from .documents import DOCUMENT_KINDS
+from .rules import AUTO_RULE_SUBJECTS, AUTO_RULES
+
+DEFINITIONS_DIR = Path(__file__).parent / "definitions"
+
+SUBJECTS = ("unit", "branch")
+#: Dates a due rule may count from, per subject. ``congress`` is the unit's planned congress
+#: date, ``branch_congress`` a branch's; each falls back to the next when unknown.
+ANCHORS = {
+    "unit": ("deadline", "congress", "campaign_start"),
+    "branch": ("deadline", "congress", "campaign_start", "branch_congress"),
+}
+ANCHOR_FALLBACK = {"branch_congress": "congress", "congress": "deadline"}
+DAY_KINDS = ("calendar", "working")
+
+
+class DefinitionError(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class DueRule:
+    """Either a fixed deadline, or an offset in days from an anchor date."""
+    fixed: Deadline | None = None
+    anchor: str | None = None
+    offset: int = 0
+    days: str = "calendar"
+
+    def resolve(self, anchors: Mapping[str, Deadline | None],
+                calendar: WorkingCalendar = DEFAULT_CALENDAR) -> Deadline | None:
+        """The step's deadline given the subject's anchor dates (None if none is known)."""
+        if self.fixed is not None:
+            return self.fixed
+        name: str | None = self.anchor
+        base = None
+        while name is not None and base is None:
+            base = anchors.get(name)
+            name = ANCHOR_FALLBACK.get(name)
+        if base is None:
+            return None
+        if self.offset == 0:
+            return base
+        start = base.last_allowed_day
+        if self.days == "working":
+            return Deadline(calendar.add_working_days(start, self.offset), DeadlineKind.BY)
+        return Deadline(start + timedelta(days=self.offset), DeadlineKind.BY)
+
+    def as_dict(self) -> dict:
+        if self.fixed is not None:
+            return {"date": self.fixed.day.isoformat(), "kind": self.fixed.kind.value}
+        return {"from": self.anchor, "offset": self.offset, "days": self.days}
+
+
+@dataclass(frozen=True)
+class StepDefinition:
+    key: str
+    title_vi: str
+    title_en: str
+    phase: str
+    requires: tuple[str, ...]
+    due: DueRule | None
+    approval: bool
+    document: str | None
+    weight: int
+    done_when: str | None
+
+    def title(self, locale: str) -> str:
+        return self.title_en if locale == "en" else self.title_vi
+
+
+@dataclass(frozen=True)
+class Phase:
+    key: str
+    title_vi: str
+    title_en: str
+
+
+@dataclass(frozen=True)
+class WorkflowDefinition:
+    key: str
+    version: int
+    subject: str
+    title_vi: str
+    title_en: str
+    phases: tuple[Phase, ...]
+    steps: tuple[StepDefinition, ...]
+    source: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def checksum(self) -> str:
+        """Stable hash of the definition's content: a changed YAML gives a new checksum."""
+        text = json.dumps(self.raw, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def step(self, key: str) -> StepDefinition:
+        for step in self.steps:
+            if step.key == key:
+                return step
+        raise KeyError(key)
+
+    @property
+    def step_keys(self) -> tuple[str, ...]:
+        return tuple(s.key for s in self.steps)
+
+    @property
+    def total_weight(self) -> int:
+        return sum(s.weight for s in self.steps)
+
+
+def _title(raw: Any, where: str, problems: list[str]) -> tuple[str, str]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("vi"), str) or not isinstance(raw.get("en"), str):
+        problems.append(f"{where}: title needs both 'vi' and 'en' text")
+        return "", ""
+    return raw["vi"].strip(), raw["en"].strip()
+
+
+def _due_rule(raw: Any, subject: str, where: str, problems: list[str]) -> DueRule | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: bad due rule: expected a mapping with 'from' or 'date'")
+        return None
+    if "date" in raw:
+        unknown = set(raw) - {"date", "kind"}
+        value = raw["date"]
+        if isinstance(value, str):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                pass
+        kind = raw.get("kind", "by")
+        if unknown:
+            problems.append(f"{where}: bad due rule: unknown field(s) {', '.join(sorted(unknown))}")
+        elif not isinstance(value, date):
+            problems.append(f"{where}: bad due rule: date {raw['date']!r} is not a YYYY-MM-DD date")
+        elif kind not in ("before", "by"):
+            problems.append(f"{where}: bad due rule: kind {kind!r} must be 'before' or 'by'")
+        else:
+            return DueRule(fixed=Deadline(value, DeadlineKind(kind)))
+        return None
+    unknown = set(raw) - {"from", "offset", "days"}
+    anchor, offset, days = raw.get("from"), raw.get("offset", 0), raw.get("days", "calendar")
+    if unknown:
+        problems.append(f"{where}: bad due rule: unknown field(s) {', '.join(sorted(unknown))}")
+    elif anchor not in ANCHORS[subject]:
+        problems.append(f"{where}: bad due rule: 'from' must be one of {', '.join(ANCHORS[subject])}, "
+                        f"not {anchor!r}")
+    elif not isinstance(offset, int) or isinstance(offset, bool):
+        problems.append(f"{where}: bad due rule: offset {offset!r} is not a whole number of days")
+    elif days not in DAY_KINDS:
+        problems.append(f"{where}: bad due rule: days {days!r} must be 'calendar' or 'working'")
+    else:
+        return DueRule(anchor=anchor, offset=offset, days=days)
+    return None
+
+
+def _find_cycle(requires: dict[str, tuple[str, ...]]) -> list[str] | None:
+    """A cycle among prerequisites as a list of keys (first == last), or None."""
+    colour: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(key: str) -> list[str] | None:
+        colour[key] = 1
+        stack.append(key)
+        for nxt in requires.get(key, ()):
+            if nxt not in requires:
+                continue
+            if colour.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if colour.get(nxt) is None:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        colour[key] = 2
+        return None
+
+    for key in requires:
+        if colour.get(key) is None:
+            found = visit(key)
+            if found:
+                return found
+    return None
+
+
+def parse_definition(raw: Any, source: str) -> WorkflowDefinition:
+    """Build a definition from parsed YAML, or raise DefinitionError listing every problem."""
+    problems: list[str] = []
+    if not isinstance(raw, dict):
+        raise DefinitionError([f"{source}: the file must hold a mapping with key, subject, phases, steps"])
+    key = raw.get("key")
+    if not isinstance(key, str) or not key:
+        problems.append(f"{source}: missing workflow 'key'")
+    version = raw.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        problems.append(f"{source}: 'version' must be a whole number from 1")
+    subject = raw.get("subject")
+    if subject not in SUBJECTS:
+        problems.append(f"{source}: 'subject' must be 'unit' or 'branch', not {subject!r}")
+        subject = "unit"
+    title_vi, title_en = _title(raw.get("title"), source, problems)
+
+    phases: list[Phase] = []
+    for i, item in enumerate(raw.get("phases") or []):
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str):
+            problems.append(f"{source}: phase #{i + 1} needs a 'key'")
+            continue
+        vi, en = _title(item.get("title"), f"{source}: phase '{item['key']}'", problems)
+        phases.append(Phase(item["key"], vi, en))
+    phase_keys = {p.key for p in phases}
+    if not phases:
+        problems.append(f"{source}: no phases defined")
+
+    steps: list[StepDefinition] = []
+    seen: set[str] = set()
+    raw_steps = raw.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        problems.append(f"{source}: no steps defined")
+        raw_steps = []
+    for i, item in enumerate(raw_steps):
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not item["key"]:
+            problems.append(f"{source}: step #{i + 1}: missing 'key'")
+            continue
+        skey = item["key"]
+        where = f"{source}: step '{skey}'"
+        if skey in seen:
+            problems.append(f"{where}: duplicate key")
+            continue
+        seen.add(skey)
+        unknown_fields = set(item) - {"key", "title", "phase", "requires", "due", "approval",
+                                      "document", "weight", "done_when"}
+        if unknown_fields:
+            problems.append(f"{where}: unknown field(s) {', '.join(sorted(unknown_fields))}")
+        vi, en = _title(item.get("title"), where, problems)
+        phase = item.get("phase")
+        if phase not in phase_keys:
+            problems.append(f"{where}: unknown phase {phase!r}")
+        requires = item.get("requires") or []
+        if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+            problems.append(f"{where}: 'requires' must be a list of step keys")
+            requires = []
+        due = _due_rule(item.get("due"), subject, where, problems)
+        approval = item.get("approval", False)
+        if not isinstance(approval, bool):
+            problems.append(f"{where}: 'approval' must be true or false")
+            approval = False
+        document = item.get("document")
+        if document is not None and document not in DOCUMENT_KINDS:
+            problems.append(f"{where}: unknown document kind {document!r}")
+        weight = item.get("weight", 1)
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
+            problems.append(f"{where}: weight {weight!r} must be a whole number from 1")
+            weight = 1
+        done_when = item.get("done_when")
+        if done_when is not None:
+            if done_when not in AUTO_RULES:
+                problems.append(f"{where}: unknown done_when rule {done_when!r}")
+            elif AUTO_RULE_SUBJECTS[done_when] != subject:
+                problems.append(f"{where}: done_when rule {done_when!r} does not apply to a {subject}")
+        steps.append(StepDefinition(skey, vi, en, phase, tuple(requires), due, approval,
+                                    document, weight, done_when))
+
+    keys = {s.key for s in steps}
+    for step in steps:
+        for req in step.requires:
+            if req not in keys:
+                problems.append(f"{source}: step '{step.key}': unknown prerequisite '{req}'")
+            elif req == step.key:
+                problems.append(f"{source}: step '{step.key}': requires itself")
+    cycle = _find_cycle({s.key: tuple(r for r in s.requires if r != s.key) for s in steps})
+    if cycle:
+        problems.append(f"{source}: step '{cycle[0]}': prerequisites form a cycle: {' -> '.join(cycle)}")
+    if problems:
+        raise DefinitionError(problems)
+    return WorkflowDefinition(key, version, subject, title_vi, title_en, tuple(phases), tuple(steps),
+                              source, raw)
+
+
+def load_file(path: Path) -> WorkflowDefinition:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DefinitionError([f"{path.name}: cannot read the file: {exc}".splitlines()[0]]) from exc
+    return parse_definition(raw, path.name)
+
+
+def load_all(directory: Path = DEFINITIONS_DIR) -> dict[str, WorkflowDefinition]:
+    """Every definition in ``directory``, keyed by workflow key; DefinitionError lists all problems."""
+    problems: list[str] = []
+    found: dict[str, WorkflowDefinition] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            definition = load_file(path)
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+            continue
+        if definition.key in found:
+            problems.append(f"{path.name}: workflow key '{definition.key}' is already defined in "
+                            f"{found[definition.key].source}")
+            continue
+        found[definition.key] = definition
+    if problems:
+        raise DefinitionError(problems)
+    return found
+
+
+def definition_from_snapshot(body: Mapping[str, Any], source: str = "snapshot") -> WorkflowDefinition:
+    """Rebuild a definition from the copy stored with a unit's steps."""
+    return parse_definition(dict(body), source)
