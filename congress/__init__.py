@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, current_app, has_request_context, request, session
 
 from congress.config import from_environment
 from congress.extensions import babel, csrf, db, login_manager, migrate
@@ -14,6 +14,8 @@ LOCALES = ("vi", "en")
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the CLI and scheduled jobs
+        return current_app.config.get("CONGRESS_LOCALE", "vi")
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in LOCALES:
         return chosen

@@ -20,7 +20,13 @@ def normalise_database_url(url: str) -> str:
 
 
 def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
+    """A fixed reference date, or None ("today" or unset) for the real local date."""
+    if not value or value.strip().lower() == "today":
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"CONGRESS_TODAY must be a date YYYY-MM-DD or 'today', not {value!r}") from None
 
 
 def from_environment(instance_path: str, mode: str | None = None) -> dict:
@@ -58,6 +64,8 @@ def from_environment(instance_path: str, mode: str | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "BABEL_DEFAULT_LOCALE": "vi",
+        #: language of the command line and scheduled jobs (pages follow the user's choice)
+        "CONGRESS_LOCALE": env.get("CONGRESS_LOCALE", "vi"),
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "MAX_CONTENT_LENGTH": int(env.get("CONGRESS_MAX_BODY", 25 * 1024 * 1024)),
         "WTF_CSRF_TIME_LIMIT": None,

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
+
+from flask import has_app_context
+from flask.testing import FlaskClient
 
 from congress import create_app
 from congress.extensions import db
@@ -107,11 +111,29 @@ class Databases:
             self.admin.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own application context, as on a server.
+
+    The fixtures keep an application context open for the test body; without this, a request
+    would reuse it: the same ``g`` (Flask-Login would keep the first request's user for every
+    later request, whoever sends it) and the same database session (a test would see writes a
+    request never committed).
+    """
+
+    def open(self, *args, **kwargs):
+        if self.preserve_context:
+            return super().open(*args, **kwargs)
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def make_test_app(url: str, **config):
     settings = {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "CONGRESS_TODAY": TODAY,
                 "SECRET_KEY": "test-secret", "SERVER_NAME": None}
     settings.update(config)
-    return create_app(settings, mode="testing")
+    app = create_app(settings, mode="testing")
+    app.test_client_class = IsolatedClient
+    return app
 
 
 def build_empty(app) -> None:

@@ -1,0 +1,107 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from workflows.loader import DEFINITIONS_DIR, DefinitionError, load_all, load_file, parse_definition
+
+
+def minimal(**step_overrides):
+    step = {"key": "a", "title": {"vi": "Bước A", "en": "Step A"}, "phase": "p"}
+    step.update(step_overrides)
+    return {"key": "wf", "version": 1, "subject": "unit", "title": {"vi": "Quy trình", "en": "Workflow"},
+            "phases": [{"key": "p", "title": {"vi": "Giai đoạn", "en": "Phase"}}],
+            "steps": [step, {"key": "b", "title": {"vi": "Bước B", "en": "Step B"}, "phase": "p",
+                             "requires": ["a"]}]}
+
+
+def problems_of(raw) -> list[str]:
+    with pytest.raises(DefinitionError) as info:
+        parse_definition(raw, "wf.yaml")
+    return info.value.problems
+
+
+def test_shipped_definitions_are_valid():
+    found = load_all()
+    assert set(found) == {"commune_congress", "branch_congress"}
+    unit = found["commune_congress"]
+    assert unit.subject == "unit"
+    branch_step = unit.step("branch_congresses")
+    assert branch_step.done_when == "all_branches_held"
+    assert {s.key for s in unit.steps if s.approval} == {"documents_approval", "personnel_plan"}
+    assert all(s.title_vi and s.title_en for s in unit.steps)
+    assert found["branch_congress"].step("congress").done_when == "branch_held"
+
+
+def test_unknown_prerequisite_names_file_and_step():
+    raw = minimal()
+    raw["steps"][1]["requires"] = ["missing"]
+    assert problems_of(raw) == ["wf.yaml: step 'b': unknown prerequisite 'missing'"]
+
+
+def test_cycle_is_reported_with_its_path():
+    raw = minimal(requires=["b"])
+    [line] = problems_of(raw)
+    assert line.startswith("wf.yaml: step '") and "cycle" in line
+    assert "a -> b -> a" in line or "b -> a -> b" in line
+
+
+def test_duplicate_key():
+    raw = minimal()
+    raw["steps"].append({"key": "a", "title": {"vi": "x", "en": "x"}, "phase": "p"})
+    assert "wf.yaml: step 'a': duplicate key" in problems_of(raw)
+
+
+@pytest.mark.parametrize("due, fragment", [
+    ({"from": "moon", "offset": 1}, "'from' must be one of"),
+    ({"from": "congress", "offset": "ten"}, "offset 'ten' is not a whole number"),
+    ({"from": "congress", "offset": 1, "days": "lunar"}, "days 'lunar'"),
+    ({"date": "2025-02-30"}, "is not a YYYY-MM-DD date"),
+    ({"date": "2025-08-20", "kind": "around"}, "kind 'around'"),
+    ({"from": "congress", "when": 3}, "unknown field(s) when"),
+    ("tomorrow", "expected a mapping"),
+])
+def test_bad_due_rules(due, fragment):
+    [line] = problems_of(minimal(due=due))
+    assert line.startswith("wf.yaml: step 'a': bad due rule")
+    assert fragment in line
+
+
+def test_unknown_document_kind_and_rule_and_phase():
+    lines = problems_of(minimal(document="poem", done_when="moon_is_full", phase="q"))
+    assert "wf.yaml: step 'a': unknown document kind 'poem'" in lines
+    assert "wf.yaml: step 'a': unknown done_when rule 'moon_is_full'" in lines
+    assert "wf.yaml: step 'a': unknown phase 'q'" in lines
+
+
+def test_rule_for_the_wrong_subject():
+    [line] = problems_of(minimal(done_when="branch_held"))
+    assert "does not apply to a unit" in line
+
+
+def test_bad_weight_and_missing_title():
+    lines = problems_of(minimal(weight=0, title={"vi": "chỉ tiếng Việt"}))
+    assert any("weight 0" in line for line in lines)
+    assert any("title needs both 'vi' and 'en'" in line for line in lines)
+
+
+def test_all_problems_of_a_folder_at_once(tmp_path: Path):
+    raw = minimal(document="poem")
+    raw["steps"][1]["requires"] = ["ghost"]
+    (tmp_path / "one.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    (tmp_path / "two.yaml").write_text("key: [unclosed", encoding="utf-8")
+    with pytest.raises(DefinitionError) as info:
+        load_all(tmp_path)
+    text = "\n".join(info.value.problems)
+    assert "one.yaml: step 'a': unknown document kind 'poem'" in text
+    assert "one.yaml: step 'b': unknown prerequisite 'ghost'" in text
+    assert "two.yaml: cannot read the file" in text
+
+
+def test_checksum_changes_with_content_only(tmp_path: Path):
+    source = (DEFINITIONS_DIR / "commune_congress.yaml").read_text(encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(source, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("# a comment changes nothing\n" + source, encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(source.replace("weight: 20", "weight: 25"), encoding="utf-8")
+    a, b, c = (load_file(tmp_path / n) for n in ("a.yaml", "b.yaml", "c.yaml"))
+    assert a.checksum == b.checksum != c.checksum
