@@ -55,20 +55,4 @@ def create_app(config: dict | None = None, mode: str | None = None) -> Flask:
     register_filters(app)
     register_commands(app)
     check_definitions(app)
-    _enable_sqlite_foreign_keys(app)
     return app
-
-
-def _enable_sqlite_foreign_keys(app: Flask) -> None:
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
-
-    @event.listens_for(Engine, "connect")
-    def _fk_on(dbapi_connection, _record):  # pragma: no cover - trivial
-        if type(dbapi_connection).__module__.startswith("sqlite3"):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()

@@ -73,7 +73,8 @@ def register_error_handlers(app: Flask) -> None:
     def _operation_error(exc: OperationError):
         db.session.rollback()
         return error_response(exc.status, exc.code, describe(exc.code, exc.params),
-                              details=_jsonable(exc.params) or None, current=exc.current)
+                              details=_jsonable(exc.params) or None,
+                              current=_jsonable(exc.current) if exc.current is not None else None)
 
     @app.errorhandler(StaleDataError)
     def _stale(exc):
@@ -91,6 +92,12 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         app.logger.warning("rejected statement: %s", exc)
         return error_response(400, "bad_request", describe("bad_request", {}))
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return error_response(400, "csrf_missing", describe("csrf_missing", {}))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

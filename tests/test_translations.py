@@ -1,0 +1,42 @@
+"""Every visible string has its Vietnamese translation, in NFC, and the compiled catalogue is current."""
+import io
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+PO = ROOT / "translations" / "vi" / "LC_MESSAGES" / "messages.po"
+MO = PO.with_suffix(".mo")
+
+
+def extracted_ids(tmp_path) -> set[str]:
+    pot = tmp_path / "messages.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
+                    "-k", "lazy_gettext", "--no-location", "-o", str(pot), "."],
+                   cwd=ROOT, check=True, capture_output=True)
+    with pot.open("rb") as fh:
+        return {m.id for m in read_po(fh) if m.id}
+
+
+def test_every_message_has_a_vietnamese_translation(tmp_path):
+    with PO.open("rb") as fh:
+        catalog = read_po(fh)
+    translated = {m.id: m.string for m in catalog if m.id}
+    missing = sorted(i for i in extracted_ids(tmp_path) if not translated.get(i))
+    assert missing == [], "run: pybabel extract ... && pybabel update, then translate"
+    for msgid, text in translated.items():
+        assert unicodedata.is_normalized("NFC", text), msgid
+        for placeholder in ("%(", "%%"):
+            assert msgid.count(placeholder) == text.count(placeholder), msgid
+
+
+def test_compiled_catalogue_matches_the_po_file():
+    with PO.open("rb") as fh:
+        catalog = read_po(fh)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    assert MO.read_bytes() == buffer.getvalue(), "run: pybabel compile -d translations"
