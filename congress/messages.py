@@ -39,6 +39,7 @@ MESSAGES = {
     "field_required": _l("The field \"%(field)s\" is required."),
     "must_not_be_negative": _l("The field \"%(field)s\" must not be negative."),
     "too_many_delegates": _l("A congress has at most %(limit)s delegates."),
+    "duplicate_branch": _l("The unit already has a branch named \"%(name)s\"."),
     "unknown_branch_kind": _l("Unknown branch kind \"%(value)s\"."),
     "invalid_field": _l("The field \"%(field)s\" is not valid: %(problem)s."),
     "unknown_fields": _l("Unknown field(s): %(fields)s."),

@@ -183,8 +183,6 @@ def transition(step: Step, *, action: Action, actor, version: int | None, on: da
     record(action=f"step.{action.value}", entity="step", actor=actor, entity_key=_step_label(step),
            unit_id=unit.id, step_key=step.key, old=old, new=new,
            reason=note if action in (Action.RETURN, Action.MARK_NOT_APPLICABLE, Action.REOPEN) else None)
-    if step.branch_id is not None:
-        apply_unit_rules(prep, actor)
     return step
 
 
@@ -228,8 +226,10 @@ def _sibling_steps(step: Step, keys: Iterable[str]) -> list[Step]:
 
 
 def _prerequisite_facts(step: Step, step_def: StepDefinition) -> tuple[PrerequisiteFact, ...]:
+    """In the order the definition lists them, so a refusal names them in that order."""
+    order = {key: i for i, key in enumerate(step_def.requires)}
     return tuple(PrerequisiteFact(s.key, s.state_enum, s.completed_on)
-                 for s in _sibling_steps(step, step_def.requires))
+                 for s in sorted(_sibling_steps(step, step_def.requires), key=lambda s: order[s.key]))
 
 
 def branch_counts(unit_ids: list[int]) -> dict[int, tuple[int, int, date | None]]:
@@ -264,6 +264,9 @@ def _apply_rule(step: Step, step_def: StepDefinition, actor, unit_id: int) -> No
         step.state, step.completed_on = State.DONE.value, result.on
         step.started_on = step.started_on or result.on
         action = "step.auto_complete"
+    elif result.satisfied and state is State.DONE and result.on is not None and step.completed_on != result.on:
+        step.completed_on = result.on  # a held_on corrected after the step completed
+        action = "step.auto_update"
     elif not result.satisfied and state is State.DONE:
         step.state, step.completed_on = State.IN_PROGRESS.value, None
         action = "step.auto_reopen"

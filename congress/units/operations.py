@@ -9,9 +9,11 @@ from congress.clock import today
 from congress.errors import Forbidden, Unprocessable
 from congress.extensions import db
 from congress.progress.models import Preparation
-from congress.progress.operations import apply_branch_rules, check_version, refresh_due_dates
+from congress.progress.queries import unit_preparation
+from congress.progress.operations import (add_branch_steps, apply_branch_rules, check_version,
+                                          refresh_due_dates)
 
-from .models import BRANCH_KINDS, Branch
+from .models import BRANCH_KINDS, Branch, Unit
 
 #: Fields a PATCH may change, with their type.
 BRANCH_FIELDS = {
@@ -52,9 +54,7 @@ def update_branch(branch: Branch, changes: dict, *, actor, version: int | None) 
     if not permissions.can_edit_branches(actor, branch.unit):
         raise Forbidden("branch_forbidden")
     check_version(branch.version, version, branch_snapshot(branch))
-    prep = db.session.execute(
-        db.select(Preparation).filter_by(unit_id=branch.unit_id).order_by(Preparation.id.desc())
-    ).scalars().first()
+    prep = unit_preparation(branch.unit)
     validate_branch_changes(changes, prep)
     before = branch_snapshot(branch)
     for field, value in changes.items():
@@ -71,4 +71,33 @@ def update_branch(branch: Branch, changes: dict, *, actor, version: int | None) 
             refresh_due_dates(prep, [branch])
         if "held_on" in old:
             apply_branch_rules(prep, branch, actor)
+    return branch
+
+
+def _next_branch_code(unit: Unit) -> str:
+    codes = db.session.execute(db.select(Branch.code).filter_by(unit_id=unit.id)).scalars().all()
+    numbers = [int(c.rsplit("-", 1)[1]) for c in codes if c.rsplit("-", 1)[-1].isdigit()]
+    return f"{unit.code}-{max(numbers, default=0) + 1:03d}"
+
+
+def add_branch(unit: Unit, fields: dict, *, actor) -> Branch:
+    """Add a subordinate branch to a unit, with its workflow steps; audited."""
+    if not permissions.can_edit_branches(actor, unit):
+        raise Forbidden("branch_forbidden")
+    if not fields.get("name"):
+        raise Unprocessable("field_required", {"field": "name"})
+    prep = unit_preparation(unit)
+    validate_branch_changes(fields, prep)
+    taken = db.session.execute(db.select(Branch.id).filter_by(unit_id=unit.id, name=fields["name"])).first()
+    if taken is not None:
+        raise Unprocessable("duplicate_branch", {"name": fields["name"]})
+    branch = Branch(unit_id=unit.id, code=_next_branch_code(unit), kind=fields.get("kind") or "chi_bo",
+                    **{k: v for k, v in fields.items() if k != "kind"})
+    db.session.add(branch)
+    db.session.flush()
+    record(action="branch.add", entity="branch", actor=actor, entity_key=branch.code, unit_id=unit.id,
+           new=branch_snapshot(branch))
+    if prep is not None:
+        add_branch_steps(prep, branch)
+        apply_branch_rules(prep, branch, actor)
     return branch
