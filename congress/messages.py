@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Mapping
 
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import get_locale, gettext, lazy_gettext as _l
 
 from workflows.deadlines import Deadline
 from workflows.readiness import Reason, Risk
@@ -32,6 +32,8 @@ MESSAGES = {
     "reason_required": _l("Give a reason for \"%(action)s\"."),
     "date_in_future": _l("The date %(on)s is in the future (today is %(today)s)."),
     "date_before_campaign": _l("The date %(on)s is before the campaign started (%(start)s)."),
+    "date_before_earlier_event": _l("The date %(on)s is before an earlier event of the same step "
+                                    "(%(earlier)s)."),
     "prerequisites_incomplete": _l("Finish these steps first: %(steps)s."),
     "completed_before_prerequisite": _l("The step cannot be completed on %(on)s: its prerequisite "
                                         "\"%(step)s\" was completed later, on %(prerequisite_on)s."),
@@ -49,7 +51,7 @@ MESSAGES = {
     "unknown_filter": _l("Unknown value \"%(value)s\" for the filter \"%(field)s\"."),
     "unit_not_found": _l("There is no unit with the code \"%(code)s\"."),
     "branch_not_found": _l("There is no branch with the code \"%(code)s\"."),
-    "step_not_found": _l("The unit has no step \"%(key)s\"."),
+    "step_not_found": _l("There is no step \"%(key)s\" here."),
     "province_not_found": _l("There is no province with the code \"%(code)s\"."),
     "not_enrolled": _l("The unit %(code)s has no congress preparation yet."),
     "unauthorized": _l("Log in, or send a valid API token."),
@@ -134,8 +136,26 @@ def _format(value: Any) -> Any:
     return value
 
 
+def _titled(params: Mapping[str, Any]) -> dict:
+    """Step keys replaced by their titles in the user's language, where the params carry them."""
+    titles = params.get("titles")
+    if not titles:
+        return dict(params)
+    language = "en" if str(get_locale() or "vi") == "en" else "vi"
+
+    def title(key):
+        return f"“{titles[key][language]}”" if key in titles else key
+
+    params = dict(params)
+    if params.get("steps"):
+        params["steps"] = [title(k) for k in params["steps"]]
+    if params.get("step"):
+        params["step"] = title(params["step"]).strip("“”")
+    return params
+
+
 def _fill(template, params: Mapping[str, Any]) -> str:
-    values = {k: _format(v) for k, v in params.items()}
+    values = {k: _format(v) for k, v in _titled(params).items() if k != "titles"}
     if "state" in values and values["state"] in State._value2member_map_:
         values["state"] = str(STATE_LABELS[State(values["state"])])
     if "action" in values and values["action"] in Action._value2member_map_:

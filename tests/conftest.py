@@ -123,8 +123,12 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         if self.preserve_context:
             return super().open(*args, **kwargs)
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
+        try:
+            with self.application.app_context():
+                return super().open(*args, **kwargs)
+        finally:
+            if has_app_context():  # the test's own session must not keep what it read before
+                db.session.expire_all()
 
 
 def make_test_app(url: str, **config):

@@ -56,6 +56,8 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
+    proc.stdout.close()
 
 
 def test_first_start_seeds_the_demo_and_serves_it(tmp_path):

@@ -97,6 +97,9 @@ class TransitionContext:
     prerequisites: tuple[PrerequisiteFact, ...] = ()
     #: result of the step's done_when rule, when it has one: (satisfied, done, total)
     auto_rule: tuple[bool, int, int] | None = None
+    #: the latest date the step already carries (started, submitted, approved): a new event
+    #: of the same step cannot be dated before it
+    not_before: date | None = None
 
 
 def check_transition(*, state: State, action: Action, needs_approval: bool, on: date | None,
@@ -114,6 +117,8 @@ def check_transition(*, state: State, action: Action, needs_approval: bool, on: 
             raise Refusal("date_in_future", {"on": on, "today": context.today})
         if on < context.campaign_start:
             raise Refusal("date_before_campaign", {"on": on, "start": context.campaign_start})
+        if context.not_before is not None and on < context.not_before:
+            raise Refusal("date_before_earlier_event", {"on": on, "earlier": context.not_before})
     if action is Action.COMPLETE:
         _check_prerequisites(on or context.today, context.prerequisites)
         if context.auto_rule is not None and not context.auto_rule[0]:
@@ -141,6 +146,7 @@ class RuleInput:
     """Facts an automatic rule may look at."""
     branches_total: int = 0
     branches_held: int = 0
+    first_branch_held_on: date | None = None
     last_branch_held_on: date | None = None
     branch_held_on: date | None = None  #: for a branch's own workflow
 
@@ -151,17 +157,18 @@ class RuleResult:
     done: int
     total: int
     on: date | None  #: the date the rule became satisfied
+    started: date | None = None  #: the date the first fact counted toward it
 
 
 def _all_branches_held(facts: RuleInput) -> RuleResult:
     satisfied = facts.branches_total > 0 and facts.branches_held >= facts.branches_total
     return RuleResult(satisfied, facts.branches_held, facts.branches_total,
-                      facts.last_branch_held_on if satisfied else None)
+                      facts.last_branch_held_on if satisfied else None, facts.first_branch_held_on)
 
 
 def _branch_held(facts: RuleInput) -> RuleResult:
     held = facts.branch_held_on is not None
-    return RuleResult(held, int(held), 1, facts.branch_held_on)
+    return RuleResult(held, int(held), 1, facts.branch_held_on, facts.branch_held_on)
 
 
 #: The registry of "done when" rules a definition may name.

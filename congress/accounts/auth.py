@@ -14,10 +14,12 @@ TOKEN_PREFIX = "cgt_"
 
 
 def load_user(user_id: str) -> User | None:
+    """The user of a session; a deactivated account's open sessions end with it."""
     try:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
+    return user if user is not None and user.active else None
 
 
 def load_from_bearer(req) -> User | None:

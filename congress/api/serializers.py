@@ -1,6 +1,8 @@
 """JSON shapes of the API (described in openapi.py); one function per shape."""
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask_babel import get_locale, gettext
 
 from congress.accounts import permissions
@@ -121,6 +123,7 @@ def branch(b, steps=None, step_definitions=None, user=None, unit=None, today=Non
 
 
 def audit_record(a) -> dict:
-    return {"id": a.id, "at": a.at.isoformat(), "actor": a.actor, "action": a.action,
+    at = a.at if a.at.tzinfo is not None else a.at.replace(tzinfo=UTC)  # SQLite drops the zone
+    return {"id": a.id, "at": at.isoformat(), "actor": a.actor, "action": a.action,
             "entity": a.entity, "entity_key": a.entity_key, "step_key": a.step_key,
             "old": a.old, "new": a.new, "reason": a.reason}

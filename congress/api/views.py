@@ -1,9 +1,11 @@
 """The JSON API under /api/v1: by session (with a CSRF header for writes) or bearer token."""
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import wraps
 
+import sqlalchemy as sa
 from flask import Blueprint, g, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -12,8 +14,9 @@ from wtforms.validators import ValidationError
 from congress.accounts import permissions
 from congress.audit.models import AuditRecord
 from congress.clock import today
-from congress.errors import BadRequest, Forbidden, NotFound, Unprocessable
+from congress.errors import BadRequest, Forbidden, NotFound, Unprocessable, error_response
 from congress.extensions import csrf, db
+from congress.messages import describe
 from congress.progress import operations as progress_ops
 from congress.progress import queries
 from congress.progress.models import Campaign, Step
@@ -36,14 +39,14 @@ def login_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
-            from congress.messages import describe
-            from congress.errors import error_response
-            return error_response(401, "unauthorized", describe("unauthorized"))
+            response, status = error_response(401, "unauthorized", describe("unauthorized"))
+            response.headers["WWW-Authenticate"] = 'Bearer realm="congress"'
+            return response, status
         if request.method in WRITE_METHODS and not g.get("token_auth"):
             try:
                 validate_csrf(request.headers.get("X-CSRFToken"))
             except (ValidationError, CSRFError):
-                raise BadRequest("csrf_missing")
+                raise BadRequest("csrf_missing") from None
         return view(*args, **kwargs)
     return wrapped
 
@@ -57,10 +60,14 @@ def json_body() -> dict:
     return body
 
 
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_date(value, field: str) -> date | None:
+    """A date written YYYY-MM-DD; date.fromisoformat alone would also take 20250805 or 2025-W32-2."""
     if value is None:
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
         raise Unprocessable("invalid_field", {"field": field, "problem": "YYYY-MM-DD"})
     try:
         return date.fromisoformat(value)
@@ -94,6 +101,13 @@ def parse_version(body: dict) -> int:
     return parse_int(body["version"], "version")
 
 
+def required(body: dict, field: str):
+    """The value of a field that must be sent (it may be null where null means something)."""
+    if field not in body:
+        raise Unprocessable("field_required", {"field": field})
+    return body[field]
+
+
 def check_fields(body: dict, allowed: set[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
@@ -102,7 +116,15 @@ def check_fields(body: dict, allowed: set[str]) -> None:
 
 # --- lookups that check scope --------------------------------------------------------------
 
+def plausible(value: str, max_length: int) -> bool:
+    """Could this be a code or key at all? Spares the database a NUL byte (PostgreSQL refuses
+    it with an error) or a kilobyte of garbage; the caller answers 404 as for any unknown code."""
+    return 0 < len(value) <= max_length and value.isprintable()
+
+
 def readable_unit(code: str) -> Unit:
+    if not plausible(code, 5):
+        raise NotFound("unit_not_found", {"code": code[:20]})
     unit = db.session.execute(db.select(Unit).filter_by(code=code)).scalar_one_or_none()
     if unit is None:
         raise NotFound("unit_not_found", {"code": code})
@@ -119,6 +141,8 @@ def preparation_of(unit: Unit):
 
 
 def readable_branch(code: str) -> Branch:
+    if not plausible(code, 16):
+        raise NotFound("branch_not_found", {"code": code[:20]})
     branch = db.session.execute(db.select(Branch).filter_by(code=code)).scalar_one_or_none()
     if branch is None:
         raise NotFound("branch_not_found", {"code": code})
@@ -131,12 +155,26 @@ def province_scope(code: str | None) -> set[str] | None:
     """The provinces a list may show: the one asked for (if readable), else all readable ones."""
     readable = permissions.readable_province_codes(current_user)
     if code is not None:
-        if db.session.get(Province, code) is None:
-            raise NotFound("province_not_found", {"code": code})
+        if not plausible(code, 2) or db.session.get(Province, code) is None:
+            raise NotFound("province_not_found", {"code": code[:20]})
         if readable is not None and code not in readable:
             raise Forbidden()
         return {code}
     return readable
+
+
+def query_int(name: str, default: int | None = None) -> int | None:
+    """An integer query parameter (a 64-bit id at most)."""
+    value = request.args.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or abs(number) >= 2**63:
+        raise Unprocessable("invalid_field", {"field": name, "problem": "integer"})
+    return number
 
 
 def choice(name: str, allowed) -> str | None:
@@ -225,15 +263,23 @@ def _transition(step: Step, unit: Unit, definition):
     return jsonify(out.step(step, definition.step(step.key), current_user, unit, today()))
 
 
+def find_step(key: str, **where) -> Step:
+    """A unit's step (branch_id=None) or a branch's, by key; 404 when there is none."""
+    step = None
+    if plausible(key, 60):
+        query = db.select(Step).filter_by(key=key, **where)
+        step = db.session.execute(query).scalar_one_or_none()
+    if step is None:
+        raise NotFound("step_not_found", {"key": key[:60]})
+    return step
+
+
 @api.post("/units/<code>/steps/<key>/transitions")
 @login_required
 def transition_unit_step(code: str, key: str):
     unit = readable_unit(code)
     prep = preparation_of(unit)
-    step = db.session.execute(db.select(Step).where(
-        Step.preparation_id == prep.id, Step.branch_id.is_(None), Step.key == key)).scalar_one_or_none()
-    if step is None:
-        raise NotFound("step_not_found", {"key": key})
+    step = find_step(key, preparation_id=prep.id, branch_id=None)
     return _transition(step, unit, prep.workflow_version.definition())
 
 
@@ -242,23 +288,24 @@ def transition_unit_step(code: str, key: str):
 def transition_branch_step(code: str, key: str):
     branch = readable_branch(code)
     prep = preparation_of(branch.unit)
-    step = db.session.execute(db.select(Step).where(
-        Step.branch_id == branch.id, Step.key == key)).scalar_one_or_none()
-    if step is None:
-        raise NotFound("step_not_found", {"key": key})
+    step = find_step(key, branch_id=branch.id)
     return _transition(step, branch.unit, prep.branch_workflow_version.definition())
+
+
+def _branch_json(branch: Branch) -> dict:
+    """A branch with its own steps, in the order of its workflow."""
+    prep = preparation_of(branch.unit)
+    definition = prep.branch_workflow_version.definition()
+    steps = db.session.execute(db.select(Step).where(Step.branch_id == branch.id)).scalars().all()
+    order = {key: i for i, key in enumerate(definition.step_keys)}
+    steps = sorted(steps, key=lambda s: order.get(s.key, 999))
+    return out.branch(branch, steps, definition, current_user, branch.unit, today())
 
 
 @api.get("/branches/<code>")
 @login_required
 def get_branch(code: str):
-    branch = readable_branch(code)
-    prep = preparation_of(branch.unit)
-    steps = db.session.execute(db.select(Step).where(Step.branch_id == branch.id)).scalars().all()
-    order = prep.branch_workflow_version.definition().step_keys
-    steps = sorted(steps, key=lambda s: order.index(s.key) if s.key in order else 999)
-    return jsonify(out.branch(branch, steps, prep.branch_workflow_version.definition(), current_user,
-                              branch.unit, today()))
+    return jsonify(_branch_json(readable_branch(code)))
 
 
 @api.patch("/branches/<code>")
@@ -280,7 +327,7 @@ def patch_branch(code: str):
             changes[field] = parse_text(body[field], field, unit_ops.TEXT_LIMITS.get(field, 40))
     unit_ops.update_branch(branch, changes, actor=current_user, version=version)
     db.session.commit()
-    return jsonify(out.branch(branch, unit=branch.unit))
+    return jsonify(_branch_json(branch))
 
 
 @api.put("/units/<code>/deadline")
@@ -291,7 +338,7 @@ def put_unit_deadline(code: str):
     body = json_body()
     check_fields(body, {"version", "date", "kind", "basis"})
     version = parse_version(body)
-    day = parse_date(body.get("date"), "date")
+    day = parse_date(required(body, "date"), "date")  # null clears the unit's own deadline
     kind = _deadline_kind(body.get("kind", "by"))
     progress_ops.set_unit_deadline(prep, actor=current_user, version=version, day=day, kind=kind,
                                    basis=parse_text(body.get("basis"), "basis", 200))
@@ -309,7 +356,7 @@ def put_congress_date(code: str):
     check_fields(body, {"version", "date"})
     version = parse_version(body)
     progress_ops.set_congress_date(prep, actor=current_user, version=version,
-                                   day=parse_date(body.get("date"), "date"))
+                                   day=parse_date(required(body, "date"), "date"))
     db.session.commit()
     return jsonify({"congress_on": out.iso(prep.congress_on), "version": prep.version})
 
@@ -348,7 +395,7 @@ def put_campaign_deadline(campaign_id: int):
     body = json_body()
     check_fields(body, {"version", "date", "kind", "basis"})
     version = parse_version(body)
-    day = parse_date(body.get("date"), "date")
+    day = parse_date(required(body, "date"), "date")
     if day is None:
         raise Unprocessable("field_required", {"field": "date"})
     progress_ops.set_campaign_deadline(campaign, actor=current_user, version=version, day=day,
@@ -380,11 +427,8 @@ def readiness():
 @login_required
 def audit():
     code = request.args.get("unit")
-    try:
-        limit = min(500, max(1, int(request.args.get("limit", 100))))
-        before = int(request.args["before"]) if "before" in request.args else None
-    except ValueError:
-        raise Unprocessable("invalid_field", {"field": "limit/before", "problem": "integer"}) from None
+    limit = min(500, max(1, query_int("limit", 100)))
+    before = query_int("before")
     query = db.select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
     if code:
         unit = readable_unit(code)
@@ -392,9 +436,15 @@ def audit():
     else:
         provinces = permissions.readable_province_codes(current_user)
         if provinces is not None:
-            if not provinces:
+            if provinces:  # the province's units, and its campaigns (entity_key "31/2025–2030")
+                campaign_keys = [AuditRecord.entity_key.startswith(f"{code}/") for code in sorted(provinces)]
+                query = query.outerjoin(Unit, Unit.id == AuditRecord.unit_id).where(sa.or_(
+                    Unit.province_code.in_(provinces),
+                    sa.and_(AuditRecord.entity == "campaign", sa.or_(*campaign_keys))))
+            elif current_user.unit_id is not None:  # a unit's staff and viewers: their own unit
+                query = query.where(AuditRecord.unit_id == current_user.unit_id)
+            else:
                 raise Forbidden()
-            query = query.join(Unit, Unit.id == AuditRecord.unit_id).where(Unit.province_code.in_(provinces))
     if before is not None:
         query = query.where(AuditRecord.id < before)
     records = db.session.execute(query).scalars().all()

@@ -170,12 +170,13 @@ def transition(step: Step, *, action: Action, actor, version: int | None, on: da
     note = (note or "").strip() or None
     context = TransitionContext(today=today(), campaign_start=prep.campaign.starts_on,
                                 prerequisites=_prerequisite_facts(step, step_def),
-                                auto_rule=_auto_rule_progress(step, step_def))
+                                auto_rule=_auto_rule_progress(step, step_def),
+                                not_before=_not_before(step, action))
     try:
         new_state = check_transition(state=step.state_enum, action=action, needs_approval=step_def.approval,
                                      on=on if action in DATED else None, note=note, context=context)
     except Refusal as refusal:
-        raise Unprocessable(refusal.code, refusal.params) from None
+        raise Unprocessable(refusal.code, _with_titles(refusal.params, step)) from None
     before = step_snapshot(step)
     _apply(step, action, new_state, on or context.today, note)
     db.session.flush()
@@ -184,6 +185,28 @@ def transition(step: Step, *, action: Action, actor, version: int | None, on: da
            unit_id=unit.id, step_key=step.key, old=old, new=new,
            reason=note if action in (Action.RETURN, Action.MARK_NOT_APPLICABLE, Action.REOPEN) else None)
     return step
+
+
+def _with_titles(params, step: Step) -> dict:
+    """Add the titles of the steps a refusal names, so the message can use them."""
+    params = dict(params)
+    keys = list(params.get("steps") or []) + ([params["step"]] if params.get("step") else [])
+    if keys:
+        prep = step.preparation
+        definition = (prep.branch_workflow_version if step.branch_id else prep.workflow_version).definition()
+        params["titles"] = {k: {"vi": definition.step(k).title_vi, "en": definition.step(k).title_en}
+                            for k in keys if k in definition.step_keys}
+    return params
+
+
+def _not_before(step: Step, action: Action) -> date | None:
+    """The step's own latest date an event of ``action`` cannot precede."""
+    earlier = {Action.SUBMIT: [step.started_on],
+               Action.APPROVE: [step.started_on, step.submitted_on],
+               Action.RETURN: [step.started_on, step.submitted_on],
+               Action.COMPLETE: [step.started_on, step.submitted_on, step.approved_on]}.get(action, [])
+    present = [d for d in earlier if d is not None]
+    return max(present) if present else None
 
 
 def _step_label(step: Step) -> str:
@@ -232,20 +255,14 @@ def _prerequisite_facts(step: Step, step_def: StepDefinition) -> tuple[Prerequis
                  for s in sorted(_sibling_steps(step, step_def.requires), key=lambda s: order[s.key]))
 
 
-def branch_counts(unit_ids: list[int]) -> dict[int, tuple[int, int, date | None]]:
-    """Per unit: (branches, branches held, last held date), in one query."""
-    rows = db.session.execute(
-        sa.select(Branch.unit_id, sa.func.count(Branch.id), sa.func.count(Branch.held_on),
-                  sa.func.max(Branch.held_on))
-        .where(Branch.unit_id.in_(unit_ids)).group_by(Branch.unit_id)).all()
-    return {r[0]: (r[1], r[2], r[3]) for r in rows}
-
-
 def _rule_input(step: Step) -> RuleInput:
     if step.branch_id is not None:
         return RuleInput(branch_held_on=step.branch.held_on)
-    total, held, last = branch_counts([step.preparation.unit_id]).get(step.preparation.unit_id, (0, 0, None))
-    return RuleInput(branches_total=total, branches_held=held, last_branch_held_on=last)
+    total, held, first, last = db.session.execute(
+        sa.select(sa.func.count(Branch.id), sa.func.count(Branch.held_on), sa.func.min(Branch.held_on),
+                  sa.func.max(Branch.held_on)).where(Branch.unit_id == step.preparation.unit_id)).one()
+    return RuleInput(branches_total=total, branches_held=held, first_branch_held_on=first,
+                     last_branch_held_on=last)
 
 
 def _auto_rule_progress(step: Step, step_def: StepDefinition) -> tuple[bool, int, int] | None:
@@ -262,16 +279,17 @@ def _apply_rule(step: Step, step_def: StepDefinition, actor, unit_id: int) -> No
     state = step.state_enum
     if result.satisfied and state is not State.DONE and state is not State.NOT_APPLICABLE:
         step.state, step.completed_on = State.DONE.value, result.on
-        step.started_on = step.started_on or result.on
+        step.started_on = _earliest(step.started_on, result.started, result.on)
         action = "step.auto_complete"
     elif result.satisfied and state is State.DONE and result.on is not None and step.completed_on != result.on:
         step.completed_on = result.on  # a held_on corrected after the step completed
+        step.started_on = _earliest(step.started_on, result.started, result.on)
         action = "step.auto_update"
     elif not result.satisfied and state is State.DONE:
         step.state, step.completed_on = State.IN_PROGRESS.value, None
         action = "step.auto_reopen"
     elif result.done and state is State.NOT_STARTED:
-        step.state, step.started_on = State.IN_PROGRESS.value, today()
+        step.state, step.started_on = State.IN_PROGRESS.value, result.started or today()
         action = "step.auto_start"
     else:
         return
@@ -281,6 +299,11 @@ def _apply_rule(step: Step, step_def: StepDefinition, actor, unit_id: int) -> No
     record(action=action, entity="step", actor=actor, entity_key=_step_label(step), unit_id=unit_id,
            step_key=step.key, old=old, new=new,
            reason=f"{step_def.done_when}: {result.done}/{result.total}")
+
+
+def _earliest(*days: date | None) -> date | None:
+    present = [d for d in days if d is not None]
+    return min(present) if present else None
 
 
 def apply_unit_rules(prep: Preparation, actor) -> None:

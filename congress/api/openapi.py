@@ -1,0 +1,558 @@
+"""The OpenAPI 3.1 description of the JSON API under /api/v1, served at /api/v1/openapi.json.
+
+Built from the same enums and limits the views use, so a new state, action or kind shows up
+here by itself. tests/test_openapi.py checks that every route of the app is described, that
+the document is valid, and that real responses match the schemas below.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from congress.accounts.models import ROLES
+from congress.units.models import BRANCH_KINDS, UNIT_KINDS
+from congress.units.operations import TEXT_LIMITS
+from workflows.deadlines import DeadlineKind
+from workflows.readiness import RISK_ORDER
+from workflows.rules import Action, State
+
+API_VERSION = "1.0.0"
+PREFIX = "/api/v1"
+NOTE_LIMIT = 2000
+BASIS_LIMIT = 200
+MAX_DELEGATES = 250
+
+Schema = dict[str, Any]
+
+
+# --- small builders ----------------------------------------------------------------------------
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    """The schema or null (JSON Schema 2020-12, as OpenAPI 3.1 uses it)."""
+    if "$ref" in schema:
+        return {"oneOf": [schema, {"type": "null"}]}
+    kind = schema.get("type")
+    out = dict(schema)
+    out["type"] = [kind, "null"] if isinstance(kind, str) else [*kind, "null"]
+    if "enum" in out:
+        out["enum"] = [*out["enum"], None]
+    return out
+
+
+def obj(properties: dict[str, Schema], required: list[str] | None = None, description: str | None = None,
+        optional: tuple[str, ...] = ()) -> Schema:
+    """An object; every property is required unless listed in ``optional``."""
+    schema: Schema = {"type": "object", "properties": properties,
+                      "required": required if required is not None
+                      else [k for k in properties if k not in optional]}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+BOOLEAN = {"type": "boolean"}
+DATE = {"type": "string", "format": "date", "description": "A local date (Asia/Ho_Chi_Minh), YYYY-MM-DD."}
+DATETIME = {"type": "string", "format": "date-time", "description": "An instant in UTC, ISO 8601 with offset."}
+PERCENT = {"type": "integer", "minimum": 0, "maximum": 100}
+COUNT = {"type": "integer", "minimum": 0}
+UNIT_CODE = {"type": "string", "pattern": r"^\d{5}$", "examples": ["10891"],
+             "description": "Official five-digit code of a commune-level unit (GSO 1027/CTK-CSCL); "
+                            "a string that keeps its leading zeros."}
+PROVINCE_CODE = {"type": "string", "pattern": r"^\d{2}$", "examples": ["31"],
+                 "description": "Official two-digit province code (Hải Phòng is 31)."}
+BRANCH_CODE = {"type": "string", "examples": ["10891-007"],
+               "description": "The unit's code, a dash and a three-digit number."}
+VERSION = {"type": "integer", "minimum": 1,
+           "description": "Optimistic lock: send back the version you read; a write against an older "
+                          "version is refused with 409 and the current state."}
+
+
+def enum_of(values, description: str | None = None) -> Schema:
+    schema: Schema = {"type": "string", "enum": [getattr(v, "value", v) for v in values]}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def text(limit: int, description: str | None = None) -> Schema:
+    schema: Schema = {"type": "string", "maxLength": limit}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+# --- schemas -----------------------------------------------------------------------------------
+
+DEADLINE_DESCRIPTION = (
+    "A deadline: a day and its wording, which decides the last allowed day. "
+    "`before` is \"trước ngày D\" (before day D): the last allowed day is D−1. "
+    "`by` is \"chậm nhất ngày D\" / \"đến ngày D\" (by day D): D itself is allowed. "
+    "A deadline passes at local midnight (Asia/Ho_Chi_Minh, UTC+7) after its last allowed day. "
+    "`text` says it in the user's language, e.g. \"trước ngày 20/8/2025\" or \"chậm nhất ngày 20/8/2025\".")
+
+TEXT_INPUT = ("Text is stored as Unicode NFC with control characters removed and surrounding "
+              "spaces trimmed; an empty text counts as none.")
+
+
+def _schemas() -> dict[str, Schema]:
+    unit_summary_props = {
+        "code": UNIT_CODE,
+        "name": {"type": "string", "examples": ["Phường Tứ Minh"]},
+        "kind": enum_of(UNIT_KINDS, "xa (rural commune, xã), phuong (urban ward, phường) or "
+                                    "dac_khu (special zone, đặc khu)."),
+        "province_code": PROVINCE_CODE,
+        "members": nullable({**COUNT, "description": "Party members of the whole committee, when known."}),
+    }
+    step_props = {
+        "key": {"type": "string", "examples": ["personnel_plan"]},
+        "title": {"type": "string", "description": "The title in the user's language."},
+        "title_vi": STRING,
+        "title_en": STRING,
+        "phase": STRING,
+        "requires": {"type": "array", "items": STRING,
+                     "description": "Keys of the steps that must be finished (done or not applicable) "
+                                    "before this one can be completed."},
+        "approval_required": {"type": "boolean",
+                              "description": "The step goes to the city for approval: "
+                                             "start → submit → approve (or return) → complete."},
+        "document": nullable({"type": "string", "description": "The document kind this step produces."}),
+        "weight": {"type": "integer", "minimum": 0, "description": "Share of the unit's readiness."},
+        "done_when": nullable({"type": "string", "description": "A rule that completes the step by itself, "
+                               "e.g. all_branches_held (every branch has held its congress)."}),
+        "state": ref("State"),
+        "state_label": {"type": "string", "description": "The state in the user's language."},
+        "overdue": {"type": "boolean", "description": "The last allowed day has passed and the step is not "
+                                                      "finished. Never stored: derived from `due` and today."},
+        "due": nullable(ref("Deadline")),
+        "started_on": nullable(DATE),
+        "submitted_on": nullable(DATE),
+        "approved_on": nullable(DATE),
+        "completed_on": nullable(DATE),
+        "note": nullable(STRING),
+        "reason": nullable({"type": "string", "description": "Why the city returned the step, or why it "
+                                                             "was reopened or marked not applicable."}),
+        "version": VERSION,
+        "actions": {"type": "array", "items": ref("StepAction"),
+                    "description": "The actions this user may take now (state machine and role)."},
+    }
+    branch_props = {
+        "code": BRANCH_CODE,
+        "unit_code": UNIT_CODE,
+        "name": text(TEXT_LIMITS["name"]),
+        "kind": enum_of(BRANCH_KINDS, "chi_bo (chi bộ, a branch) or dang_bo_bo_phan (đảng bộ bộ phận, "
+                                      "a sub-committee)."),
+        "members": nullable(COUNT),
+        "secretary": nullable(text(TEXT_LIMITS["secretary"])),
+        "planned_on": nullable({**DATE, "description": "Planned date of the branch congress."}),
+        "held_on": nullable({**DATE, "description": "The day the branch congress was held; set means held."}),
+        "delegates": nullable({**COUNT, "maximum": MAX_DELEGATES}),
+        "new_secretary": nullable(text(TEXT_LIMITS["new_secretary"])),
+        "held": {"type": "boolean"},
+        "version": VERSION,
+        "steps": {"type": "array", "items": ref("Step"), "description": "The branch's own workflow."},
+    }
+    readiness_props = {
+        "percent": {**PERCENT, "description": "Weighted share of the work done (100 only when every "
+                                              "applicable step is done)."},
+        "steps_done": COUNT,
+        "steps_total": {**COUNT, "description": "Applicable steps (not-applicable ones left out)."},
+        "steps_not_applicable": COUNT,
+        "branches_held": COUNT,
+        "branches_total": COUNT,
+        "overdue_steps": {"type": "array", "items": STRING},
+        "deadline": ref("Deadline"),
+        "days_left": {"type": "integer", "description": "Days to the last allowed day: 0 on that day, "
+                                                        "negative once missed."},
+        "projected_finish": nullable({**DATE, "description": "When the unit finishes at its current pace."}),
+        "finished_on": nullable(DATE),
+        "risk": ref("Risk"),
+        "risk_label": {"type": "string", "description": "The risk in the user's language."},
+        "reasons": {"type": "array", "items": obj({"code": STRING, "text": STRING}),
+                    "description": "Why the unit has its risk level, in the user's language."},
+    }
+    campaign_props = {
+        "id": INTEGER,
+        "province_code": PROVINCE_CODE,
+        "term": {"type": "string", "examples": ["2025–2030"]},
+        "name": {"type": "string", "description": "The Vietnamese name."},
+        "name_en": STRING,
+        "starts_on": {**DATE, "description": "No step may be dated before this day."},
+        "deadline": ref("Deadline"),
+        "deadline_basis": nullable({"type": "string", "examples": ["Chỉ thị 45-CT/TW ngày 14/4/2025"]}),
+        "version": VERSION,
+    }
+    risk_counts = obj({r.value: COUNT for r in RISK_ORDER})
+    risk_shares = obj({r.value: PERCENT for r in RISK_ORDER},
+                      description="Whole percentages of units per risk, adding up to 100 (0 each without units).")
+
+    return {
+        "Error": obj({
+            "error": {"type": "string", "description": "A stable code, e.g. stale_version, prerequisites_incomplete."},
+            "message": {"type": "string", "description": "What went wrong, in the user's language."},
+            "status": {"type": "integer", "description": "The HTTP status, repeated."},
+            "details": {"type": "object", "description": "The parameters of the refusal (field, steps, dates …)."},
+            "current": {"type": "object", "description": "For a 409: the current state of what you tried to "
+                                                         "change, with its version."},
+        }, optional=("details", "current"), description="Every error of the API, never HTML."),
+        "State": enum_of(State, "not_started, in_progress, submitted (sent to the city), approved (by the "
+                                "city; the unit then completes the step), done, not_applicable. Overdue is "
+                                "not a state: see `overdue`."),
+        "Action": enum_of(Action, "start, submit (unit leader, approval steps), approve and return (city "
+                                  "roles, approval steps; return needs a reason), complete, "
+                                  "mark_not_applicable (needs a reason), reopen (needs a reason)."),
+        "Risk": enum_of(RISK_ORDER, "done, on_track, at_risk (projected after the deadline, or no progress "
+                                    "close to it) or late (deadline missed or a step overdue)."),
+        "DeadlineKind": enum_of(DeadlineKind, "before = \"trước ngày D\" (last allowed day D−1); "
+                                              "by = \"chậm nhất ngày D\" (D allowed)."),
+        "Deadline": obj({
+            "date": {**DATE, "description": "The day D named in the wording."},
+            "kind": ref("DeadlineKind"),
+            "last_allowed_day": {**DATE, "description": "D−1 for `before`, D for `by`."},
+            "text": {"type": "string", "examples": ["trước ngày 20/8/2025", "chậm nhất ngày 20/8/2025"]},
+        }, description=DEADLINE_DESCRIPTION),
+        "Me": obj({"username": STRING, "display_name": STRING, "role": enum_of(ROLES),
+                   "unit_code": nullable(UNIT_CODE), "province_code": nullable(PROVINCE_CODE)}),
+        "Readiness": obj(readiness_props, description="How far one unit is and whether it will make its deadline."),
+        "UnitSummary": obj(unit_summary_props, description="A commune-level unit."),
+        "UnitListItem": obj({**unit_summary_props, "congress_on": nullable(DATE), "readiness": ref("Readiness")}),
+        "UnitList": obj({"as_of": {**DATE, "description": "Today, the day readiness is computed for."},
+                         "count": COUNT, "units": {"type": "array", "items": ref("UnitListItem")}}),
+        "UnitOrigin": obj({"code": STRING, "name": STRING, "share": enum_of(("full", "partial"))},
+                          description="A former unit this one was formed from on 1/7/2025, wholly or in part."),
+        "Preparation": obj({
+            "campaign": obj({"id": INTEGER, "name": STRING, "term": STRING, "starts_on": DATE}),
+            "workflow": obj({"key": STRING, "revision": INTEGER, "version": INTEGER},
+                            description="The workflow version the unit's steps were created from."),
+            "congress_on": nullable({**DATE, "description": "The planned first day of the congress."}),
+            "deadline": ref("Deadline"),
+            "deadline_is_override": {"type": "boolean",
+                                     "description": "The city set this unit its own deadline."},
+            "deadline_basis": nullable(STRING),
+            "version": VERSION,
+        }, description="The unit's preparation: its campaign, workflow, dates. Its version guards the "
+                       "deadline and congress-date writes."),
+        "UnitDetail": obj({
+            **unit_summary_props,
+            "province_name": STRING,
+            "formed_from": {"type": "array", "items": ref("UnitOrigin")},
+            "as_of": DATE,
+            "preparation": ref("Preparation"),
+            "readiness": ref("Readiness"),
+            "steps": {"type": "array", "items": ref("Step")},
+            "branches": {"type": "array", "items": ref("Branch")},
+        }),
+        "StepAction": obj({"action": ref("Action"), "label": STRING}),
+        "Step": obj(step_props, description="A step of a unit's workflow or of a branch's."),
+        "Branch": obj(branch_props, optional=("steps",),
+                      description="A subordinate party organisation (chi bộ, đảng bộ bộ phận)."),
+        "Campaign": obj(campaign_props, description="A round of congresses in one province."),
+        "CampaignList": obj({"campaigns": {"type": "array", "items": ref("Campaign")}}),
+        "Tasks": obj({
+            "assigned": COUNT, "done": COUNT, "in_progress": COUNT, "overdue": COUNT,
+            "done_percent": PERCENT, "in_progress_percent": PERCENT, "overdue_percent": PERCENT,
+            "text": {"type": "string", "examples": [
+                "6.084 nhiệm vụ được giao; hoàn thành 4.678 (77%), đang thực hiện 1.331 (22%), "
+                "quá hạn 75 (1%)"]},
+        }, description="The city's report shape: steps counted as tasks (not-applicable ones are not "
+                       "assigned); whole percentages adding up to 100; `text` in the user's language "
+                       "with its thousands separator (\".\" in Vietnamese)."),
+        "ProvinceReadiness": obj({
+            "as_of": DATE,
+            "province": nullable(obj({"code": PROVINCE_CODE, "name": STRING})),
+            "campaign": nullable(ref("Campaign")),
+            "unit_count": COUNT,
+            "percent": {**PERCENT, "description": "Mean readiness of the units."},
+            "by_risk": risk_counts,
+            "risk_percentages": risk_shares,
+            "branches_held": COUNT,
+            "branches_total": COUNT,
+            "tasks": ref("Tasks"),
+            "units": {"type": "array", "items": obj({**unit_summary_props, "readiness": ref("Readiness")})},
+        }, description="A province's figures (or every readable province's, for an admin without `province`)."),
+        "AuditRecord": obj({
+            "id": INTEGER,
+            "at": DATETIME,
+            "actor": {"type": "string", "description": "The user name at the time, or \"system\"."},
+            "action": {"type": "string", "examples": ["step.complete", "branch.update", "deadline.set",
+                                                      "step.auto_complete"]},
+            "entity": {"type": "string", "examples": ["step", "branch", "preparation", "campaign"]},
+            "entity_key": nullable(STRING),
+            "step_key": nullable(STRING),
+            "old": nullable({"type": "object", "description": "The changed fields before the write."}),
+            "new": nullable({"type": "object", "description": "The changed fields after the write."}),
+            "reason": nullable(STRING),
+        }, description="One write, appended and never changed."),
+        "AuditPage": obj({"records": {"type": "array", "items": ref("AuditRecord")},
+                          "next_before": nullable({"type": "integer", "description": "Pass as `before` for "
+                                                   "the next (older) page; null on the last page."})}),
+        "TransitionRequest": {**obj({
+            "action": ref("Action"),
+            "version": VERSION,
+            "on": nullable({**DATE, "description": "The day it happened (start, submit, approve, return, "
+                                                   "complete): not in the future, not before the campaign "
+                                                   "started, not before a prerequisite's completion. "
+                                                   "Default today."}),
+            "note": nullable(text(NOTE_LIMIT, "A note; the reason for return, mark_not_applicable and "
+                                              "reopen, where it is required. " + TEXT_INPUT)),
+        }, required=["action", "version"]), "additionalProperties": False},
+        "BranchPatch": {**obj({
+            "version": VERSION,
+            "name": text(TEXT_LIMITS["name"]),
+            "kind": enum_of(BRANCH_KINDS),
+            "members": nullable(COUNT),
+            "secretary": nullable(text(TEXT_LIMITS["secretary"])),
+            "planned_on": nullable({**DATE, "description": "Not before the campaign start; the branch's "
+                                                           "due dates follow."}),
+            "held_on": nullable({**DATE, "description": "Not in the future nor before the campaign start. "
+                                                        "Setting it completes the branch's congress step; "
+                                                        "when every branch of the unit is held, the unit's "
+                                                        "branch_congresses step completes by itself. "
+                                                        "null reopens them."}),
+            "delegates": nullable({**COUNT, "maximum": MAX_DELEGATES}),
+            "new_secretary": nullable(text(TEXT_LIMITS["new_secretary"])),
+        }, required=["version"]), "additionalProperties": False,
+            "description": "Only the fields sent are changed. " + TEXT_INPUT},
+        "UnitDeadlineRequest": {**obj({
+            "version": {**VERSION, "description": "The preparation's version."},
+            "date": nullable({**DATE, "description": "The day D; null goes back to the campaign's deadline."}),
+            "kind": {**ref("DeadlineKind"), "default": "by"},
+            "basis": nullable(text(BASIS_LIMIT, "What set the deadline, e.g. a city document.")),
+        }, required=["version", "date"]), "additionalProperties": False},
+        "UnitDeadline": obj({"deadline": ref("Deadline"), "deadline_is_override": BOOLEAN,
+                             "deadline_basis": nullable(STRING), "version": VERSION}),
+        "CongressDateRequest": {**obj({
+            "version": {**VERSION, "description": "The preparation's version."},
+            "date": nullable({**DATE, "description": "The planned first day; not before the campaign start. "
+                                                     "null: not planned yet."}),
+        }, required=["version", "date"]), "additionalProperties": False},
+        "CongressDate": obj({"congress_on": nullable(DATE), "version": VERSION}),
+        "CampaignDeadlineRequest": {**obj({
+            "version": {**VERSION, "description": "The campaign's version."},
+            "date": {**DATE, "description": "The day D; not before the campaign start."},
+            "kind": {**ref("DeadlineKind"), "default": "by"},
+            "basis": nullable(text(BASIS_LIMIT)),
+        }, required=["version", "date"]), "additionalProperties": False},
+    }
+
+
+# --- responses, parameters, security ------------------------------------------------------------
+
+ERROR_RESPONSES = {
+    "400": ("BadRequest", "The body is not a JSON object (`invalid_json`), or a session-authenticated write "
+                          "came without a valid X-CSRFToken header (`csrf_missing`)."),
+    "401": ("Unauthorized", "No session and no valid bearer token (missing, wrong or revoked): `unauthorized`."),
+    "403": ("Forbidden", "Outside your scope (another unit, another province: `forbidden`) or not allowed "
+                         "for your role (`action_forbidden`, `deadline_forbidden`, `congress_date_forbidden`, "
+                         "`branch_forbidden`). Nothing is changed."),
+    "404": ("NotFound", "No such unit, branch, step, province or campaign (`unit_not_found`, "
+                        "`branch_not_found`, `step_not_found`, `province_not_found`, `not_found`, "
+                        "`not_enrolled`)."),
+    "409": ("Conflict", "`stale_version`: someone changed it since you read it. `current` holds the current "
+                        "state and version; nothing is changed."),
+    "422": ("Unprocessable", "Well formed but not acceptable; nothing is changed. `error` says why: "
+                             "version_required, unknown_fields, invalid_field (e.g. a date not YYYY-MM-DD), "
+                             "field_required, unknown_action, unknown_filter, unknown_deadline_kind, "
+                             "invalid_transition, approval_not_required, reason_required, date_in_future, "
+                             "date_before_campaign, prerequisites_incomplete (`details.steps` names them), "
+                             "completed_before_prerequisite, rule_not_satisfied, must_not_be_negative, "
+                             "too_many_delegates, unknown_branch_kind."),
+}
+DEFAULT_RESPONSE = {"description": "Any other error (405 method not allowed, 413 body too large, "
+                                   "503 database unavailable, 500), with the same JSON body.",
+                    "content": {"application/json": {"schema": ref("Error")}}}
+
+
+def _responses_components() -> dict:
+    return {name: {"description": description, "content": {"application/json": {"schema": ref("Error")}}}
+            for name, description in ERROR_RESPONSES.values()}
+
+
+def _parameters() -> dict:
+    return {
+        "Lang": {"name": "lang", "in": "query", "required": False, "schema": enum_of(("vi", "en")),
+                 "description": "The language of labels, texts and messages (else the session's choice, "
+                                "else Accept-Language, else Vietnamese)."},
+        "AcceptLanguage": {"name": "Accept-Language", "in": "header", "required": False, "schema": STRING,
+                           "description": "vi (the default) or en."},
+        "UnitCode": {"name": "code", "in": "path", "required": True, "schema": UNIT_CODE},
+        "BranchCode": {"name": "code", "in": "path", "required": True, "schema": BRANCH_CODE},
+        "StepKey": {"name": "key", "in": "path", "required": True,
+                    "schema": {"type": "string", "examples": ["plan", "personnel_plan", "congress"]},
+                    "description": "The step's key in the workflow definition."},
+        "CampaignId": {"name": "campaign_id", "in": "path", "required": True, "schema": INTEGER},
+        "ProvinceFilter": {"name": "province", "in": "query", "required": False, "schema": PROVINCE_CODE,
+                           "description": "One province (404 if unknown, 403 if outside your scope). "
+                                          "Default: every province you may read."},
+        "KindFilter": {"name": "kind", "in": "query", "required": False, "schema": enum_of(UNIT_KINDS),
+                       "description": "Only units of this kind (another value: 422 unknown_filter)."},
+        "RiskFilter": {"name": "risk", "in": "query", "required": False, "schema": ref("Risk"),
+                       "description": "Only units at this risk level (another value: 422 unknown_filter)."},
+        "AuditUnit": {"name": "unit", "in": "query", "required": False, "schema": UNIT_CODE,
+                      "description": "Only this unit's records (404 unknown, 403 outside your scope). Without "
+                                     "it: every unit of your province; a unit's own staff see their unit."},
+        "AuditLimit": {"name": "limit", "in": "query", "required": False,
+                       "schema": {"type": "integer", "default": 100, "minimum": 1, "maximum": 500},
+                       "description": "Records per page, clamped to 1–500 (not an integer: 422)."},
+        "AuditBefore": {"name": "before", "in": "query", "required": False, "schema": INTEGER,
+                        "description": "Only records older than this id: the previous page's `next_before`."},
+    }
+
+
+READ_SECURITY = [{"bearerAuth": []}, {"sessionCookie": []}]
+WRITE_SECURITY = [{"bearerAuth": []}, {"sessionCookie": [], "csrfHeader": []}]
+
+
+def _param(name: str) -> dict:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _operation(operation_id: str, summary: str, description: str, ok_schema: str, ok_description: str,
+               errors: tuple[str, ...], *, tags: list[str], params: tuple[str, ...] = (),
+               body: str | None = None, write: bool = False) -> dict:
+    op: dict[str, Any] = {
+        "operationId": operation_id, "summary": summary, "description": description, "tags": tags,
+        "parameters": [_param(p) for p in (*params, "Lang", "AcceptLanguage")],
+        "security": WRITE_SECURITY if write else READ_SECURITY,
+        "responses": {
+            "200": {"description": ok_description, "content": {"application/json": {"schema": ref(ok_schema)}}},
+            **{code: {"$ref": f"#/components/responses/{ERROR_RESPONSES[code][0]}"} for code in errors},
+            "default": DEFAULT_RESPONSE,
+        },
+    }
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
+    return op
+
+
+READ_ERRORS = ("401", "403", "404")
+WRITE_ERRORS = ("400", "401", "403", "404", "409", "422")
+
+TRANSITION_DESCRIPTION = (
+    "Move a step by one action. The state machine: not_started →start→ in_progress; a step without "
+    "approval →complete→ done; a step with approval →submit→ submitted →approve→ approved →complete→ "
+    "done, or →return (with a reason)→ in_progress; mark_not_applicable (with a reason) from "
+    "not_started or in_progress; reopen (with a reason) from done, not_applicable or approved. "
+    "Roles: start, complete and mark_not_applicable by the unit's staff and leader; submit by the unit "
+    "leader only; approve and return by city_leader, city_staff or admin; reopen by the unit leader, "
+    "city_staff or admin. Completing needs every step in `requires` finished, and is refused when "
+    "dated before one of them was completed. Audited.")
+
+
+def _paths() -> dict:
+    return {
+        "/me": {"get": _operation(
+            "getMe", "Who is asking", "The authenticated user, their role and scope.", "Me", "The user.",
+            ("401",), tags=["accounts"])},
+        "/units": {"get": _operation(
+            "listUnits", "List units with their readiness",
+            "The units the user may read, with readiness: a unit's staff and viewers see their own unit, "
+            "city roles their province, an admin every province.", "UnitList", "The units, by province and name.",
+            ("401", "403", "404", "422"), tags=["units"], params=("KindFilter", "ProvinceFilter", "RiskFilter"))},
+        "/units/{code}": {"get": _operation(
+            "getUnit", "One unit: preparation, readiness, steps and branches",
+            "Everything about one unit, with the actions the user may take on each step.",
+            "UnitDetail", "The unit.", READ_ERRORS, tags=["units"], params=("UnitCode",))},
+        "/units/{code}/steps/{key}/transitions": {"post": _operation(
+            "transitionUnitStep", "Take an action on a unit's step", TRANSITION_DESCRIPTION, "Step",
+            "The step after the action.", WRITE_ERRORS, tags=["steps"], params=("UnitCode", "StepKey"),
+            body="TransitionRequest", write=True)},
+        "/units/{code}/deadline": {"put": _operation(
+            "setUnitDeadline", "Give a unit its own deadline (city staff, admin)",
+            "Sets (or with `date` null clears) the unit's own deadline, e.g. \"hoàn thành trước ngày 20/8/2025\" "
+            "is {\"date\": \"2025-08-20\", \"kind\": \"before\"}: last allowed day 2025-08-19. The due dates of "
+            "the unit's steps are recomputed. Only city_staff of the unit's province and admins. Audited.",
+            "UnitDeadline", "The unit's deadline now.", WRITE_ERRORS, tags=["units"], params=("UnitCode",),
+            body="UnitDeadlineRequest", write=True)},
+        "/units/{code}/congress-date": {"put": _operation(
+            "setCongressDate", "Plan the unit's congress date",
+            "Sets (or clears) the planned first day of the congress; due dates counted from it follow. "
+            "The unit's leader, city_staff of its province, or an admin. Audited.",
+            "CongressDate", "The planned date now.", WRITE_ERRORS, tags=["units"], params=("UnitCode",),
+            body="CongressDateRequest", write=True)},
+        "/branches/{code}": {
+            "get": _operation("getBranch", "One branch and its steps", "A subordinate organisation of a unit.",
+                              "Branch", "The branch with its steps.", READ_ERRORS, tags=["branches"],
+                              params=("BranchCode",)),
+            "patch": _operation(
+                "updateBranch", "Change a branch (the unit's own staff, admin)",
+                "Changes the fields sent, all or nothing. Setting `held_on` completes the branch's congress "
+                "step and, on the unit's last branch not yet held, the unit's branch_congresses step; "
+                "removing it reopens them. Audited, the automatic changes too.",
+                "Branch", "The branch after the change, with its steps.", WRITE_ERRORS, tags=["branches"],
+                params=("BranchCode",), body="BranchPatch", write=True),
+        },
+        "/branches/{code}/steps/{key}/transitions": {"post": _operation(
+            "transitionBranchStep", "Take an action on a branch's step", TRANSITION_DESCRIPTION, "Step",
+            "The step after the action.", WRITE_ERRORS, tags=["steps"], params=("BranchCode", "StepKey"),
+            body="TransitionRequest", write=True)},
+        "/campaigns": {"get": _operation(
+            "listCampaigns", "Campaigns", "The campaigns of the provinces the user may read (a unit's users: "
+            "their unit's province).", "CampaignList", "The campaigns.", READ_ERRORS, tags=["campaigns"],
+            params=("ProvinceFilter",))},
+        "/campaigns/{campaign_id}/deadline": {"put": _operation(
+            "setCampaignDeadline", "Change a campaign's default deadline (city staff, admin)",
+            "The deadline of every unit without its own; every due date is recomputed. A campaign outside "
+            "your scope is reported as not found. Audited.", "Campaign", "The campaign now.", WRITE_ERRORS,
+            tags=["campaigns"], params=("CampaignId",), body="CampaignDeadlineRequest", write=True)},
+        "/readiness": {"get": _operation(
+            "getReadiness", "A province's readiness, as the city reports it",
+            "Counts by risk, percentages adding up to 100, the task summary in the city's wording "
+            "(\"N nhiệm vụ được giao; …\"), and every unit's readiness. City roles, province viewers and "
+            "admins; a unit's staff get 403.", "ProvinceReadiness", "The figures.",
+            ("401", "403", "404", "422"), tags=["readiness"], params=("ProvinceFilter", "KindFilter"))},
+        "/audit": {"get": _operation(
+            "listAudit", "The audit log, newest first",
+            "Every write with its actor, time, old and new values and reason; paginate with `before`.",
+            "AuditPage", "A page of records.", ("401", "403", "404", "422"), tags=["audit"],
+            params=("AuditUnit", "AuditLimit", "AuditBefore"))},
+        "/openapi.json": {"get": {
+            "operationId": "getOpenApi", "summary": "This document", "tags": ["meta"], "security": [],
+            "responses": {"200": {"description": "The OpenAPI document.",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    }
+
+
+def document() -> dict:
+    """The OpenAPI 3.1 document of /api/v1."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "congress API",
+            "version": API_VERSION,
+            "summary": "Preparing the 2025–2030 commune-level party congresses: units, steps, branches, "
+                       "deadlines, readiness and the audit log.",
+            "description": (
+                "JSON over HTTPS. Authenticate with a bearer token (`Authorization: Bearer cgt_…`, made with "
+                "`flask tokens create`) or with the browser session; session writes also send the "
+                "X-CSRFToken header. Every write carries the `version` it read (optimistic locking), is "
+                "checked, applied and audited in one transaction, or refused with nothing changed. "
+                "Errors are JSON: {\"error\": code, \"message\": text, \"status\": n}. Texts and messages "
+                "are Vietnamese by default, English with `lang=en` or `Accept-Language: en`.\n\n"
+                "Dates are local dates in Asia/Ho_Chi_Minh. Deadlines keep their wording: \"trước ngày D\" "
+                "(before D) allows up to D−1, \"chậm nhất ngày D\" (by D) allows D itself."),
+        },
+        "servers": [{"url": PREFIX}],
+        "tags": [{"name": n} for n in ("accounts", "units", "steps", "branches", "campaigns", "readiness",
+                                       "audit", "meta")],
+        "paths": _paths(),
+        "components": {
+            "schemas": _schemas(),
+            "responses": _responses_components(),
+            "parameters": _parameters(),
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "cgt_…",
+                               "description": "An API token; only its SHA-256 is stored. A revoked token, or "
+                                              "the token of a deactivated account, gets 401."},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session",
+                                  "description": "The browser session after POST /login."},
+                "csrfHeader": {"type": "apiKey", "in": "header", "name": "X-CSRFToken",
+                               "description": "With the session cookie, writes send the CSRF token of the "
+                                              "session (as in the page's forms); without it: 400 csrf_missing."},
+            },
+        },
+    }
