@@ -1104,3 +1104,33 @@ def test_events_of_one_step_keep_their_order(api):
     assert act(api.staff, "plan", "start", on="2025-07-10").status_code == 200
     with Unchanged():
         assert_error(act(api.staff, "plan", "complete", on="2025-07-09"), 422, "date_before_earlier_event")
+
+
+def test_adding_a_branch(api):
+    codes = add_branches(UNIT, 2)
+    for code in codes:
+        assert patch_branch(api.staff, code, held_on="2025-07-20").status_code == 200
+    assert unit_step("branch_congresses").state == "done"
+
+    response = api.staff.post(f"{API}/units/{UNIT}/branches",
+                              json={"name": "Chi bộ Trường Mầm non Tứ Minh", "members": 14,
+                                    "secretary": "Lê Thị Hoa", "planned_on": "2025-08-10"})
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["code"] == f"{UNIT}-{len(codes) + 1:03d}" and body["held"] is False
+    assert [s["key"] for s in body["steps"]] == ["plan", "documents", "congress", "report"]
+    assert next(s for s in body["steps"] if s["key"] == "congress")["due"]["date"] == "2025-08-10"
+    # a new branch not yet held reopens the unit's roll-up step
+    assert unit_step("branch_congresses").state == "in_progress"
+    assert audit_records(action="branch.add")[0].new["name"] == "Chi bộ Trường Mầm non Tứ Minh"
+
+    with Unchanged():
+        assert_error(api.staff.post(f"{API}/units/{UNIT}/branches", json={"name": "Chi bộ Trường Mầm non Tứ Minh"}),
+                     422, "duplicate_branch")
+        assert_error(api.staff.post(f"{API}/units/{UNIT}/branches", json={"members": 3}), 422, "field_required")
+        assert_error(api.staff.post(f"{API}/units/{UNIT}/branches", json={"name": "X", "held_on": "2025-09-01"}),
+                     422, "date_in_future")
+        assert_error(api.staff.post(f"{API}/units/{OTHER_UNIT}/branches", json={"name": "Chi bộ mới"}), 403)
+        assert_error(api.city_staff.post(f"{API}/units/{UNIT}/branches", json={"name": "Chi bộ mới"}), 403)
+        assert_error(api.staff.post(f"{API}/units/{UNIT}/branches", json={"name": "X", "colour": "red"}), 422,
+                     "unknown_fields")

@@ -317,6 +317,16 @@ def _schemas() -> dict[str, Schema]:
             "new_secretary": nullable(text(TEXT_LIMITS["new_secretary"])),
         }, required=["version"]), "additionalProperties": False,
             "description": "Only the fields sent are changed. " + TEXT_INPUT},
+        "BranchCreate": {**obj({
+            "name": text(TEXT_LIMITS["name"], "Unique within the unit."),
+            "kind": enum_of(BRANCH_KINDS),
+            "members": nullable(COUNT),
+            "secretary": nullable(text(TEXT_LIMITS["secretary"])),
+            "planned_on": nullable(DATE),
+            "held_on": nullable({**DATE, "description": "Not in the future nor before the campaign start."}),
+            "delegates": nullable({**COUNT, "maximum": MAX_DELEGATES}),
+            "new_secretary": nullable(text(TEXT_LIMITS["new_secretary"])),
+        }, required=["name"]), "additionalProperties": False, "description": TEXT_INPUT},
         "UnitDeadlineRequest": {**obj({
             "version": {**VERSION, "description": "The preparation's version."},
             "date": nullable({**DATE, "description": "The day D; null goes back to the campaign's deadline."}),
@@ -443,6 +453,14 @@ TRANSITION_DESCRIPTION = (
     "dated before one of them was completed. Audited.")
 
 
+def _created(operation: dict) -> dict:
+    """An operation that answers 201 Created instead of 200."""
+    responses = dict(operation["responses"])
+    ok = responses.pop("200")
+    return {**operation, "responses": {"201": {**ok, "description": "Created: " + ok["description"]},
+                                       **responses}}
+
+
 def _paths() -> dict:
     return {
         "/me": {"get": _operation(
@@ -474,6 +492,12 @@ def _paths() -> dict:
             "The unit's leader, city_staff of its province, or an admin. Audited.",
             "CongressDate", "The planned date now.", WRITE_ERRORS, tags=["units"], params=("UnitCode",),
             body="CongressDateRequest", write=True)},
+        "/units/{code}/branches": {"post": _created(_operation(
+            "addBranch", "Add a subordinate branch to a unit (the unit's own staff, admin)",
+            "Creates the branch with the next code of the unit (\"11311-042\") and its congress steps. "
+            "A unit whose branches were all held gets its branch_congresses step reopened. Audited.",
+            "Branch", "The new branch, with its steps.", WRITE_ERRORS, tags=["branches"], params=("UnitCode",),
+            body="BranchCreate", write=True))},
         "/branches/{code}": {
             "get": _operation("getBranch", "One branch and its steps", "A subordinate organisation of a unit.",
                               "Branch", "The branch with its steps.", READ_ERRORS, tags=["branches"],

@@ -315,19 +315,37 @@ def patch_branch(code: str):
     body = json_body()
     check_fields(body, set(unit_ops.BRANCH_FIELDS) | {"version"})
     version = parse_version(body)
-    changes = {}
+    changes = _branch_fields(body)
+    unit_ops.update_branch(branch, changes, actor=current_user, version=version)
+    db.session.commit()
+    return jsonify(_branch_json(branch))
+
+
+def _branch_fields(body: dict) -> dict:
+    """The branch fields present in ``body``, typed and cleaned."""
+    fields = {}
     for field, kind in unit_ops.BRANCH_FIELDS.items():
         if field not in body:
             continue
         if kind is date:
-            changes[field] = parse_date(body[field], field)
+            fields[field] = parse_date(body[field], field)
         elif kind is int:
-            changes[field] = parse_int(body[field], field)
+            fields[field] = parse_int(body[field], field)
         else:
-            changes[field] = parse_text(body[field], field, unit_ops.TEXT_LIMITS.get(field, 40))
-    unit_ops.update_branch(branch, changes, actor=current_user, version=version)
+            fields[field] = parse_text(body[field], field, unit_ops.TEXT_LIMITS.get(field, 40))
+    return fields
+
+
+@api.post("/units/<code>/branches")
+@login_required
+def add_branch(code: str):
+    unit = readable_unit(code)
+    preparation_of(unit)
+    body = json_body()
+    check_fields(body, set(unit_ops.BRANCH_FIELDS))
+    branch = unit_ops.add_branch(unit, _branch_fields(body), actor=current_user)
     db.session.commit()
-    return jsonify(_branch_json(branch))
+    return jsonify(_branch_json(branch)), 201
 
 
 @api.put("/units/<code>/deadline")
