@@ -44,9 +44,9 @@ def create_app(config: dict | None = None, mode: str | None = None) -> Flask:
     from congress.api.views import api
     from congress.cli import register_commands
     from congress.errors import register_error_handlers
+    from congress.formatting import register_filters
     from congress.progress.definitions import check_definitions
     from congress.web.views import web
-    from congress.formatting import register_filters
 
     auth.init_app(app)
     app.register_blueprint(api)

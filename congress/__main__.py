@@ -40,7 +40,7 @@ def print_accounts(app) -> None:
 
     with app.app_context():
         existing = set(db.session.execute(db.select(User.username)).scalars())
-    print("Demo accounts (password for all: %s):" % DEMO_PASSWORD)
+    print(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for username, role, unit_code, province_code, display_name in DEMO_ACCOUNTS:
         if username in existing:
             scope = unit_code or province_code or "*"

@@ -1,7 +1,7 @@
 """The one place that says what day it is (local date in Asia/Ho_Chi_Minh)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from flask import current_app, has_app_context
 
@@ -18,4 +18,4 @@ def today() -> date:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -5,7 +5,8 @@ is put into words (in the user's language) only when the response is made.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError, StatementError

@@ -71,5 +71,5 @@ def register_filters(app: Flask) -> None:
     def _labels():
         from congress.messages import ACTION_LABELS, RISK_LABELS, STATE_LABELS, describe_reason
 
-        return {"get_locale": lambda: str(get_locale() or "vi"), "risk_labels": RISK_LABELS, "state_labels": STATE_LABELS,
+        return {"get_locale": _locale, "risk_labels": RISK_LABELS, "state_labels": STATE_LABELS,
                 "action_labels": ACTION_LABELS, "describe_reason": describe_reason}

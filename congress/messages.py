@@ -5,10 +5,12 @@ translations/vi), so the API and pages speak the user's language, Vietnamese by 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
-from flask_babel import get_locale, gettext, lazy_gettext as _l
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 
 from workflows.deadlines import Deadline
 from workflows.readiness import Reason, Risk

@@ -14,11 +14,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
-from sqlalchemy.engine import make_url
-
 from flask import has_app_context
 from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
 
 from congress import create_app
 from congress.extensions import db
@@ -262,9 +260,10 @@ def make_user():
 @pytest.fixture
 def api_as(make_user):
     """Factory: an ApiClient for a new (or existing) user of the given role and scope."""
+    from flask import current_app
+
     from congress.accounts.models import User
     from congress.accounts.operations import create_token
-    from flask import current_app
 
     def factory(role: str, unit: str | None = None, province: str | None = None, username: str | None = None):
         username = username or f"{role}-{unit or province or 'all'}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -19,9 +19,9 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 def local_today(now: datetime | None = None) -> date:
     """The current date in Vietnam (UTC+7), whatever the server's own time zone."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     return now.astimezone(LOCAL_TZ).date()
 
 
@@ -36,7 +36,7 @@ class Deadline:
     kind: DeadlineKind = DeadlineKind.BY
 
     @classmethod
-    def from_last_day(cls, last_day: date, kind: DeadlineKind | str) -> "Deadline":
+    def from_last_day(cls, last_day: date, kind: DeadlineKind | str) -> Deadline:
         kind = DeadlineKind(kind)
         return cls(last_day + timedelta(days=1) if kind is DeadlineKind.BEFORE else last_day, kind)
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Iterable, Mapping, Sequence
 
 from .deadlines import Deadline
 from .rules import FINISHED, State
@@ -186,6 +186,6 @@ def province_readiness(units: Sequence[UnitReadiness], tasks: TaskSummary) -> Pr
     shares = whole_percentages([by_risk[r] for r in RISK_ORDER])
     percent = round(sum(u.percent for u in units) / len(units)) if units else 0
     return ProvinceReadiness(
-        units=len(units), by_risk=by_risk, risk_percentages=dict(zip(RISK_ORDER, shares)),
+        units=len(units), by_risk=by_risk, risk_percentages=dict(zip(RISK_ORDER, shares, strict=True)),
         percent=percent, branches_held=sum(u.branches_held for u in units),
         branches_total=sum(u.branches_total for u in units), tasks=tasks)

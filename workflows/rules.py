@@ -6,9 +6,9 @@ in the user's language ("Chưa đủ: 12/40 chi bộ đã đại hội") and tes
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable, Mapping
 
 
 class State(str, enum.Enum):

@@ -5,8 +5,8 @@ written.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 import sqlalchemy as sa
 
@@ -18,12 +18,21 @@ from congress.extensions import db
 from congress.units.models import Branch, Unit
 from workflows.deadlines import Deadline, DeadlineKind
 from workflows.loader import StepDefinition, WorkflowDefinition
-from workflows.rules import (AUTO_RULES, DATED, FINISHED, Action, PrerequisiteFact, Refusal, RuleInput,
-                             State, TransitionContext, check_transition)
+from workflows.rules import (
+    AUTO_RULES,
+    DATED,
+    FINISHED,
+    Action,
+    PrerequisiteFact,
+    Refusal,
+    RuleInput,
+    State,
+    TransitionContext,
+    check_transition,
+)
 
 from .definitions import current_version
 from .models import Campaign, Preparation, Step
-
 
 # --- due dates ---------------------------------------------------------------------------
 

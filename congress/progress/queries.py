@@ -11,8 +11,14 @@ from congress.clock import today
 from congress.extensions import db
 from congress.units.models import Branch, Province, Unit
 from workflows.deadlines import Deadline
-from workflows.readiness import (ProvinceReadiness, StepFacts, UnitReadiness, province_readiness,
-                                 task_summary, unit_readiness)
+from workflows.readiness import (
+    ProvinceReadiness,
+    StepFacts,
+    UnitReadiness,
+    province_readiness,
+    task_summary,
+    unit_readiness,
+)
 from workflows.rules import State
 
 from .models import Campaign, Preparation, Step, WorkflowVersion

@@ -33,7 +33,7 @@ class Unit(db.Model):
     members: Mapped[int | None]
 
     province: Mapped[Province] = relationship(lazy="joined")
-    origins: Mapped[list["UnitOrigin"]] = relationship(
+    origins: Mapped[list[UnitOrigin]] = relationship(
         back_populates="unit", order_by="UnitOrigin.id", cascade="all, delete-orphan")
 
     @property

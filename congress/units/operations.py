@@ -9,9 +9,8 @@ from congress.clock import today
 from congress.errors import Forbidden, Unprocessable
 from congress.extensions import db
 from congress.progress.models import Preparation
+from congress.progress.operations import add_branch_steps, apply_branch_rules, check_version, refresh_due_dates
 from congress.progress.queries import unit_preparation
-from congress.progress.operations import (add_branch_steps, apply_branch_rules, check_version,
-                                          refresh_due_dates)
 
 from .models import BRANCH_KINDS, Branch, Unit
 

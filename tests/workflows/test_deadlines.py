@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -32,10 +32,10 @@ def test_from_last_day_round_trips(kind):
 
 def test_local_today_is_vietnam_date():
     # 17:30 UTC on 19/8 is already 00:30 on 20/8 in Hà Nội: a "before 20/8" deadline has passed
-    now = datetime(2025, 8, 19, 17, 30, tzinfo=timezone.utc)
+    now = datetime(2025, 8, 19, 17, 30, tzinfo=UTC)
     assert local_today(now) == date(2025, 8, 20)
     assert Deadline(date(2025, 8, 20), DeadlineKind.BEFORE).is_missed(local_today(now))
-    assert local_today(datetime(2025, 8, 19, 16, 59, tzinfo=timezone.utc)) == date(2025, 8, 19)
+    assert local_today(datetime(2025, 8, 19, 16, 59, tzinfo=UTC)) == date(2025, 8, 19)
 
 
 def test_national_day_2025_is_two_days_off():

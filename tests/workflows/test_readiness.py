@@ -4,8 +4,7 @@ from itertools import product
 import pytest
 
 from workflows.deadlines import Deadline, DeadlineKind
-from workflows.readiness import (Risk, StepFacts, province_readiness, task_summary, unit_readiness,
-                                 whole_percentages)
+from workflows.readiness import Risk, StepFacts, province_readiness, task_summary, unit_readiness, whole_percentages
 from workflows.rules import State
 
 TODAY = date(2025, 8, 5)
@@ -35,7 +34,7 @@ def test_percentages_exhaustively_on_small_counts():
         if sum(counts):
             shares = whole_percentages(list(counts))
             assert sum(shares) == 100
-            for c, s in zip(counts, shares):
+            for c, s in zip(counts, shares, strict=True):
                 assert abs(s - 100 * c / sum(counts)) < 1
 
 

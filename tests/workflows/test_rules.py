@@ -2,8 +2,15 @@ from datetime import date
 
 import pytest
 
-from workflows.rules import (Action, PrerequisiteFact, Refusal, State, TransitionContext, allowed_actions,
-                             check_transition)
+from workflows.rules import (
+    Action,
+    PrerequisiteFact,
+    Refusal,
+    State,
+    TransitionContext,
+    allowed_actions,
+    check_transition,
+)
 
 CTX = TransitionContext(today=date(2025, 8, 5), campaign_start=date(2025, 7, 1))
 
