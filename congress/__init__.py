@@ -14,12 +14,19 @@ LOCALES = ("vi", "en")
 
 
 def select_locale() -> str:
+    """Vietnamese unless the user chose English (?lang=en, remembered in the session).
+
+    Pages ignore the browser's Accept-Language: offices' browsers are often set to English, and
+    the app speaks Vietnamese first. API clients may ask for English with Accept-Language.
+    """
     if not has_request_context():  # the CLI and scheduled jobs
         return current_app.config.get("CONGRESS_LOCALE", "vi")
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in LOCALES:
         return chosen
-    return request.accept_languages.best_match(LOCALES) or "vi"
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LOCALES) or "vi"
+    return "vi"
 
 
 def create_app(config: dict | None = None, mode: str | None = None) -> Flask:

@@ -1,7 +1,7 @@
 """Reads for pages and the API, shaped for a fixed number of queries whatever the unit count."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from congress.units.models import Branch, Province, Unit
 from workflows.deadlines import Deadline
 from workflows.readiness import (
     ProvinceReadiness,
+    Reason,
     StepFacts,
     UnitReadiness,
     province_readiness,
@@ -86,8 +87,21 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
         facts.sort(key=lambda f: order.get(f.key, 999))
         readiness = unit_readiness(facts, branches_held=held, branches_total=total,
                                    deadline=prep.deadline, started_on=prep.campaign.starts_on, today=now)
+        readiness = _with_step_titles(readiness, definition)
         rows.append(UnitRow(prep.unit, prep, readiness, tuple(facts)))
     return rows
+
+
+def _with_step_titles(readiness: UnitReadiness, definition) -> UnitReadiness:
+    """Reasons that name steps carry their titles, so they read as words, not keys."""
+    if not any("steps" in r.params for r in readiness.reasons):
+        return readiness
+    reasons = tuple(
+        Reason(r.code, {**r.params, "titles": {k: {"vi": definition.step(k).title_vi,
+                                                   "en": definition.step(k).title_en}
+                                               for k in r.params["steps"]}})
+        if "steps" in r.params else r for r in readiness.reasons)
+    return replace(readiness, reasons=reasons)
 
 
 def _branch_counts_for(province_codes: set[str] | None, unit_ids: list[int] | None):
