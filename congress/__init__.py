@@ -53,7 +53,7 @@ def create_app(config: dict | None = None, mode: str | None = None) -> Flask:
     from congress.errors import register_error_handlers
     from congress.formatting import register_filters
     from congress.progress.definitions import check_definitions
-    from congress.web.views import web
+    from congress.web import web
 
     auth.init_app(app)
     app.register_blueprint(api)

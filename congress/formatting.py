@@ -67,9 +67,14 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(deadline_phrase, "deadline")
     app.add_template_filter(datetime_local, "datetime_local")
 
-    @app.context_processor
-    def _labels():
-        from congress.messages import ACTION_LABELS, RISK_LABELS, STATE_LABELS, describe_reason
+    from workflows.readiness import Risk
+    from workflows.rules import State
 
-        return {"get_locale": _locale, "risk_labels": RISK_LABELS, "state_labels": STATE_LABELS,
-                "action_labels": ACTION_LABELS, "describe_reason": describe_reason}
+    app.add_template_filter(State, "state_enum")
+    app.add_template_filter(Risk, "risk_enum")
+
+    from congress.messages import ACTION_LABELS, RISK_LABELS, STATE_LABELS, describe_reason
+
+    # globals, not a context processor: imported macro files see globals only
+    app.jinja_env.globals.update(get_locale=_locale, risk_labels=RISK_LABELS, state_labels=STATE_LABELS,
+                                 action_labels=ACTION_LABELS, describe_reason=describe_reason)

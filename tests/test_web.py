@@ -43,7 +43,7 @@ def test_login_without_csrf_token_is_refused(base_app, make_user):
 
 
 def test_city_overview_in_vietnamese(city_client):
-    html = city_client.get("/").get_data(as_text=True)
+    html = city_client.get("/dashboard").get_data(as_text=True)
     assert "Đại hội Đảng bộ cấp xã, nhiệm kỳ 2025–2030" in html
     assert "nhiệm vụ được giao" in html
     assert "Phường Tứ Minh" in html and "Đặc khu Bạch Long Vĩ" in html
@@ -52,7 +52,7 @@ def test_city_overview_in_vietnamese(city_client):
 
 def test_language_switch(city_client):
     city_client.get("/lang/en")
-    html = city_client.get("/").get_data(as_text=True)
+    html = city_client.get("/dashboard").get_data(as_text=True)
     assert "tasks assigned" in html and 'lang="en"' in html
 
 
@@ -74,7 +74,7 @@ def test_unknown_unit_page_is_a_clear_404(city_client):
 
 
 def test_logout(city_client):
-    page = city_client.get("/").get_data(as_text=True)
+    page = city_client.get("/dashboard").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     assert city_client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert city_client.get("/").status_code == 302

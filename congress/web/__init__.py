@@ -1,0 +1,6 @@
+"""Server-rendered pages (Jinja + WTForms) for unit staff, the city and every reader."""
+from flask import Blueprint
+
+web = Blueprint("web", __name__)
+
+from congress.web import auth, dashboard, units  # noqa: E402,F401  (routes register on import)

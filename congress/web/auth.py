@@ -1,23 +1,21 @@
-"""Server-rendered pages: sign-in, the readiness overview, a unit's steps."""
+"""Signing in and out, the language switch, the start page and the health check."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from congress.accounts import permissions
 from congress.accounts.models import User
 from congress.audit.operations import record
 from congress.extensions import db
 from congress.messages import describe
-from congress.progress import queries
-from congress.units.models import Unit
 
-web = Blueprint("web", __name__)
+from . import web
+from .common import is_city_user
 
 
 class LoginForm(FlaskForm):
@@ -25,7 +23,8 @@ class LoginForm(FlaskForm):
     password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an absolute URL or a scheme-relative one."""
     if not target:
         return None
     parts = urlsplit(target)
@@ -45,10 +44,10 @@ def login():
             login_user(user)
             record(action="user.login", entity="user", actor=user, entity_key=user.username)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+            return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
         error = describe("login_failed")
     status = 401 if error else 200
-    return render_template("login.html", form=form, error=error), status
+    return render_template("auth/login.html", form=form, error=error), status
 
 
 @web.post("/logout")
@@ -63,38 +62,16 @@ def logout():
 def set_language(code: str):
     if code in ("vi", "en"):
         session["lang"] = code
-    return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+    return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
 
 
 @web.get("/")
 @login_required
 def home():
-    if current_user.unit_id and current_user.role != "viewer" or (
-            current_user.role == "viewer" and current_user.unit_id):
-        return redirect(url_for("web.unit", code=current_user.unit.code))
-    provinces = permissions.readable_province_codes(current_user)
-    if provinces is None:
-        from flask import current_app
-        provinces = {current_app.config["CONGRESS_PROVINCE"]}
-    overview = queries.province_overview(provinces)
-    return render_template("home.html", overview=overview)
-
-
-@web.get("/units/<code>")
-@login_required
-def unit(code: str):
-    found = db.session.execute(db.select(Unit).filter_by(code=code)).scalar_one_or_none()
-    if found is None:
-        abort(404)
-    if not permissions.can_read_unit(current_user, found):
-        abort(403)
-    prep = queries.unit_preparation(found)
-    if prep is None:
-        abort(404)
-    row = queries.readiness_rows(unit_ids=[found.id])[0]
-    return render_template("unit.html", unit=found, prep=prep, row=row,
-                           definition=prep.workflow_version.definition(),
-                           steps=queries.unit_steps(prep), branches=queries.unit_branches(found))
+    """City users land on the dashboard, everyone else on their unit."""
+    if is_city_user(current_user):
+        return redirect(url_for("web.dashboard"))
+    return redirect(url_for("web.unit", code=current_user.unit.code))
 
 
 @web.get("/healthz")
