@@ -70,7 +70,7 @@ def test_unit_staff_see_their_unit_not_others(base_app, make_user):
 
 def test_unknown_unit_page_is_a_clear_404(city_client):
     response = city_client.get("/units/99999")
-    assert response.status_code == 404 and "không tồn tại" in response.get_data(as_text=True)
+    assert response.status_code == 404 and "Không có đơn vị nào mang mã" in response.get_data(as_text=True)
 
 
 def test_logout(city_client):

@@ -22,7 +22,9 @@ from congress.progress import queries
 from congress.progress.models import Campaign, Step
 from congress.text import clean_text
 from congress.units import operations as unit_ops
+from congress.units import queries as unit_queries
 from congress.units.models import UNIT_KINDS, Branch, Province, Unit
+from congress.units.queries import plausible
 from workflows.deadlines import DeadlineKind
 from workflows.readiness import Risk
 from workflows.rules import Action
@@ -116,21 +118,8 @@ def check_fields(body: dict, allowed: set[str]) -> None:
 
 # --- lookups that check scope --------------------------------------------------------------
 
-def plausible(value: str, max_length: int) -> bool:
-    """Could this be a code or key at all? Spares the database a NUL byte (PostgreSQL refuses
-    it with an error) or a kilobyte of garbage; the caller answers 404 as for any unknown code."""
-    return 0 < len(value) <= max_length and value.isprintable()
-
-
 def readable_unit(code: str) -> Unit:
-    if not plausible(code, 5):
-        raise NotFound("unit_not_found", {"code": code[:20]})
-    unit = db.session.execute(db.select(Unit).filter_by(code=code)).scalar_one_or_none()
-    if unit is None:
-        raise NotFound("unit_not_found", {"code": code})
-    if not permissions.can_read_unit(current_user, unit):
-        raise Forbidden()
-    return unit
+    return unit_queries.readable_unit(code, current_user)
 
 
 def preparation_of(unit: Unit):
@@ -141,14 +130,7 @@ def preparation_of(unit: Unit):
 
 
 def readable_branch(code: str) -> Branch:
-    if not plausible(code, 16):
-        raise NotFound("branch_not_found", {"code": code[:20]})
-    branch = db.session.execute(db.select(Branch).filter_by(code=code)).scalar_one_or_none()
-    if branch is None:
-        raise NotFound("branch_not_found", {"code": code})
-    if not permissions.can_read_unit(current_user, branch.unit):
-        raise Forbidden()
-    return branch
+    return unit_queries.readable_branch(code, current_user)
 
 
 def province_scope(code: str | None) -> set[str] | None:
