@@ -1,0 +1,54 @@
+"""The document set of a unit in the API: what exists and what was issued; issuing a number.
+The files themselves are downloads of the web pages (/units/<code>/papers/<kind>.docx)."""
+from __future__ import annotations
+
+from flask import jsonify, url_for
+from flask_login import current_user
+
+from congress.errors import NotFound
+from congress.extensions import db
+from congress.papers import generate, operations
+from congress.papers.messages import PAPER_MESSAGES  # noqa: F401  (registers the messages)
+from congress.papers.models import PaperIssue
+
+from .views import api, check_fields, json_body, login_required, plausible, preparation_of, readable_unit
+
+
+def issue_json(issue: PaperIssue) -> dict:
+    return {"id": issue.id, "kind": issue.kind, "issued_on": issue.issued_on.isoformat(), "actor": issue.actor,
+            "numbers": [{"part": n.part, "number": n.number, "symbol": n.symbol, "abbreviation": n.abbreviation,
+                         "issuer": n.issuer, "term": n.term} for n in issue.numbers]}
+
+
+@api.get("/units/<code>/papers")
+@login_required
+def list_unit_papers(code: str):
+    unit = readable_unit(code)
+    preparation_of(unit)
+    issues: dict[str, list[PaperIssue]] = {}
+    for issue in db.session.execute(db.select(PaperIssue).filter_by(unit_id=unit.id)
+                                    .order_by(PaperIssue.id.desc())).scalars():
+        issues.setdefault(issue.kind, []).append(issue)
+    kinds = []
+    for kind in generate.unit_kinds():
+        info = generate.kind_info(kind)
+        kinds.append({"kind": kind, "abbreviation": info.abbreviation, "title": info.title_vi,
+                      "title_en": info.title_en,
+                      "docx": url_for("web.unit_paper", code=unit.code, kind=kind, fmt="docx"),
+                      "pdf": url_for("web.unit_paper", code=unit.code, kind=kind, fmt="pdf"),
+                      "issues": [issue_json(i) for i in issues.get(kind, [])]})
+    return jsonify({"unit_code": unit.code, "kinds": kinds,
+                    "zip": url_for("web.unit_papers_zip", code=unit.code)})
+
+
+@api.post("/units/<code>/papers/<kind>/issue")
+@login_required
+def issue_unit_paper(code: str, kind: str):
+    unit = readable_unit(code)
+    preparation_of(unit)
+    check_fields(json_body(), set())
+    if not plausible(kind, 40):
+        raise NotFound("paper_kind_not_found", {"kind": kind[:40]})
+    issue = operations.issue_document(unit, kind, current_user)
+    db.session.commit()
+    return jsonify(issue_json(issue)), 201

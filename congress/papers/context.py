@@ -1,0 +1,320 @@
+"""A unit's facts by name, for the templates: {unit.name}, {branches.held}, {formed_from_sentence} ...
+
+UNIT_PLACEHOLDERS lists every name a unit's template may use (tests check that the context
+gives exactly these); PROVINCE_PLACEHOLDERS those of the city's progress report.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from congress.clock import today
+from congress.extensions import db
+from congress.formatting import long_date
+from congress.progress import queries
+from congress.progress.models import Preparation
+from congress.text import fold
+from congress.units.models import Branch, Province, Unit
+
+from .layout import Table
+
+BLANK_TEXT = "……"
+
+#: Directive 45-CT/TW: executive committee of at most 27 (formed from 2 units or not merged) or 33
+EXECUTIVE_SMALL, EXECUTIVE_LARGE = 27, 33
+STANDING_RANGE = (9, 11)
+DEPUTY_SECRETARIES = 2
+MAX_DELEGATES = 250
+#: the commune-level committees formed on 1/7/2025 hold their first congress
+DEFAULT_ORDINAL = "I"
+REORGANISED_ON = date(2025, 7, 1)
+
+UNIT_PLACEHOLDERS: dict[str, str] = {
+    "unit.name": "Xã An Phú",
+    "unit.name_lower": "xã An Phú (inside a sentence)",
+    "unit.name_upper": "XÃ AN PHÚ",
+    "unit.code": "10645",
+    "unit.kind_word": "xã, phường or đặc khu",
+    "unit.place": "An Phú (the name without its kind)",
+    "unit.members": "party members of the committee",
+    "province.name": "Thành phố Hải Phòng",
+    "province.name_lower": "thành phố Hải Phòng",
+    "province.place": "Hải Phòng",
+    "province.committee": "Thành ủy Hải Phòng",
+    "province.committee_short": "Thành ủy",
+    "province.standing": "Ban Thường vụ Thành ủy",
+    "province.party": "Đảng bộ thành phố Hải Phòng",
+    "committee.name": "Đảng bộ xã An Phú",
+    "committee.body": "Đảng ủy xã An Phú",
+    "committee.issuing_body": "ĐẢNG ỦY XÃ AN PHÚ",
+    "committee.superior_body": "ĐẢNG BỘ THÀNH PHỐ HẢI PHÒNG",
+    "committee.office": "Văn phòng Đảng ủy",
+    "committee.executive_max": "27 or 33 (Directive 45-CT/TW, by the number of former units)",
+    "committee.standing_min": "9",
+    "committee.standing_max": "11",
+    "committee.deputies": "2",
+    "congress.name": "Đại hội đại biểu Đảng bộ xã An Phú lần thứ I, nhiệm kỳ 2025 - 2030",
+    "congress.title": "Đại hội đại biểu Đảng bộ xã An Phú lần thứ I (without the term)",
+    "congress.ordinal": "I",
+    "congress.term": "2025 - 2030",
+    "congress.date": "the planned first day (a date: ngày 18 tháng 8 năm 2025)",
+    "congress.date_words": "ngày 18 tháng 8 năm 2025, or blanks when not planned",
+    "congress.deadline": "trước ngày 31/8/2025",
+    "congress.deadline_words": "trước ngày 31 tháng 8 năm 2025",
+    "congress.deadline_basis": "Chỉ thị 45-CT/TW",
+    "congress.delegates_max": "250",
+    "term": "2025 - 2030",
+    "formed_from": "được thành lập trên cơ sở hợp nhất xã An Phú, xã An Bình và một phần xã Cộng Hòa",
+    "formed_from_sentence": "Xã An Phú được thành lập trên cơ sở ... từ ngày 01 tháng 7 năm 2025.",
+    "origins.count": "former units it was formed from",
+    "origins.list": "xã An Phú, xã An Bình và một phần xã Cộng Hòa",
+    "branches.total": "subordinate party organisations",
+    "branches.held": "of which have held their congress",
+    "branches.pending": "of which have not yet",
+    "branches.held_percent": "held, in whole percent",
+    "branches.chi_bo": "branches (chi bộ)",
+    "branches.dang_bo_bo_phan": "sub-committees (đảng bộ bộ phận)",
+    "branches.composition": "54 chi bộ và 2 đảng bộ bộ phận (the kinds it has)",
+    "branches.members": "party members in the subordinate organisations",
+    "readiness.percent": "the unit's readiness, in percent",
+    "readiness.steps_done": "steps done",
+    "readiness.steps_total": "applicable steps",
+    "signer.name": "the signer's name (blank: written by hand)",
+    "today": "today (a date)",
+    "document.date": "the document's date (issue date, or today for a draft)",
+    "document.number": "01-KH/ĐU (blank number on a draft)",
+    "document.number_line": "Số 01-KH/ĐU",
+    "document.place_date": "Hải Phòng, ngày 05 tháng 8 năm 2025",
+    "document.draft_mark": "DỰ THẢO on a draft, else empty",
+    "document.superior_body": "the first line of the heading",
+    "document.issuing_body": "the second line of the heading",
+}
+UNIT_TABLES = {"branch_kinds": "subordinate organisations by kind: total, held, not yet"}
+
+PROVINCE_PLACEHOLDERS: dict[str, str] = {
+    "province.name": "Thành phố Hải Phòng",
+    "province.name_lower": "thành phố Hải Phòng",
+    "province.place": "Hải Phòng",
+    "province.committee": "Thành ủy Hải Phòng",
+    "province.committee_short": "Thành ủy",
+    "province.standing": "Ban Thường vụ Thành ủy",
+    "province.party": "Đảng bộ thành phố Hải Phòng",
+    "term": "2025 - 2030",
+    "campaign.name": "the campaign's name",
+    "campaign.deadline": "trước ngày 31/8/2025",
+    "campaign.deadline_basis": "Chỉ thị 45-CT/TW",
+    "report.as_of": "the day the figures are computed for (a date)",
+    "report.units": "units",
+    "report.percent": "mean readiness, in percent",
+    "report.done": "units done",
+    "report.on_track": "units on track",
+    "report.at_risk": "units at risk",
+    "report.late": "units late",
+    "report.branches_held": "branches that held their congress",
+    "report.branches_total": "branches",
+    "report.congresses_held": "units whose congress is done",
+    "tasks.text": "6.084 nhiệm vụ được giao; hoàn thành ...",
+    "tasks.assigned": "tasks assigned",
+    "tasks.done": "tasks done",
+    "tasks.in_progress": "tasks in progress",
+    "tasks.overdue": "tasks overdue",
+    "signer.name": "the signer's name (blank: written by hand)",
+    "today": "today (a date)",
+    "document.date": "the document's date",
+    "document.number": "..-BC/TU",
+    "document.number_line": "Số ..-BC/TU",
+    "document.place_date": "Hải Phòng, ngày 05 tháng 8 năm 2025",
+    "document.draft_mark": "DỰ THẢO on a draft, else empty",
+    "document.superior_body": "the first line of the heading",
+    "document.issuing_body": "the second line of the heading",
+}
+PROVINCE_TABLES = {"units": "every unit's readiness", "late_units": "the late units and why"}
+
+KIND_PREFIXES = ("Thành phố ", "Tỉnh ", "Phường ", "Xã ", "Đặc khu ", "Thị trấn ", "Thị xã ", "Huyện ", "Quận ")
+
+
+def lower_first(name: str) -> str:
+    """"xã An Phú" from "Xã An Phú": the kind word in lower case inside a sentence."""
+    return name[:1].lower() + name[1:]
+
+
+def place_name(name: str) -> str:
+    """"An Phú" from "Xã An Phú", "Hải Phòng" from "Thành phố Hải Phòng"."""
+    for prefix in KIND_PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def join_vi(items: list[str]) -> str:
+    """"a", "a và b", "a, b và c"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " và " + items[-1]
+
+
+def formed_from(unit: Unit) -> str:
+    """"được thành lập trên cơ sở hợp nhất xã An Phú, xã An Bình và một phần xã Cộng Hòa".
+
+    Whole former units first, then parts; within each, the one whose name the unit kept first,
+    then the one that gave it its code, then the official order. One whole unit: "nguyên trạng".
+    """
+    origins = list(unit.origins)
+    if not origins:
+        return ""
+    own = fold(place_name(unit.name))
+    ordered = sorted(origins, key=lambda o: (o.share != "full", fold(place_name(o.former_name)) != own,
+                                             o.former_code != unit.code))
+    names = [("một phần " if o.share == "partial" else "") + lower_first(o.former_name) for o in ordered]
+    if len(ordered) == 1:
+        if ordered[0].share == "full":
+            return f"được thành lập trên cơ sở nguyên trạng {lower_first(ordered[0].former_name)}"
+        return f"được thành lập trên cơ sở {names[0]}"
+    return "được thành lập trên cơ sở hợp nhất " + join_vi(names)
+
+
+def formed_from_sentence(unit: Unit) -> str:
+    clause = formed_from(unit)
+    since = long_date(REORGANISED_ON)
+    if not clause:
+        return f"{unit.name} hoạt động theo mô hình chính quyền địa phương hai cấp từ {since}."
+    return f"{unit.name} {clause}, hoạt động từ {since}."
+
+
+def province_words(province: Province) -> dict[str, str]:
+    place = place_name(province.name)
+    committee_short = "Thành ủy" if province.name.startswith("Thành phố") else "Tỉnh ủy"
+    return {
+        "province.name": province.name,
+        "province.name_lower": lower_first(province.name),
+        "province.place": place,
+        "province.committee": f"{committee_short} {place}",
+        "province.committee_short": committee_short,
+        "province.standing": f"Ban Thường vụ {committee_short}",
+        "province.party": "Đảng bộ " + lower_first(province.name),
+    }
+
+
+def term_words(term: str) -> str:
+    """"2025 - 2030" as Party documents write a term."""
+    return term.replace("–", "-").replace(" - ", "-").replace("-", " - ")
+
+
+@dataclass(frozen=True)
+class BranchFacts:
+    total: int
+    held: int
+    chi_bo: int
+    dang_bo_bo_phan: int
+    members: int
+    by_kind: tuple[tuple[str, int, int], ...]
+
+
+def branch_facts(unit: Unit) -> BranchFacts:
+    rows = db.session.execute(
+        sa.select(Branch.kind, sa.func.count(Branch.id), sa.func.count(Branch.held_on),
+                  sa.func.coalesce(sa.func.sum(Branch.members), 0))
+        .where(Branch.unit_id == unit.id).group_by(Branch.kind)).all()
+    counts = {kind: (total, held, members) for kind, total, held, members in rows}
+    total = sum(c[0] for c in counts.values())
+    held = sum(c[1] for c in counts.values())
+    members = sum(int(c[2]) for c in counts.values())
+    by_kind = tuple((kind, counts[kind][0], counts[kind][1]) for kind in ("dang_bo_bo_phan", "chi_bo")
+                    if kind in counts)
+    return BranchFacts(total, held, counts.get("chi_bo", (0,))[0], counts.get("dang_bo_bo_phan", (0,))[0],
+                       members, by_kind)
+
+
+KIND_LABELS = {"chi_bo": "Chi bộ trực thuộc", "dang_bo_bo_phan": "Đảng bộ bộ phận"}
+
+
+def unit_values(unit: Unit, prep: Preparation | None, place: str = "province") -> tuple[dict, dict[str, Table]]:
+    """Every UNIT_PLACEHOLDERS value of a unit (without the document.* ones) and its tables."""
+    province = unit.province
+    branches = branch_facts(unit)
+    term = term_words(prep.campaign.term) if prep else "2025 - 2030"
+    ordinal = DEFAULT_ORDINAL
+    committee_name = unit.committee_name
+    readiness = None
+    if prep is not None:
+        rows = queries.readiness_rows(unit_ids=[unit.id])
+        readiness = rows[0].readiness if rows else None
+    deadline = prep.deadline if prep else None
+    origins = list(unit.origins)
+    values = {
+        "unit.name": unit.name,
+        "unit.name_lower": lower_first(unit.name),
+        "unit.name_upper": unit.name.upper(),
+        "unit.code": unit.code,
+        "unit.kind_word": {"xa": "xã", "phuong": "phường", "dac_khu": "đặc khu"}.get(unit.kind, ""),
+        "unit.place": place_name(unit.name),
+        "unit.members": unit.members,
+        **province_words(province),
+        "committee.name": committee_name,
+        "committee.body": "Đảng ủy " + lower_first(unit.name),
+        "committee.issuing_body": ("Đảng ủy " + unit.name).upper(),
+        "committee.superior_body": ("Đảng bộ " + province.name).upper(),
+        "committee.office": "Văn phòng Đảng ủy",
+        "committee.executive_max": EXECUTIVE_LARGE if len(origins) >= 3 else EXECUTIVE_SMALL,
+        "committee.standing_min": STANDING_RANGE[0],
+        "committee.standing_max": STANDING_RANGE[1],
+        "committee.deputies": DEPUTY_SECRETARIES,
+        "congress.name": f"Đại hội đại biểu {committee_name} lần thứ {ordinal}, nhiệm kỳ {term}",
+        "congress.title": f"Đại hội đại biểu {committee_name} lần thứ {ordinal}",
+        "congress.ordinal": ordinal,
+        "congress.term": term,
+        "congress.date": prep.congress_on if prep else None,
+        "congress.date_words": long_date(prep.congress_on) if prep and prep.congress_on
+        else "ngày …… tháng …… năm 2025",
+        "congress.deadline": _deadline_phrase(deadline, short=True),
+        "congress.deadline_words": _deadline_phrase(deadline, short=False),
+        "congress.deadline_basis": (prep.deadline_basis or prep.campaign.deadline_basis) if prep else None,
+        "congress.delegates_max": MAX_DELEGATES,
+        "term": term,
+        "formed_from": formed_from(unit),
+        "formed_from_sentence": formed_from_sentence(unit),
+        "origins.count": len(origins),
+        "origins.list": formed_from(unit).replace("được thành lập trên cơ sở ", "").replace("hợp nhất ", "")
+        .replace("nguyên trạng ", ""),
+        "branches.total": branches.total,
+        "branches.held": branches.held,
+        "branches.pending": branches.total - branches.held,
+        "branches.held_percent": round(100 * branches.held / branches.total) if branches.total else 0,
+        "branches.chi_bo": branches.chi_bo,
+        "branches.dang_bo_bo_phan": branches.dang_bo_bo_phan,
+        "branches.composition": join_vi([f"{_n(count)} {word}" for count, word in (
+            (branches.chi_bo, "chi bộ"), (branches.dang_bo_bo_phan, "đảng bộ bộ phận")) if count]) or BLANK_TEXT,
+        "branches.members": branches.members,
+        "readiness.percent": readiness.percent if readiness else None,
+        "readiness.steps_done": readiness.steps_done if readiness else None,
+        "readiness.steps_total": readiness.steps_total if readiness else None,
+        "signer.name": "",
+        "today": today(),
+    }
+    rows = [("Loại tổ chức đảng", "Tổng số", "Đã đại hội", "Chưa đại hội")]
+    for kind, total, held in branches.by_kind:
+        rows.append((KIND_LABELS[kind], _n(total), _n(held), _n(total - held)))
+    rows.append(("**Cộng**", f"**{_n(branches.total)}**", f"**{_n(branches.held)}**",
+                 f"**{_n(branches.total - branches.held)}**"))
+    tables = {"branch_kinds": Table(tuple(rows), header_rows=1, widths=(4, 2, 2, 2),
+                                    align=("left", "center", "center", "center"))}
+    return values, tables
+
+
+def _n(value: int) -> str:
+    from congress.formatting import number
+
+    return number(value, locale="vi")
+
+
+def _deadline_phrase(deadline, short: bool) -> str | None:
+    from congress.formatting import short_date
+    from workflows.deadlines import DeadlineKind
+
+    if deadline is None:
+        return None
+    day = short_date(deadline.day, locale="vi") if short else long_date(deadline.day)
+    word = "trước" if deadline.kind is DeadlineKind.BEFORE else "chậm nhất"
+    return f"{word} ngày {day}" if short else f"{word} {day}"

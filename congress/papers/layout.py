@@ -1,0 +1,655 @@
+"""The one place that lays out a Party document (Hướng dẫn 36-HD/VPTW, 2018) as .docx.
+
+Everything about the page lives here: A4, margins, Times New Roman in every font slot, the
+two-column heading (superior and issuing body, "*", the number on the left; "ĐẢNG CỘNG SẢN VIỆT
+NAM" with its rule and the place and date on the right), the document type and summary, the body,
+the signature block beside "Nơi nhận:", page numbers from page 2 and the "DỰ THẢO" mark.
+The figures the guidance leaves open (margins, indents, spacing) are in :class:`LayoutSettings`,
+overridable per deployment through the ``PAPERS_LAYOUT`` setting.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from docx import Document
+from docx.enum.section import WD_SECTION
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+
+#: the text "ĐẢNG CỘNG SẢN VIỆT NAM"
+NATIONAL_TITLE = "ĐẢNG CỘNG SẢN VIỆT NAM"
+
+
+@dataclass(frozen=True)
+class LayoutSettings:
+    """The figures of the page. Defaults follow 36-HD/VPTW where it is precise, common practice
+    where it gives a range (*uncertain*: override them with ``PAPERS_LAYOUT = {"left_mm": 35}``)."""
+    page_width_mm: float = 210
+    page_height_mm: float = 297
+    top_mm: float = 20
+    bottom_mm: float = 20
+    left_mm: float = 30
+    right_mm: float = 15
+    header_mm: float = 10
+    footer_mm: float = 10
+    font: str = "Times New Roman"
+    body_pt: float = 14
+    national_pt: float = 15
+    bodies_pt: float = 14
+    number_pt: float = 14
+    place_date_pt: float = 14
+    type_pt: float = 16
+    summary_pt: float = 14
+    recipients_heading_pt: float = 12
+    recipients_pt: float = 12
+    page_number_pt: float = 14
+    draft_mark_pt: float = 14
+    first_line_indent_mm: float = 10
+    space_before_pt: float = 6
+    space_after_pt: float = 0
+    line_spacing: float = 1.1
+    #: the heading table: a little wider than the text, reaching into the left margin
+    heading_left_mm: float = 90
+    heading_right_mm: float = 85
+    heading_indent_mm: float = -5
+    #: width of "ĐẢNG CỘNG SẢN VIỆT NAM" in Times New Roman bold 15 pt (72.9 mm, measured with the
+    #: metric-compatible Liberation Serif 2) and a little slack: the rule beneath has this length
+    national_title_mm: float = 75
+    #: a heading body longer than this (in characters) is set on two lines after its kind word
+    #: ("ĐẢNG ỦY PHƯỜNG / NGUYỄN ĐẠI NĂNG") rather than wrapped at the cell's edge
+    issuer_max_chars: int = 27
+    #: the signature block: "Nơi nhận" on the left, the signer on the right
+    signature_left_mm: float = 80
+    signature_right_mm: float = 85
+    #: empty lines left for the handwritten signature
+    signature_space_lines: int = 4
+    #: the short rule under the summary line
+    summary_rule: str = "-----"
+    #: where a document is written: the province ("Hải Phòng") or the unit ("An Phú")
+    place: str = "province"
+    #: "Nơi nhận:" bold italic (the brief); some offices underline it instead
+    recipients_heading_underline: bool = False
+
+    @classmethod
+    def from_config(cls, overrides: dict[str, Any] | None) -> LayoutSettings:
+        if not overrides:
+            return cls()
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"PAPERS_LAYOUT: unknown setting(s) {', '.join(unknown)}")
+        return replace(cls(), **overrides)
+
+    @property
+    def text_width_mm(self) -> float:
+        return self.page_width_mm - self.left_mm - self.right_mm
+
+
+def current_settings() -> LayoutSettings:
+    """The settings of the running app (defaults outside an app)."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return LayoutSettings.from_config(current_app.config.get("PAPERS_LAYOUT"))
+    return LayoutSettings()
+
+
+# --- what a document is made of ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    bold: bool = False
+    italic: bool = False
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of the body. ``style``: body (justified, first-line indent), h1, h2, h3 (section
+    headings), center, right, plain (justified, no indent)."""
+    spans: tuple[Span, ...]
+    style: str = "body"
+
+
+@dataclass(frozen=True)
+class Table:
+    rows: tuple[tuple[str, ...], ...]
+    header_rows: int = 1
+    #: relative column widths; equal when empty
+    widths: tuple[float, ...] = ()
+    #: per column: "left", "center" or "right"
+    align: tuple[str, ...] = ()
+    font_pt: float | None = None
+
+
+@dataclass(frozen=True)
+class PageBreak:
+    pass
+
+
+Block = Paragraph | Table | PageBreak
+
+
+@dataclass(frozen=True)
+class Signature:
+    #: "T/M BAN THƯỜNG VỤ", "K/T BÍ THƯ", "PHÓ BÍ THƯ" ...
+    lines: tuple[str, ...]
+    #: the signer's name, or empty to leave it to be written
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Heading:
+    superior: str          #: "ĐẢNG BỘ THÀNH PHỐ HẢI PHÒNG" (may be empty)
+    issuer: str            #: "ĐẢNG ỦY PHƯỜNG TỨ MINH"
+    number_line: str       #: "Số 12-KH/ĐU" or "Số    -KH/ĐU"
+    place_date: str        #: "Hải Phòng, ngày 05 tháng 8 năm 2025"
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One document: heading, type, summary, body, signature, recipients."""
+    heading: Heading
+    type_name: str                         #: "KẾ HOẠCH" (capitals)
+    summary: tuple[str, ...] = ()          #: the summary ("trích yếu") lines
+    addressee: str = ""                    #: "Kính gửi: ..." (submissions)
+    blocks: tuple[Block, ...] = ()
+    signature: Signature | None = None
+    #: a second signer on the left (minutes), instead of "Nơi nhận"
+    left_signature: Signature | None = None
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DraftMark:
+    number: int | None = None
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return ("DỰ THẢO",) + ((f"Dự thảo lần {self.number}",) if self.number else ())
+
+
+@dataclass
+class Rendered:
+    """What a render produced, for callers that want to look (tests, the preview)."""
+    document: Any
+    sections: list = field(default_factory=list)
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+def render(papers: list[Paper], draft: DraftMark | None = None,
+           settings: LayoutSettings | None = None, title: str = "") -> bytes:
+    """The .docx bytes of one or more documents; each starts a new section and a new page."""
+    settings = settings or current_settings()
+    document = Document()
+    _document_defaults(document, settings)
+    for index, paper in enumerate(papers):
+        section = document.sections[0] if index == 0 else document.add_section(WD_SECTION.NEW_PAGE)
+        _page(section, settings, draft)
+        if index == 0:
+            _remove_initial_paragraph(document)
+        _paper(document, paper, settings)
+    document.core_properties.title = title or (papers[0].type_name if papers else "")
+    document.core_properties.language = "vi-VN"
+    document.core_properties.author = papers[0].heading.issuer if papers else ""
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _remove_initial_paragraph(document) -> None:
+    body = document.element.body
+    for p in list(body.iterchildren(qn("w:p"))):
+        if not p.xpath(".//w:t") and p.getparent() is body and p.find(qn("w:pPr")) is None:
+            body.remove(p)
+            break
+
+
+#: successors of elements we add, in the order of the WordprocessingML schema (Word refuses a file
+#: whose children are out of order)
+RPR_AFTER_SZ = ("w:highlight", "w:u", "w:effect", "w:bdr", "w:shd", "w:fitText", "w:vertAlign", "w:rtl",
+                "w:cs", "w:em", "w:lang", "w:eastAsianLayout", "w:specVanish", "w:oMath")
+RPR_AFTER_LANG = ("w:eastAsianLayout", "w:specVanish", "w:oMath")
+PPR_AFTER_BDR = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
+                 "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd",
+                 "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents",
+                 "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment", "w:textboxTightWrap",
+                 "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
+TBLPR_ORDER = ("w:tblStyle", "w:tblpPr", "w:tblOverlap", "w:bidiVisual", "w:tblStyleRowBandSize",
+               "w:tblStyleColBandSize", "w:tblW", "w:jc", "w:tblCellSpacing", "w:tblInd", "w:tblBorders",
+               "w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption", "w:tblDescription")
+
+
+def _put(parent, child, successors) -> None:
+    """Replace ``parent``'s child of the same tag, or insert it before the first successor."""
+    for old in parent.findall(child.tag):
+        parent.remove(old)
+    parent.insert_element_before(child, *successors)
+
+
+def _put_tbl(tbl_pr, child) -> None:
+    tag = child.tag.split("}")[1]
+    _put(tbl_pr, child, TBLPR_ORDER[TBLPR_ORDER.index("w:" + tag) + 1:])
+
+
+def set_fonts(rpr, settings: LayoutSettings) -> None:
+    """Times New Roman in all four slots (ascii, hAnsi, eastAsia, cs); no theme font overrides it."""
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attr), None)
+    for slot in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(slot), settings.font)
+
+
+def _set_size(rpr, points: float) -> None:
+    for tag, successors in (("w:szCs", RPR_AFTER_SZ), ("w:sz", ("w:szCs",) + RPR_AFTER_SZ)):
+        element = OxmlElement(tag)
+        element.set(qn("w:val"), str(int(round(points * 2))))
+        _put(rpr, element, successors)
+
+
+def _set_lang(rpr) -> None:
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.insert_element_before(lang, *RPR_AFTER_LANG)
+    lang.set(qn("w:val"), "vi-VN")
+
+
+def _document_defaults(document, settings: LayoutSettings) -> None:
+    styles = document.styles.element
+    rpr_default = styles.find(qn("w:docDefaults")).find(qn("w:rPrDefault"))
+    rpr = rpr_default.find(qn("w:rPr"))
+    set_fonts(rpr, settings)
+    _set_size(rpr, settings.body_pt)
+    _set_lang(rpr)
+    for style_rpr in styles.iter(qn("w:rPr")):
+        if style_rpr.find(qn("w:rFonts")) is not None or style_rpr.getparent().tag == qn("w:style"):
+            set_fonts(style_rpr, settings)
+    normal = document.styles["Normal"]
+    normal.font.size = Pt(settings.body_pt)
+    set_fonts(normal.element.get_or_add_rPr(), settings)
+    fmt = normal.paragraph_format
+    fmt.space_before = Pt(0)
+    fmt.space_after = Pt(0)
+    fmt.line_spacing = 1.0
+
+
+def _page(section, settings: LayoutSettings, draft: DraftMark | None) -> None:
+    section.page_width = Mm(settings.page_width_mm)
+    section.page_height = Mm(settings.page_height_mm)
+    section.top_margin = Mm(settings.top_mm)
+    section.bottom_margin = Mm(settings.bottom_mm)
+    section.left_margin = Mm(settings.left_mm)
+    section.right_margin = Mm(settings.right_mm)
+    section.header_distance = Mm(settings.header_mm)
+    section.footer_distance = Mm(settings.footer_mm)
+    section.different_first_page_header_footer = True
+    # each document numbers its own pages from 1 (the first page shows none)
+    sect_pr = section._sectPr
+    pg = sect_pr.find(qn("w:pgNumType"))
+    if pg is None:
+        pg = OxmlElement("w:pgNumType")
+        sect_pr.insert_element_before(pg, "w:cols", "w:formProt", "w:vAlign", "w:noEndnote", "w:titlePg",
+                                      "w:textDirection", "w:bidi", "w:rtlGutter", "w:docGrid",
+                                      "w:printerSettings", "w:sectPrChange")
+    pg.set(qn("w:start"), "1")
+    section.header.is_linked_to_previous = False
+    section.first_page_header.is_linked_to_previous = False
+    header = section.header.paragraphs[0]
+    _clear(header)
+    header.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _page_field(header, settings)
+    first = section.first_page_header.paragraphs[0]
+    _clear(first)
+    if draft is not None:
+        first.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        for index, line in enumerate(draft.lines):
+            if index:
+                _run(first, "", settings, settings.draft_mark_pt).add_break()
+            _run(first, line, settings, settings.draft_mark_pt, bold=index == 0, italic=index > 0)
+    for part in (section.footer, section.first_page_footer):
+        part.is_linked_to_previous = False
+
+
+def _clear(paragraph) -> None:
+    for run in list(paragraph.runs):
+        run._r.getparent().remove(run._r)
+
+
+def _run(paragraph, text: str, settings: LayoutSettings, size: float, *, bold: bool = False,
+         italic: bool = False, underline: bool = False):
+    run = paragraph.add_run(text)
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    run.font.italic = italic
+    if underline:
+        run.font.underline = True
+    rpr = run._r.get_or_add_rPr()
+    set_fonts(rpr, settings)
+    _set_lang(rpr)
+    return run
+
+
+def _page_field(paragraph, settings: LayoutSettings) -> None:
+    """A PAGE field: Word and LibreOffice fill in the page number."""
+    def field_char(kind: str):
+        run = _run(paragraph, "", settings, settings.page_number_pt)
+        char = OxmlElement("w:fldChar")
+        char.set(qn("w:fldCharType"), kind)
+        run._r.append(char)
+
+    field_char("begin")
+    run = _run(paragraph, "", settings, settings.page_number_pt)
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = " PAGE "
+    run._r.append(instr)
+    field_char("separate")
+    _run(paragraph, "2", settings, settings.page_number_pt)
+    field_char("end")
+
+
+def _format(paragraph, settings: LayoutSettings, *, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent: bool = False,
+            before: float | None = None, after: float | None = None, keep_next: bool = False) -> None:
+    fmt = paragraph.paragraph_format
+    fmt.alignment = align
+    fmt.first_line_indent = Mm(settings.first_line_indent_mm) if indent else None
+    fmt.space_before = Pt(settings.space_before_pt if before is None else before)
+    fmt.space_after = Pt(settings.space_after_pt if after is None else after)
+    fmt.line_spacing = settings.line_spacing
+    if keep_next:
+        fmt.keep_with_next = True
+
+
+def _borders(table, value: str) -> None:
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:val"), value)
+        if value != "nil":
+            element.set(qn("w:sz"), "4")
+            element.set(qn("w:space"), "0")
+            element.set(qn("w:color"), "000000")
+        borders.append(element)
+    _put_tbl(table._tbl.tblPr, borders)
+
+
+def _borderless(table, widths_mm: list[float], indent_mm: float = 0) -> None:
+    _borders(table, "nil")
+    _fixed_widths(table, widths_mm, indent_mm, margins_mm=0)
+
+
+def _fixed_widths(table, widths_mm: list[float], indent_mm: float = 0, margins_mm: float | None = None) -> None:
+    tbl_pr = table._tbl.tblPr
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    _put_tbl(tbl_pr, layout)
+    width = OxmlElement("w:tblW")
+    width.set(qn("w:w"), str(int(Mm(sum(widths_mm)).twips)))
+    width.set(qn("w:type"), "dxa")
+    _put_tbl(tbl_pr, width)
+    if indent_mm:
+        ind = OxmlElement("w:tblInd")
+        ind.set(qn("w:w"), str(int(Mm(indent_mm).twips)))
+        ind.set(qn("w:type"), "dxa")
+        _put_tbl(tbl_pr, ind)
+    if margins_mm is not None:
+        mar = OxmlElement("w:tblCellMar")
+        for edge in ("left", "right"):  # CT_TblCellMar: top, left (start), bottom, right (end)
+            element = OxmlElement(f"w:{edge}")
+            element.set(qn("w:w"), str(int(Mm(margins_mm).twips)))
+            element.set(qn("w:type"), "dxa")
+            mar.append(element)
+        _put_tbl(tbl_pr, mar)
+    grid = table._tbl.tblGrid
+    for col, w in zip(grid.findall(qn("w:gridCol")), widths_mm, strict=True):
+        col.set(qn("w:w"), str(int(Mm(w).twips)))
+    for row in table.rows:
+        for cell, w in zip(row.cells, widths_mm, strict=True):
+            cell.width = Mm(w)
+
+
+def _bottom_border(paragraph) -> None:
+    p_pr = paragraph._p.get_or_add_pPr()
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    bottom.set(qn("w:val"), "single")
+    bottom.set(qn("w:sz"), "6")
+    bottom.set(qn("w:space"), "1")
+    bottom.set(qn("w:color"), "000000")
+    borders.append(bottom)
+    _put(p_pr, borders, PPR_AFTER_BDR)
+
+
+def _cell_paragraph(cell, first: bool):
+    return cell.paragraphs[0] if first else cell.add_paragraph()
+
+
+def _heading(document, heading: Heading, settings: LayoutSettings) -> None:
+    table = document.add_table(rows=1, cols=2)
+    table.alignment = WD_TABLE_ALIGNMENT.LEFT
+    _borderless(table, [settings.heading_left_mm, settings.heading_right_mm], settings.heading_indent_mm)
+    left, right = table.rows[0].cells
+    lines = []
+    if heading.superior:
+        lines.append((heading.superior.upper(), False, settings.bodies_pt))
+    lines.append((heading.issuer.upper(), True, settings.bodies_pt))
+    lines.append(("*", False, settings.bodies_pt))
+    lines.append((heading.number_line, False, settings.number_pt))
+    for index, (text, bold, size) in enumerate(lines):
+        p = _cell_paragraph(left, index == 0)
+        _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=0, after=0)
+        p.paragraph_format.line_spacing = 1.0
+        for part_index, part in enumerate(text.split("\n")):
+            if part_index:
+                _run(p, "", settings, size, bold=bold).add_break()
+            _run(p, part, settings, size, bold=bold)
+
+    title = right.paragraphs[0]
+    _format(title, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=0, after=0)
+    title.paragraph_format.line_spacing = 1.0
+    # the rule as long as the title: a bottom border between indents that leave the title's width
+    side = max(0.0, (settings.heading_right_mm - settings.national_title_mm) / 2)
+    title.paragraph_format.left_indent = Mm(side)
+    title.paragraph_format.right_indent = Mm(side)
+    _run(title, NATIONAL_TITLE, settings, settings.national_pt, bold=True)
+    _bottom_border(title)
+    lines_left = sum(text.count("\n") + 1 for text, _, _ in lines)
+    # the place and date on the level of the number line
+    for _ in range(max(0, lines_left - 2)):
+        spacer = right.add_paragraph()
+        _format(spacer, settings, before=0, after=0)
+        spacer.paragraph_format.line_spacing = 1.0
+        _run(spacer, "", settings, settings.bodies_pt)
+    date = right.add_paragraph()
+    _format(date, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=0, after=0)
+    date.paragraph_format.line_spacing = 1.0
+    _run(date, heading.place_date, settings, settings.place_date_pt, italic=True)
+
+
+def _type_and_summary(document, paper: Paper, settings: LayoutSettings) -> None:
+    p = document.add_paragraph()
+    _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=18, after=0, keep_next=True)
+    _run(p, paper.type_name.upper(), settings, settings.type_pt, bold=True)
+    for line in paper.summary:
+        p = document.add_paragraph()
+        _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=0, after=0, keep_next=True)
+        _run(p, line, settings, settings.summary_pt, bold=True)
+    if settings.summary_rule:
+        p = document.add_paragraph()
+        _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=0, after=6, keep_next=True)
+        _run(p, settings.summary_rule, settings, settings.summary_pt)
+    if paper.addressee:
+        p = document.add_paragraph()
+        _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=6, after=6)
+        _spans(p, _addressee_spans(paper.addressee), settings, settings.body_pt)
+
+
+def _addressee_spans(text: str) -> tuple[Span, ...]:
+    head, sep, rest = text.partition(":")
+    if not sep:
+        return (Span(text),)
+    return (Span(head + sep, italic=True), Span(rest))
+
+
+def _spans(paragraph, spans, settings: LayoutSettings, size: float, bold: bool = False, italic: bool = False) -> None:
+    for span in spans:
+        _run(paragraph, span.text, settings, size, bold=bold or span.bold, italic=italic or span.italic)
+
+
+def _blocks(document, blocks, settings: LayoutSettings) -> None:
+    for block in blocks:
+        if isinstance(block, PageBreak):
+            p = document.add_paragraph()
+            _run(p, "", settings, settings.body_pt).add_break(WD_BREAK.PAGE)
+        elif isinstance(block, Table):
+            _table(document, block, settings)
+        else:
+            _paragraph(document, block, settings)
+
+
+def _paragraph(document, block: Paragraph, settings: LayoutSettings) -> None:
+    p = document.add_paragraph()
+    style = block.style
+    if style in ("h1", "h2", "h3"):
+        _format(p, settings, indent=True, keep_next=True)
+        _spans(p, block.spans, settings, settings.body_pt, bold=True, italic=style == "h3")
+    elif style == "center":
+        _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER)
+        _spans(p, block.spans, settings, settings.body_pt)
+    elif style == "right":
+        _format(p, settings, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        _spans(p, block.spans, settings, settings.body_pt)
+    elif style == "plain":
+        _format(p, settings)
+        _spans(p, block.spans, settings, settings.body_pt)
+    else:
+        _format(p, settings, indent=True)
+        _spans(p, block.spans, settings, settings.body_pt)
+
+
+def _table(document, block: Table, settings: LayoutSettings) -> None:
+    if not block.rows:
+        return
+    columns = max(len(r) for r in block.rows)
+    table = document.add_table(rows=len(block.rows), cols=columns)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    _borders(table, "single")
+    weights = list(block.widths) if len(block.widths) == columns else [1.0] * columns
+    total = sum(weights)
+    _fixed_widths(table, [settings.text_width_mm * w / total for w in weights], margins_mm=1.5)
+    size = block.font_pt or settings.body_pt - 1
+    for r, row in enumerate(block.rows):
+        header = r < block.header_rows
+        if header:
+            tr_pr = table.rows[r]._tr.get_or_add_trPr()
+            repeat = OxmlElement("w:tblHeader")
+            tr_pr.append(repeat)
+        for c in range(columns):
+            text = row[c] if c < len(row) else ""
+            cell = table.rows[r].cells[c]
+            p = cell.paragraphs[0]
+            align = block.align[c] if c < len(block.align) else "left"
+            _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER if header or align == "center"
+                    else WD_ALIGN_PARAGRAPH.RIGHT if align == "right" else WD_ALIGN_PARAGRAPH.LEFT,
+                    before=2, after=2)
+            p.paragraph_format.line_spacing = 1.0
+            for span in parse_inline(text):
+                _run(p, span.text, settings, size, bold=header or span.bold, italic=span.italic)
+    spacer = document.add_paragraph()
+    _format(spacer, settings, before=0, after=0)
+    _run(spacer, "", settings, settings.body_pt)
+
+
+def _signer(cell, signature: Signature, settings: LayoutSettings) -> None:
+    for index, line in enumerate(signature.lines):
+        p = _cell_paragraph(cell, index == 0)
+        _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=0, after=0)
+        p.paragraph_format.line_spacing = 1.0
+        _run(p, line, settings, settings.body_pt, bold=True)
+    for _ in range(settings.signature_space_lines):
+        p = cell.add_paragraph()
+        _format(p, settings, before=0, after=0)
+        p.paragraph_format.line_spacing = 1.0
+        _run(p, "", settings, settings.body_pt)
+    p = cell.add_paragraph()
+    _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=0, after=0)
+    p.paragraph_format.line_spacing = 1.0
+    _run(p, signature.name, settings, settings.body_pt, bold=True)
+
+
+def _signature_block(document, paper: Paper, settings: LayoutSettings) -> None:
+    if paper.signature is None and not paper.recipients and paper.left_signature is None:
+        return
+    spacer = document.add_paragraph()
+    _format(spacer, settings, before=0, after=0)
+    _run(spacer, "", settings, settings.body_pt)
+    table = document.add_table(rows=1, cols=2)
+    _borderless(table, [settings.signature_left_mm, settings.signature_right_mm])
+    # keep the block on one page
+    tr_pr = table.rows[0]._tr.get_or_add_trPr()
+    cant_split = OxmlElement("w:cantSplit")
+    tr_pr.append(cant_split)
+    left, right = table.rows[0].cells
+    if paper.left_signature is not None:
+        _signer(left, paper.left_signature, settings)
+    elif paper.recipients:
+        p = left.paragraphs[0]
+        _format(p, settings, align=WD_ALIGN_PARAGRAPH.LEFT, before=0, after=0)
+        p.paragraph_format.line_spacing = 1.0
+        _run(p, "Nơi nhận:", settings, settings.recipients_heading_pt, bold=True,
+             italic=not settings.recipients_heading_underline, underline=settings.recipients_heading_underline)
+        for line in paper.recipients:
+            line = line if line.startswith(("- ", "+ ")) else "- " + line
+            p = left.add_paragraph()
+            _format(p, settings, align=WD_ALIGN_PARAGRAPH.LEFT, before=0, after=0)
+            p.paragraph_format.line_spacing = 1.0
+            _run(p, line, settings, settings.recipients_pt)
+    if paper.signature is not None:
+        _signer(right, paper.signature, settings)
+
+
+def _paper(document, paper: Paper, settings: LayoutSettings) -> None:
+    _heading(document, paper.heading, settings)
+    _type_and_summary(document, paper, settings)
+    _blocks(document, paper.blocks, settings)
+    _signature_block(document, paper, settings)
+
+
+# --- inline markup -----------------------------------------------------------------------------
+
+def parse_inline(text: str) -> tuple[Span, ...]:
+    """``**bold**`` and ``*italic*`` inside a line; everything else is plain text."""
+    spans: list[Span] = []
+    buffer = ""
+    bold = italic = False
+    i = 0
+    while i < len(text):
+        if text.startswith("**", i):
+            if buffer:
+                spans.append(Span(buffer, bold, italic))
+                buffer = ""
+            bold = not bold
+            i += 2
+        elif text[i] == "*" and (italic or "*" in text[i + 1:]):
+            if buffer:
+                spans.append(Span(buffer, bold, italic))
+                buffer = ""
+            italic = not italic
+            i += 1
+        else:
+            buffer += text[i]
+            i += 1
+    if buffer:
+        spans.append(Span(buffer, bold, italic))
+    return tuple(spans)

@@ -1,0 +1,34 @@
+"""The papers domain's messages, added to congress.messages.MESSAGES (English ids, Vietnamese
+translations in translations/vi) so that its refusals read like every other one."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from congress.errors import OperationError
+from congress.messages import MESSAGES
+
+PAPER_MESSAGES = {
+    "paper_issue_forbidden": _l("Only the unit's own leader or staff (or an admin) may issue its documents."),
+    "paper_kind_not_found": _l("There is no document kind \"%(kind)s\"."),
+    "paper_number_taken": _l("Someone issued a document of the same series at the same moment: try again."),
+    "template_forbidden": _l("Only an administrator may replace a document template."),
+    "template_not_found": _l("This province has no uploaded template for \"%(kind)s\"."),
+    "template_not_docx": _l("The file is not a Word document (.docx). Save it as \"Word Document (.docx)\" "
+                            "and upload it again."),
+    "template_broken": _l("The file is damaged and cannot be read (%(detail)s)."),
+    "template_macros": _l("The file contains macros (.docm). Upload a .docx without macros."),
+    "template_unknown_placeholders": _l("The template uses unknown placeholders: %(problems)s."),
+    "template_missing": _l("Choose a .docx file to upload."),
+    "libreoffice_missing": _l("PDF conversion is not available: LibreOffice is not installed on the server. "
+                              "Download the .docx instead."),
+    "conversion_failed": _l("The PDF could not be made (%(detail)s). Download the .docx instead."),
+    "conversion_timeout": _l("Making the PDF took too long. Try again, or download the .docx."),
+    "job_not_found": _l("There is no such download."),
+    "job_not_ready": _l("The download is not ready yet."),
+}
+MESSAGES.update(PAPER_MESSAGES)
+
+
+class Unavailable(OperationError):
+    status = 503
+    code = "libreoffice_missing"

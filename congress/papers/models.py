@@ -1,0 +1,118 @@
+"""Issued document numbers, uploaded Word templates and the province-wide download jobs."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from congress.extensions import db
+
+JOB_STATES = ("queued", "running", "done", "failed")
+
+
+class PaperIssue(db.Model):
+    """A document issued by a unit: from now on it carries its number(s) and its date."""
+    __tablename__ = "paper_issues"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    #: the document kind (workflows.documents.DOCUMENT_KINDS)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    #: the local date the document bears
+    issued_on: Mapped[date]
+    #: when, in UTC
+    issued_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(sa.String(80))
+
+    unit = relationship("Unit")
+    numbers: Mapped[list[PaperNumber]] = relationship(back_populates="issue", order_by="PaperNumber.part")
+
+
+class PaperNumber(db.Model):
+    """One number of a sequence, taken once and never again.
+
+    A committee numbers from 01 per document type per term (series = the type, "KH"); a congress
+    numbers all its documents in one sequence (series "*"). The unique constraint is what keeps
+    two simultaneous issues from taking the same number: the loser retries with the next one.
+    """
+    __tablename__ = "paper_numbers"
+    __table_args__ = (sa.UniqueConstraint("unit_id", "issuer", "term", "series", "number",
+                                          name="uq_paper_numbers_sequence"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("paper_issues.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    #: 1, 2, 3 for a file of several documents (the subcommittee decisions)
+    part: Mapped[int] = mapped_column(default=1)
+    #: the issuer's symbol after the slash: ĐU (the committee) or ĐH (the congress)
+    issuer: Mapped[str] = mapped_column(sa.String(8))
+    #: the type abbreviation before the slash: KH, QĐ, BC, TTr ...
+    abbreviation: Mapped[str] = mapped_column(sa.String(8))
+    term: Mapped[str] = mapped_column(sa.String(20))
+    #: what the sequence counts: the abbreviation, or "*" for one sequence across types
+    series: Mapped[str] = mapped_column(sa.String(8))
+    number: Mapped[int]
+
+    issue: Mapped[PaperIssue] = relationship(back_populates="numbers")
+
+    @property
+    def symbol(self) -> str:
+        """"01-KH/ĐU"."""
+        return f"{self.number:02d}-{self.abbreviation}/{self.issuer}"
+
+
+class PaperTemplate(db.Model):
+    """A Word template an admin uploaded to replace a built-in kind for one province."""
+    __tablename__ = "paper_templates"
+    __table_args__ = (sa.UniqueConstraint("province_code", "kind", name="uq_paper_templates_province_kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_code: Mapped[str] = mapped_column(sa.ForeignKey("provinces.code"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    uploaded_by: Mapped[str] = mapped_column(sa.String(80))
+
+
+class PaperJob(db.Model):
+    """Long work: one kind for every unit of a province, in a ZIP, built in the background.
+
+    The page polls the row for ``done``/``total``; the file lands under PAPERS_FOLDER.
+    """
+    __tablename__ = "paper_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: a random key in the download address, so ids cannot be guessed
+    token: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    province_code: Mapped[str] = mapped_column(sa.ForeignKey("provinces.code"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    #: docx or pdf
+    format: Mapped[str] = mapped_column(sa.String(4))
+    state: Mapped[str] = mapped_column(sa.String(10), default="queued")
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    #: the ZIP's path relative to PAPERS_FOLDER
+    path: Mapped[str | None] = mapped_column(sa.String(200))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    #: a job whose row has not moved for this long died with its process (a restart)
+    STALLED_AFTER_SECONDS = 600
+
+    @property
+    def shown_state(self) -> str:
+        """The state, with a running job that stopped moving reported as failed."""
+        from congress.clock import utcnow
+
+        if self.state in ("queued", "running"):
+            updated = self.updated_at if self.updated_at.tzinfo else self.updated_at.replace(tzinfo=utcnow().tzinfo)
+            if (utcnow() - updated).total_seconds() > self.STALLED_AFTER_SECONDS:
+                return "failed"
+        return self.state
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else (100 if self.state == "done" else 0)
