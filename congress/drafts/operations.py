@@ -1,0 +1,410 @@
+"""Every write of the drafts domain: check -> change -> flush -> audit -> follow the workflow.
+
+Callers commit; a refused operation raises before anything is changed. The unit's workflow
+steps follow the drafts through congress.progress.operations.transition, with the same actor,
+so that nobody records the same fact twice: the first upload of a report starts its drafting
+step, a closed comment round completes the comment-round step, a submission submits the
+approval step, and the city's verdict approves or returns it.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from congress.accounts import permissions
+from congress.audit.operations import record
+from congress.clock import today, utcnow
+from congress.errors import Conflict, Forbidden, NotFound, OperationError, Unprocessable
+from congress.extensions import db
+from congress.progress import operations as progress_ops
+from congress.progress import queries as progress_queries
+from congress.progress.models import Step
+from congress.text import clean_text
+from congress.units.models import Unit
+from workflows.rules import FINISHED, Action, State
+
+from . import storage
+from .models import (
+    AUDIENCES,
+    GATED_KINDS,
+    ApprovalException,
+    CommentRound,
+    DraftReview,
+    DraftVersion,
+    RoundComment,
+)
+from .queries import kind_or_404, title_vi
+
+#: the unit step a document kind's first upload starts
+DRAFTING_STEPS = {"political_report": "political_report", "self_review_report": "self_review"}
+#: the unit step that follows a kind's submission and the city's verdict
+APPROVAL_STEPS = {"political_report": "documents_approval", "personnel_submission": "personnel_plan"}
+COMMENT_ROUND_STEP = "comment_round"
+NOTE_LIMIT = 2000
+COMMENT_LIMIT = 4000
+MAX_COUNT = 100000
+MAX_NAME = 255
+
+
+# --- following the workflow ----------------------------------------------------------------------
+
+def _unit_step(unit: Unit, key: str) -> Step | None:
+    prep = progress_queries.unit_preparation(unit)
+    if prep is None:
+        return None
+    return db.session.execute(db.select(Step).where(
+        Step.preparation_id == prep.id, Step.branch_id.is_(None), Step.key == key)).scalar_one_or_none()
+
+
+def _follow(unit: Unit, key: str, actions: Sequence[Action], actor, note: str | None = None) -> None:
+    """Take each action the step's state still allows, through the engine (checked and audited)."""
+    step = _unit_step(unit, key)
+    if step is None:
+        return
+    for action in actions:
+        if _allowed_from(step.state_enum, action):
+            progress_ops.transition(step, action=action, actor=actor, version=step.version, note=note)
+
+
+def _allowed_from(state: State, action: Action) -> bool:
+    return {Action.START: state is State.NOT_STARTED,
+            Action.SUBMIT: state is State.IN_PROGRESS,
+            Action.APPROVE: state is State.SUBMITTED,
+            Action.RETURN: state is State.SUBMITTED,
+            Action.COMPLETE: state in (State.NOT_STARTED, State.IN_PROGRESS)}[action]
+
+
+# --- versions --------------------------------------------------------------------------------------
+
+def version_snapshot(version: DraftVersion) -> dict:
+    return {"document": title_vi(version.kind), "version_number": version.number, "status": version.status}
+
+
+def _lock_numbers(unit_id: int, kind: str) -> None:
+    """On PostgreSQL two simultaneous uploads of one document take turns; SQLite serialises writers."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"draft-number/{unit_id}/{kind}".encode()).digest()
+    db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                       {"key": int.from_bytes(digest[:8], "big", signed=True)})
+
+
+def _next_number(unit_id: int, kind: str) -> int:
+    return (db.session.execute(sa.select(sa.func.max(DraftVersion.number)).where(
+        DraftVersion.unit_id == unit_id, DraftVersion.kind == kind)).scalar() or 0) + 1
+
+
+def upload_version(unit: Unit, kind: str, *, filename: str | None, content: bytes, note: str | None,
+                   actor) -> DraftVersion:
+    """Keep a new draft as the next numbered version of its kind; nothing is kept if it is refused."""
+    if not permissions.can_edit_drafts(actor, unit):
+        raise Forbidden("draft_edit_forbidden")
+    kind_or_404(kind)
+    if progress_queries.unit_preparation(unit) is None:
+        raise NotFound("not_enrolled", {"code": unit.code})
+    note = _text(note, "note", NOTE_LIMIT)
+    checked = storage.check(content)
+    name = clean_text((filename or "").replace("\\", "/").rsplit("/", 1)[-1]) or f"du-thao.{checked.format}"
+    storage.put(content, checked.sha256)
+    _lock_numbers(unit.id, kind)
+    for _attempt in range(3):
+        version = DraftVersion(unit_id=unit.id, kind=kind, number=_next_number(unit.id, kind), format=checked.format,
+                               sha256=checked.sha256, size=checked.size, original_name=name[:MAX_NAME], note=note,
+                               uploaded_on=today(), uploaded_at=utcnow(), actor_id=getattr(actor, "id", None),
+                               actor=actor.username, status="draft")
+        try:
+            with db.session.begin_nested():
+                db.session.add(version)
+        except IntegrityError:
+            continue  # a simultaneous upload took the number: take the next one
+        break
+    else:
+        raise Conflict("draft_number_taken")
+    record(action="draft.upload", entity="draft", actor=actor, entity_key=f"{unit.code}/{kind}/{version.number}",
+           unit_id=unit.id, new={**version_snapshot(version), "file": name, "size": checked.size}, reason=note)
+    if version.number == 1 and kind in DRAFTING_STEPS:
+        _follow(unit, DRAFTING_STEPS[kind], [Action.START], actor)
+    return version
+
+
+def submit_version(version: DraftVersion, *, actor, note: str | None = None,
+                   expected: int | None = None) -> DraftVersion:
+    """Send a version to the city; a returned version may be sent again (or a newer one)."""
+    unit = version.unit
+    if not permissions.can_submit_drafts(actor, unit):
+        raise Forbidden("draft_submit_forbidden")
+    _check_expected(version, expected)
+    if version.status not in ("draft", "returned"):
+        raise Conflict("draft_not_submittable", {"number": version.number, "status": version.status})
+    pending = db.session.execute(db.select(DraftVersion).filter_by(
+        unit_id=unit.id, kind=version.kind, status="submitted")).scalars().first()
+    if pending is not None:
+        raise Conflict("draft_already_submitted", {"number": pending.number})
+    note = _text(note, "note", NOTE_LIMIT)
+    before = version_snapshot(version)
+    version.status, version.submitted_on = "submitted", today()
+    version.decided_on, version.verdict_reason = None, None
+    _review(version, "submit", note, actor)
+    db.session.flush()
+    record(action="draft.submit", entity="draft", actor=actor, entity_key=_key(version), unit_id=unit.id,
+           old={"status": before["status"]}, new=version_snapshot(version), reason=note)
+    if version.kind in APPROVAL_STEPS:
+        _follow(unit, APPROVAL_STEPS[version.kind], [Action.START, Action.SUBMIT], actor, note)
+    return version
+
+
+VERDICTS = ("comment", "approve", "return")
+
+
+def review_version(version: DraftVersion, *, verdict: str, text: str | None, actor,
+                   expected: int | None = None) -> DraftVersion:
+    """The city's word on a version: a comment (any time), or approve / return a submitted one."""
+    unit = version.unit
+    if not permissions.can_review_drafts(actor, unit):
+        raise Forbidden("draft_review_forbidden")
+    if verdict not in VERDICTS:
+        raise Unprocessable("unknown_verdict", {"verdict": str(verdict)[:20]})
+    _check_expected(version, expected)
+    text = _text(text, "text", COMMENT_LIMIT)
+    if verdict == "comment":
+        if not text:
+            raise Unprocessable("comment_text_required")
+        _review(version, "comment", text, actor)
+        db.session.flush()
+        record(action="draft.comment", entity="draft", actor=actor, entity_key=_key(version), unit_id=unit.id,
+               new={"document": title_vi(version.kind), "version_number": version.number, "text": text})
+        return version
+    if version.status != "submitted":
+        raise Conflict("draft_not_submitted", {"status": version.status})
+    if verdict == "return" and not text:
+        raise Unprocessable("verdict_reason_required")
+    before = version_snapshot(version)
+    version.status = "approved" if verdict == "approve" else "returned"
+    version.decided_on, version.verdict_reason = today(), text
+    _review(version, verdict, text, actor)
+    db.session.flush()
+    record(action=f"draft.{verdict}", entity="draft", actor=actor, entity_key=_key(version), unit_id=unit.id,
+           old={"status": before["status"]}, new=version_snapshot(version), reason=text)
+    if version.kind in APPROVAL_STEPS:
+        _follow(unit, APPROVAL_STEPS[version.kind], [Action.APPROVE if verdict == "approve" else Action.RETURN],
+                actor, text)
+    return version
+
+
+def _review(version: DraftVersion, action: str, text: str | None, actor) -> None:
+    db.session.add(DraftReview(draft=version, action=action, text=text, on=today(), at=utcnow(),
+                               actor_id=getattr(actor, "id", None), actor=actor.username))
+
+
+def _check_expected(version: DraftVersion, expected: int | None) -> None:
+    if expected is not None and expected != version.version:
+        raise Conflict("stale_version", {"expected": expected, "current": version.version},
+                       current={"status": version.status, "version": version.version})
+
+
+def _key(version: DraftVersion) -> str:
+    return f"{version.unit.code}/{version.kind}/{version.number}"
+
+
+def _text(value, field: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Unprocessable("invalid_field", {"field": field, "problem": "text"})
+    try:
+        return clean_text(value, max_length=limit)
+    except ValueError:
+        raise Unprocessable("invalid_field", {"field": field, "problem": f"≤ {limit}"}) from None
+
+
+# --- comment rounds ---------------------------------------------------------------------------------
+
+def open_round(version: DraftVersion, *, audiences: Sequence[str], starts_on: date, ends_on: date,
+               actor) -> CommentRound:
+    unit = version.unit
+    if not permissions.can_edit_drafts(actor, unit):
+        raise Forbidden("draft_edit_forbidden")
+    chosen = _audiences(audiences)
+    if ends_on < starts_on:
+        raise Unprocessable("round_dates", {"starts_on": starts_on, "ends_on": ends_on})
+    if any(r.state == "open" for r in version.rounds):
+        raise Conflict("round_already_open")
+    found = CommentRound(draft=version, unit_id=unit.id, audiences=chosen, starts_on=starts_on, ends_on=ends_on,
+                         state="open", opened_at=utcnow(), opened_by=actor.username)
+    db.session.add(found)
+    db.session.flush()
+    record(action="round.open", entity="round", actor=actor, entity_key=f"{_key(version)}/{found.id}",
+           unit_id=unit.id, new={"document": title_vi(version.kind), "version_number": version.number,
+                                 "audiences": ", ".join(_audience_words(chosen)), "starts_on": starts_on,
+                                 "ends_on": ends_on})
+    return found
+
+
+def _audiences(values: Sequence[str]) -> list[str]:
+    if not values:
+        raise Unprocessable("audiences_required")
+    for value in values:
+        if value not in AUDIENCES:
+            raise Unprocessable("unknown_audience", {"audience": str(value)[:40]})
+    return [a for a in AUDIENCES if a in set(values)]
+
+
+def _audience_words(audiences: Sequence[str]) -> list[str]:
+    from .messages import AUDIENCE_VI
+
+    return [AUDIENCE_VI[a] for a in audiences]
+
+
+@dataclass(frozen=True)
+class CommentEntry:
+    audience: str
+    count: int = 1
+    text: str | None = None
+
+
+def add_comments(found: CommentRound, entries: Sequence[CommentEntry], *, actor) -> list[RoundComment]:
+    """Record comments received (one or many), all or none; each is audited."""
+    unit = found.draft.unit
+    if not permissions.can_edit_drafts(actor, unit):
+        raise Forbidden("draft_edit_forbidden")
+    if found.state != "open":
+        raise Conflict("round_closed")
+    if not entries:
+        raise Unprocessable("comments_required")
+    made = []
+    for line, entry in enumerate(entries, start=1):
+        if entry.audience not in AUDIENCES:
+            raise Unprocessable("unknown_audience", {"audience": str(entry.audience)[:40]})
+        if entry.audience not in found.audiences:
+            raise Unprocessable("audience_not_in_round", {"audience": _audience_words([entry.audience])[0]})
+        if isinstance(entry.count, bool) or not isinstance(entry.count, int) or not 1 <= entry.count <= MAX_COUNT:
+            raise Unprocessable("comment_count_invalid", {"line": line})
+        text = _text(entry.text, "text", COMMENT_LIMIT)
+        made.append(RoundComment(round=found, audience=entry.audience, count=entry.count, text=text,
+                                 recorded_at=utcnow(), actor=actor.username))
+    db.session.add_all(made)
+    db.session.flush()
+    for comment in made:
+        record(action="round.comment", entity="round", actor=actor, entity_key=f"{_key(found.draft)}/{found.id}",
+               unit_id=unit.id, new={"document": title_vi(found.draft.kind), "version_number": found.draft.number,
+                                     "audience": _audience_words([comment.audience])[0], "count": comment.count,
+                                     "text": comment.text})
+    return made
+
+
+@dataclass(frozen=True)
+class Closed:
+    round: CommentRound
+    #: why the comment-round step could not follow (its prerequisites), or None when it did
+    step_refusal: OperationError | None
+
+
+def close_round(found: CommentRound, *, actor, expected: int | None = None) -> Closed:
+    """Close the round; the unit's comment-round step is completed with it when the engine allows."""
+    unit = found.draft.unit
+    if not permissions.can_edit_drafts(actor, unit):
+        raise Forbidden("draft_edit_forbidden")
+    if expected is not None and expected != found.version:
+        raise Conflict("stale_version", {"expected": expected, "current": found.version},
+                       current={"state": found.state, "version": found.version})
+    if found.state != "open":
+        raise Conflict("round_closed")
+    found.state, found.closed_on, found.closed_by = "closed", today(), actor.username
+    db.session.flush()
+    counts = {}
+    for comment in found.comments:
+        counts[comment.audience] = counts.get(comment.audience, 0) + comment.count
+    record(action="round.close", entity="round", actor=actor, entity_key=f"{_key(found.draft)}/{found.id}",
+           unit_id=unit.id, old={"status": "open"},
+           new={"document": title_vi(found.draft.kind), "version_number": found.draft.number, "status": "closed",
+                "closed_on": found.closed_on, "comments": sum(counts.values())})
+    refusal = None
+    step = _unit_step(unit, COMMENT_ROUND_STEP)
+    if step is not None and step.state_enum not in FINISHED and _allowed_from(step.state_enum, Action.COMPLETE):
+        try:
+            with db.session.begin_nested():
+                progress_ops.transition(step, action=Action.COMPLETE, actor=actor, version=step.version)
+        except OperationError as exc:
+            refusal = exc
+    return Closed(found, refusal)
+
+
+# --- the exception to the congress gate -------------------------------------------------------------
+
+def record_exception(unit: Unit, kind: str, *, reason: str | None, actor) -> ApprovalException:
+    """Let the unit hold its congress without the city's approval of one document (city staff)."""
+    if not permissions.can_review_drafts(actor, unit):
+        raise Forbidden("draft_review_forbidden")
+    if kind not in GATED_KINDS:
+        raise Unprocessable("exception_kind")
+    reason = _text(reason, "reason", NOTE_LIMIT)
+    if not reason:
+        raise Unprocessable("exception_reason_required")
+    if db.session.execute(db.select(ApprovalException).filter_by(unit_id=unit.id, kind=kind)).scalar():
+        raise Conflict("exception_exists")
+    found = ApprovalException(unit_id=unit.id, kind=kind, reason=reason, at=utcnow(),
+                              actor_id=getattr(actor, "id", None), actor=actor.username)
+    try:
+        with db.session.begin_nested():
+            db.session.add(found)
+    except IntegrityError:
+        raise Conflict("exception_exists") from None
+    record(action="draft.exception", entity="draft", actor=actor, entity_key=f"{unit.code}/{kind}",
+           unit_id=unit.id, new={"document": title_vi(kind)}, reason=reason)
+    return found
+
+
+def _audience_names() -> dict[str, str]:
+    """Folded names a person may write for each audience: the key, the Vietnamese and English words."""
+    from congress.text import fold
+
+    from .messages import AUDIENCE_VI
+
+    names = {}
+    for key in AUDIENCES:
+        names[key] = key
+        names[fold(AUDIENCE_VI[key])] = key
+        names[key.replace("_", " ")] = key
+    names.update({"mttq": "fatherland_front", "mat tran to quoc": "fatherland_front",
+                  "fatherland front": "fatherland_front", "bi thu": "branch_secretaries",
+                  "can bo": "cadres", "dang vien": "members", "nhan dan": "residents", "cadre": "cadres",
+                  "member": "members", "resident": "residents"})
+    return names
+
+
+def parse_comment_lines(text: str | None) -> list[CommentEntry]:
+    """Bulk entry, one comment (or one count) a line: "audience | number | text", "audience | text"
+    or "audience | number". The audience as the page names it ("Đảng viên", "MTTQ") or its key."""
+    from congress.text import fold
+
+    names = _audience_names()
+    entries = []
+    for line_no, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) < 2 or len(parts) > 3 or not parts[0]:
+            raise Unprocessable("comment_line_invalid", {"line": line_no})
+        audience = names.get(fold(parts[0]).strip())
+        if audience is None:
+            raise Unprocessable("unknown_audience", {"audience": parts[0][:40]})
+        count, comment = 1, None
+        if len(parts) == 3:
+            if not parts[1].isdigit() or len(parts[1]) > 6:
+                raise Unprocessable("comment_count_invalid", {"line": line_no})
+            count, comment = int(parts[1]), parts[2] or None
+        elif parts[1].isdigit() and len(parts[1]) <= 6:
+            count = int(parts[1])
+        else:
+            comment = parts[1] or None
+        if count < 1 or count > MAX_COUNT:
+            raise Unprocessable("comment_count_invalid", {"line": line_no})
+        entries.append(CommentEntry(audience, count, comment))
+    if not entries:
+        raise Unprocessable("comments_required")
+    return entries

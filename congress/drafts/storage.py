@@ -1,0 +1,191 @@
+"""Uploaded files: checked by their content, kept outside the database by their SHA-256.
+
+A file is written to a temporary name in the folder it will live in, flushed to disk, then
+renamed into place (os.replace is atomic on one file system), so a reader never meets a partial
+file and the same content is kept once however often it is uploaded.
+
+What is refused, before anything is written: an empty file, one over the size limit, one whose
+content is neither a Word document (.docx) nor a PDF (whatever its name says), a macro-enabled
+Word document, a damaged one, and a zip bomb (declared sizes and ratios checked before anything
+is unpacked).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from congress.errors import OperationError, Unprocessable
+from congress.papers.names import content_disposition, safe_filename
+
+DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PDF_MIMETYPE = "application/pdf"
+MIMETYPES = {"docx": DOCX_MIMETYPE, "pdf": PDF_MIMETYPE}
+WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+MACRO_TYPES = ("macroEnabled", "vbaProject", "vbaData")
+#: a real document unpacks to a few MB; more than this, or more parts, is not a document
+MAX_UNPACKED = 100 * 1024 * 1024
+MAX_PARTS = 2000
+#: XML compresses well (20–50 times); a part packed more than this is a bomb
+MAX_RATIO = 200
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class TooLarge(OperationError):
+    status = 413
+    code = "upload_too_large"
+
+
+@dataclass(frozen=True)
+class Checked:
+    format: str  #: docx or pdf
+    sha256: str
+    size: int
+
+
+def limit_bytes() -> int:
+    return int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024
+
+
+def check(content: bytes) -> Checked:
+    """The format of an upload from its content, or an error saying what is wrong with it."""
+    if not content:
+        raise Unprocessable("upload_empty")
+    if len(content) > limit_bytes():
+        raise TooLarge("upload_too_large", {"limit": limit_mb()})
+    if content.startswith(b"%PDF-"):
+        if b"%%EOF" not in content[-2048:]:
+            raise Unprocessable("upload_corrupted", {"detail": "PDF"})
+        kind = "pdf"
+    elif content.startswith(b"PK\x03\x04"):
+        _check_docx(content)
+        kind = "docx"
+    else:
+        raise Unprocessable("upload_wrong_type")
+    return Checked(kind, hashlib.sha256(content).hexdigest(), len(content))
+
+
+def _check_docx(content: bytes) -> None:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise Unprocessable("upload_corrupted", {"detail": "zip"}) from None
+    with archive:
+        parts = archive.infolist()
+        names = {p.filename for p in parts}
+        if len(parts) > MAX_PARTS or sum(p.file_size for p in parts) > MAX_UNPACKED or any(
+                p.file_size > 1024 * 1024 and p.file_size > MAX_RATIO * max(p.compress_size, 1) for p in parts):
+            raise Unprocessable("upload_zip_bomb")
+        if "[Content_Types].xml" not in names or "word/document.xml" not in names:
+            raise Unprocessable("upload_wrong_type")
+        try:
+            types = archive.read("[Content_Types].xml").decode("utf-8", "replace")
+            if any(marker.lower() in types.lower() for marker in MACRO_TYPES) or any(
+                    n.lower().endswith(("vbaproject.bin", "vbadata.xml")) for n in names):
+                raise Unprocessable("upload_macros")
+            if WORD_MAIN not in types:
+                raise Unprocessable("upload_wrong_type")
+            damaged = archive.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
+            raise Unprocessable("upload_corrupted", {"detail": "zip"}) from None
+        if damaged is not None:
+            raise Unprocessable("upload_corrupted", {"detail": damaged[:80]})
+    from .diff import open_document
+
+    open_document(content)  # the Word body must parse too
+
+
+def folder() -> Path:
+    return Path(current_app.config["FILES_FOLDER"])
+
+
+def path_of(sha256: str) -> Path:
+    """Where the file with this hash lives: FILES_FOLDER/ab/abcdef…"""
+    if not SHA256.fullmatch(sha256):
+        raise ValueError("not a SHA-256")
+    return folder() / sha256[:2] / sha256
+
+
+def put(content: bytes, sha256: str) -> Path:
+    """Keep the content under its hash (once); never leaves a partial file behind."""
+    target = path_of(sha256)
+    if target.exists() and target.stat().st_size == len(content):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def read(sha256: str) -> bytes:
+    return path_of(sha256).read_bytes()
+
+
+def limit_mb() -> int:
+    return int(current_app.config["MAX_UPLOAD_MB"])
+
+
+def download_name(version) -> str:
+    """"Báo cáo chính trị - dự thảo lần 2 - Phường Tứ Minh.docx": never the uploaded name."""
+    from workflows.documents import DOCUMENT_KINDS
+
+    stem = f"{DOCUMENT_KINDS[version.kind].title_vi} - dự thảo lần {version.number} - {version.unit.name}"
+    return safe_filename(stem, version.format)
+
+
+def send(version):
+    """The stored file of a version, as a download with a safe Vietnamese-readable name."""
+    from flask import abort, send_file
+
+    path = path_of(version.sha256)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=MIMETYPES[version.format], conditional=False, etag=False)
+    response.headers["Content-Disposition"] = content_disposition(download_name(version))
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def send_summary(found):
+    """The compiled summary of a comment round (.docx, made on request)."""
+    from flask import Response
+
+    from .summary import summary_docx
+
+    filename, content = summary_docx(found)
+    response = Response(content, mimetype=DOCX_MIMETYPE)
+    response.headers["Content-Disposition"] = content_disposition(filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def from_request() -> tuple[str | None, bytes, str | None]:
+    """(file name, content, note) of a multipart upload (field ``file``, optional ``note``); a body
+    over the limit gets a clear 413 rather than the generic one."""
+    from flask import request
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    try:
+        upload = request.files.get("file")
+        note = request.form.get("note")
+    except RequestEntityTooLarge:
+        raise TooLarge("upload_too_large", {"limit": limit_mb()}) from None
+    if upload is None or not (upload.filename or "").strip():
+        raise Unprocessable("upload_missing")
+    return upload.filename, upload.stream.read(limit_bytes() + 1), note

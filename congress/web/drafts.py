@@ -1,0 +1,342 @@
+"""Pages of a unit's drafts: upload and download versions, compare two side by side, run comment
+rounds, submit to the city; the city comments, approves, returns or records an exception.
+
+A refused form comes back on its page with the reason and the operation's status (4xx); nothing
+is written. Every write goes through congress.drafts.operations and is committed here, once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+from flask_login import current_user, login_required
+
+from congress.accounts import permissions
+from congress.clock import today
+from congress.drafts import diff, operations, storage
+from congress.drafts import queries as drafts
+from congress.drafts.messages import (
+    AUDIENCE_LABELS,
+    FIELD_LABELS,
+    HISTORY_ACTIONS,
+    REVIEW_LABELS,
+    STATUS_LABELS,
+)
+from congress.drafts.models import AUDIENCES, DRAFT_KINDS, GATED_KINDS, CommentRound, DraftReview, DraftVersion
+from congress.errors import OperationError, Unprocessable
+from congress.extensions import db
+from congress.messages import describe
+from congress.units.models import Unit
+from workflows.documents import DOCUMENT_KINDS
+
+from . import units as unit_pages
+from . import web
+from .common import preparation_or_404, readable_unit
+
+# the unit's history names these actions and fields in words
+unit_pages.HISTORY_ACTIONS.update(HISTORY_ACTIONS)
+unit_pages.FIELD_LABELS.update(FIELD_LABELS)
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    anchor: str | None = None
+
+
+def _language() -> str:
+    return "en" if str(get_locale() or "vi") == "en" else "vi"
+
+
+def kind_title(kind: str) -> str:
+    info = DOCUMENT_KINDS[kind]
+    return info.title_en if _language() == "en" else info.title_vi
+
+
+def _problem(exc: OperationError, anchor: str | None = None) -> Problem:
+    db.session.rollback()
+    return Problem(describe(exc.code, exc.params), anchor)
+
+
+def _common(unit: Unit) -> dict:
+    return {"unit": unit, "kind_title": kind_title, "status_labels": STATUS_LABELS,
+            "audience_labels": AUDIENCE_LABELS, "review_labels": REVIEW_LABELS, "audiences": AUDIENCES,
+            "draft_kinds": DRAFT_KINDS, "gated_kinds": GATED_KINDS,
+            "can_edit": permissions.can_edit_drafts(current_user, unit),
+            "can_submit": permissions.can_submit_drafts(current_user, unit),
+            "can_review": permissions.can_review_drafts(current_user, unit),
+            "max_upload_mb": storage.limit_mb()}
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+def index_page(unit: Unit, *, status: int = 200, problem: Problem | None = None):
+    return render_template("drafts/index.html", stages=drafts.stages(unit), exceptions=drafts.exceptions(unit),
+                           missing=drafts.missing_approvals(unit.id), rounds=drafts.rounds(unit),
+                           problem=problem, **_common(unit)), status
+
+
+@web.get("/units/<code>/drafts")
+@login_required
+def drafts_index(code: str):
+    unit = readable_unit(code)
+    preparation_or_404(unit)
+    return index_page(unit)
+
+
+def kind_page(unit: Unit, kind: str, *, status: int = 200, problem: Problem | None = None):
+    versions = drafts.versions(unit, kind)
+    return render_template("drafts/kind.html", kind=kind, versions=versions, stage=drafts.stages(unit)[kind],
+                           today=today(), problem=problem, **_common(unit)), status
+
+
+@web.get("/units/<code>/drafts/<kind>")
+@login_required
+def drafts_kind(code: str, kind: str):
+    unit = readable_unit(code)
+    preparation_or_404(unit)
+    return kind_page(unit, drafts.kind_or_404(kind))
+
+
+@web.get("/units/<code>/drafts/<kind>/<int:number>/file")
+@login_required
+def draft_file(code: str, kind: str, number: int):
+    unit = readable_unit(code)
+    preparation_or_404(unit)
+    return storage.send(drafts.version_or_404(unit, drafts.kind_or_404(kind), number))
+
+
+def _number_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 6:
+        raise Unprocessable("invalid_field", {"field": name, "problem": "1, 2, 3 …"})
+    return int(value)
+
+
+@web.get("/units/<code>/drafts/<kind>/compare")
+@login_required
+def drafts_compare(code: str, kind: str):
+    unit = readable_unit(code)
+    preparation_or_404(unit)
+    drafts.kind_or_404(kind)
+    old_number, new_number = _number_arg("from"), _number_arg("to")
+    if old_number is None or new_number is None:
+        return kind_page(unit, kind, status=422, problem=Problem(gettext("Choose two versions to compare."),
+                                                                 "compare"))
+    old, new = drafts.version_or_404(unit, kind, old_number), drafts.version_or_404(unit, kind, new_number)
+    try:
+        rows = diff.compare_versions(old, new)
+    except OperationError as exc:
+        return kind_page(unit, kind, status=exc.status, problem=_problem(exc, "compare"))
+    return render_template("drafts/compare.html", kind=kind, old=old, new=new, rows=rows,
+                           counts=diff.summary(rows), **_common(unit))
+
+
+def round_page(unit: Unit, found: CommentRound, *, status: int = 200, problem: Problem | None = None,
+               bulk: str = ""):
+    return render_template("drafts/round.html", round=found, version=found.draft,
+                           totals=drafts.totals(found.comments), problem=problem, bulk=bulk,
+                           **_common(unit)), status
+
+
+@web.get("/units/<code>/drafts/rounds/<int:round_id>")
+@login_required
+def drafts_round(code: str, round_id: int):
+    unit = readable_unit(code)
+    preparation_or_404(unit)
+    return round_page(unit, drafts.round_or_404(unit, round_id))
+
+
+@web.get("/units/<code>/drafts/rounds/<int:round_id>/summary.docx")
+@login_required
+def round_summary(code: str, round_id: int):
+    unit = readable_unit(code)
+    preparation_or_404(unit)
+    return storage.send_summary(drafts.round_or_404(unit, round_id))
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+@web.post("/units/<code>/drafts")
+@login_required
+def upload_draft(code: str):
+    unit = readable_unit(code)
+    preparation_or_404(unit)
+    kind = request.form.get("kind", "")
+    back_to_kind = request.form.get("from") == "kind" and kind in DRAFT_KINDS
+    try:
+        filename, content, note = storage.from_request()
+        version = operations.upload_version(unit, kind, filename=filename, content=content, note=note,
+                                            actor=current_user)
+    except OperationError as exc:
+        if back_to_kind:
+            return kind_page(unit, kind, status=exc.status, problem=_problem(exc, "upload"))
+        return index_page(unit, status=exc.status, problem=_problem(exc, "upload"))
+    db.session.commit()
+    flash(gettext("Uploaded: %(document)s, draft %(number)s.", document=kind_title(kind), number=version.number),
+          "success")
+    return redirect(url_for("web.drafts_kind", code=unit.code, kind=kind))
+
+
+def _form_version() -> int | None:
+    value = request.form.get("version", "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+@web.post("/units/<code>/drafts/<kind>/<int:number>/submit")
+@login_required
+def submit_draft(code: str, kind: str, number: int):
+    unit = readable_unit(code)
+    preparation_or_404(unit)
+    version = drafts.version_or_404(unit, drafts.kind_or_404(kind), number)
+    try:
+        operations.submit_version(version, actor=current_user, note=request.form.get("note"),
+                                  expected=_form_version())
+    except OperationError as exc:
+        return kind_page(unit, kind, status=exc.status, problem=_problem(exc, f"version-{number}"))
+    db.session.commit()
+    flash(gettext("Draft %(number)s was submitted to the city.", number=number), "success")
+    return redirect(url_for("web.drafts_kind", code=unit.code, kind=kind, _anchor=f"version-{number}"))
+
+
+@web.post("/units/<code>/drafts/<kind>/<int:number>/review")
+@login_required
+def review_draft(code: str, kind: str, number: int):
+    unit = readable_unit(code)
+    preparation_or_404(unit)
+    version = drafts.version_or_404(unit, drafts.kind_or_404(kind), number)
+    verdict = request.form.get("verdict", "")
+    try:
+        operations.review_version(version, verdict=verdict, text=request.form.get("text"), actor=current_user,
+                                  expected=_form_version())
+    except OperationError as exc:
+        return kind_page(unit, kind, status=exc.status, problem=_problem(exc, f"version-{number}"))
+    db.session.commit()
+    flash({"approve": gettext("Draft %(number)s was approved.", number=number),
+           "return": gettext("Draft %(number)s was returned to the unit.", number=number)}.get(
+        verdict, gettext("The comment was recorded.")), "success")
+    return redirect(url_for("web.drafts_kind", code=unit.code, kind=kind, _anchor=f"version-{number}"))
+
+
+def _form_date(name: str) -> date:
+    value = request.form.get(name, "")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Unprocessable("invalid_field", {"field": str(FIELD_LABELS.get(name, name)),
+                                              "problem": gettext("a date")}) from None
+
+
+@web.post("/units/<code>/drafts/<kind>/<int:number>/rounds")
+@login_required
+def open_round(code: str, kind: str, number: int):
+    unit = readable_unit(code)
+    preparation_or_404(unit)
+    version = drafts.version_or_404(unit, drafts.kind_or_404(kind), number)
+    try:
+        found = operations.open_round(version, audiences=request.form.getlist("audiences"),
+                                      starts_on=_form_date("starts_on"), ends_on=_form_date("ends_on"),
+                                      actor=current_user)
+    except OperationError as exc:
+        return kind_page(unit, kind, status=exc.status, problem=_problem(exc, f"round-{number}"))
+    db.session.commit()
+    flash(gettext("The comment round was opened."), "success")
+    return redirect(url_for("web.drafts_round", code=unit.code, round_id=found.id))
+
+
+@web.post("/units/<code>/drafts/rounds/<int:round_id>/comments")
+@login_required
+def add_comments(code: str, round_id: int):
+    unit = readable_unit(code)
+    preparation_or_404(unit)
+    found = drafts.round_or_404(unit, round_id)
+    bulk = request.form.get("bulk", "")
+    try:
+        if request.form.get("mode") == "bulk":
+            entries = operations.parse_comment_lines(bulk)
+        else:
+            count = request.form.get("count", "1").strip() or "1"
+            if not count.isdigit() or len(count) > 6:
+                raise Unprocessable("comment_count_invalid", {"line": 1})
+            entries = [operations.CommentEntry(request.form.get("audience", ""), int(count),
+                                               request.form.get("text"))]
+        made = operations.add_comments(found, entries, actor=current_user)
+    except OperationError as exc:
+        return round_page(unit, found, status=exc.status, problem=_problem(exc, "comments"), bulk=bulk)
+    db.session.commit()
+    flash(gettext("%(count)s comment entry(ies) recorded.", count=len(made)), "success")
+    return redirect(url_for("web.drafts_round", code=unit.code, round_id=found.id))
+
+
+@web.post("/units/<code>/drafts/rounds/<int:round_id>/close")
+@login_required
+def close_round(code: str, round_id: int):
+    unit = readable_unit(code)
+    preparation_or_404(unit)
+    found = drafts.round_or_404(unit, round_id)
+    try:
+        closed = operations.close_round(found, actor=current_user, expected=_form_version())
+    except OperationError as exc:
+        return round_page(unit, found, status=exc.status, problem=_problem(exc))
+    db.session.commit()
+    if closed.step_refusal is None:
+        flash(gettext("The comment round was closed."), "success")
+    else:
+        flash(gettext("The comment round was closed; the step could not be completed yet: %(reason)s",
+                      reason=describe(closed.step_refusal.code, closed.step_refusal.params)), "warning")
+    return redirect(url_for("web.drafts_round", code=unit.code, round_id=found.id))
+
+
+@web.post("/units/<code>/drafts/exception")
+@login_required
+def record_exception(code: str):
+    unit = readable_unit(code)
+    preparation_or_404(unit)
+    kind = request.form.get("kind", "")
+    try:
+        operations.record_exception(unit, kind, reason=request.form.get("reason"), actor=current_user)
+    except OperationError as exc:
+        return index_page(unit, status=exc.status, problem=_problem(exc, "gate"))
+    db.session.commit()
+    flash(gettext("The exception was recorded."), "success")
+    return redirect(url_for("web.drafts_index", code=unit.code, _anchor="gate"))
+
+
+# --- shown on other pages --------------------------------------------------------------------------
+
+@web.app_template_global()
+def draft_verdicts(unit: Unit) -> list[tuple[DraftVersion, DraftReview]]:
+    """The city's latest verdict on each draft kind of the unit (one query), for the unit's page."""
+    rows = db.session.execute(
+        db.select(DraftVersion, DraftReview).join(DraftReview, DraftReview.draft_id == DraftVersion.id)
+        .where(DraftVersion.unit_id == unit.id, DraftReview.action.in_(("approve", "return")))
+        .order_by(DraftReview.id.desc())).all()
+    latest: dict[str, tuple[DraftVersion, DraftReview]] = {}
+    for version, review in rows:
+        latest.setdefault(version.kind, (version, review))
+    return [latest[k] for k in DRAFT_KINDS if k in latest]
+
+
+@web.app_template_global()
+def document_stages(province_code: str) -> list[dict]:
+    """Each unit of the province with a draft: the stage of every draft kind (one query)."""
+    return drafts.province_stages(province_code)
+
+
+@web.app_template_global()
+def draft_kind_title(kind: str) -> str:
+    return kind_title(kind)
+
+
+@web.app_template_global()
+def draft_kind_keys() -> tuple[str, ...]:
+    return DRAFT_KINDS
+
+
+@web.app_template_global()
+def draft_status_labels() -> dict:
+    return STATUS_LABELS
