@@ -1,0 +1,113 @@
+"""Notifications in words, in the reader's language (pages) or the jobs' language (e-mail).
+
+A notification keeps its facts (kind, params); its words are made here when it is read, so the
+same notice reads in Vietnamese or English.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import render_template
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
+
+from congress.formatting import deadline_phrase, number, short_date
+from workflows.deadlines import Deadline
+
+from .models import Notification
+
+KIND_LABELS = {
+    "due_soon": _l("Reminders before a step falls due"),
+    "overdue": _l("A step has become overdue"),
+    "city_alert": _l("A unit is late (city)"),
+    "digest": _l("End-of-day digest"),
+}
+RISK_WORDS = {"done": _l("done"), "on_track": _l("on track"), "at_risk": _l("at risk"), "late": _l("late")}
+
+
+def language() -> str:
+    return "en" if str(get_locale() or "vi") == "en" else "vi"
+
+
+def title_of(titles: dict | None, fallback: str = "") -> str:
+    if not titles:
+        return fallback
+    return titles.get(language()) or titles.get("vi") or fallback
+
+
+def day_of(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def deadline_of(item: dict) -> str:
+    """"trước ngày 20/8/2025" from a step's last allowed day and its wording."""
+    return deadline_phrase(Deadline.from_last_day(day_of(item["last_day"]), item.get("due_kind") or "by"))
+
+
+def action_label(action: str) -> str:
+    from congress.web.units import HISTORY_ACTIONS
+
+    label = HISTORY_ACTIONS.get(action)
+    return str(label) if label is not None else action
+
+
+def title(notification: Notification) -> str:
+    p = notification.params
+    if notification.kind == "due_soon":
+        step = title_of(p.get("titles"), p.get("step", ""))
+        if p.get("days_left", 0) <= 0:
+            return gettext("Last day today: %(step)s (%(unit)s)", step=step, unit=p["unit_name"])
+        return gettext("Due in %(days)s day(s): %(step)s (%(unit)s)", days=p["days_left"], step=step,
+                       unit=p["unit_name"])
+    if notification.kind == "overdue":
+        return gettext("Overdue: %(step)s (%(unit)s)", step=title_of(p.get("titles"), p.get("step", "")),
+                       unit=p["unit_name"])
+    if notification.kind == "city_alert":
+        return gettext("%(unit)s is %(days)s day(s) late", unit=p["unit_name"], days=p["days_late"])
+    if notification.kind == "digest":
+        day = short_date(day_of(p["day"]))
+        if p.get("scope") == "province":
+            return gettext("End-of-day digest %(day)s: %(province)s", day=day,
+                           province=p.get("province_name") or p["province_code"])
+        return gettext("End-of-day digest %(day)s: %(unit)s", day=day, unit=p["unit_name"])
+    return notification.kind
+
+
+def summary(notification: Notification) -> str:
+    """One or two sentences under the title."""
+    p = notification.params
+    if notification.kind in ("due_soon", "overdue"):
+        step = title_of(p.get("titles"), p.get("step", ""))
+        if notification.kind == "overdue":
+            return gettext("The step “%(step)s” was to be finished %(deadline)s and is not finished yet.",
+                           step=step, deadline=deadline_of(p))
+        return gettext("The step “%(step)s” must be finished %(deadline)s (last allowed day: %(last)s).",
+                       step=step, deadline=deadline_of(p), last=short_date(day_of(p["last_day"])))
+    if notification.kind == "city_alert":
+        steps = ", ".join(f"“{title_of(s.get('titles'), s['step'])}” ({deadline_of(s)})" for s in p["steps"])
+        return gettext("%(count)s step(s) overdue: %(steps)s.", count=p["count"], steps=steps)
+    if notification.kind == "digest":
+        if p.get("scope") == "province":
+            tasks = p["tasks"]
+            return gettext("%(assigned)s tasks assigned; %(done)s completed (%(done_percent)s%%), %(in_progress)s "
+                           "in progress (%(in_progress_percent)s%%), %(overdue)s overdue (%(overdue_percent)s%%).",
+                           assigned=number(tasks["assigned"]), done=number(tasks["done"]),
+                           done_percent=tasks["done_percent"], in_progress=number(tasks["in_progress"]),
+                           in_progress_percent=tasks["in_progress_percent"], overdue=number(tasks["overdue"]),
+                           overdue_percent=tasks["overdue_percent"])
+        return gettext("%(changes)s change(s) today, %(due)s step(s) due by %(next)s, %(overdue)s overdue.",
+                       changes=p["changes_count"], due=len(p["due"]), next=short_date(day_of(p["next_day"])),
+                       overdue=len(p["overdue"]))
+    return ""
+
+
+def helpers() -> dict:
+    """What the notice templates use to put params into words."""
+    return {"notice_title": title, "notice_summary": summary, "title_of": title_of, "deadline_of": deadline_of,
+            "day_of": day_of, "action_label": action_label, "risk_words": RISK_WORDS, "kind_labels": KIND_LABELS}
+
+
+def email_text(notification: Notification, base_url: str) -> tuple[str, str]:
+    """Subject and plain-text body of a notification's e-mail (in the current locale)."""
+    body = render_template("notices/email.txt", n=notification, base_url=base_url, **helpers())
+    return title(notification), body
