@@ -1,0 +1,804 @@
+"""Spreadsheet imports: upload, preview, confirm.
+
+An upload becomes an ImportBatch; a background job (inline in tests) reads its rows in chunks
+and stages each one with what the preview found: new, updated, unchanged, warning or error, and
+why. The page polls the job's progress. Confirming applies every row in one transaction through
+the same checks as the pages (branch rules, the workflow's transitions), refuses when what a
+row changes was changed by someone since the preview (409), and writes one audit event with the
+counts beside the records of each change.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import unicodedata
+from collections.abc import Iterable
+from datetime import date
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from congress.accounts import permissions
+from congress.accounts.models import User
+from congress.audit.operations import changed_fields, record
+from congress.clock import today, utcnow
+from congress.errors import Conflict, Forbidden, NotFound, OperationError, Unprocessable
+from congress.extensions import db
+from congress.messages import describe
+from congress.progress.models import Campaign, Preparation, Step, WorkflowVersion
+from congress.progress.operations import (
+    add_branch_steps,
+    apply_branch_rules,
+    enrol_units,
+    refresh_due_dates,
+    set_congress_date,
+    step_snapshot,
+    transition,
+)
+from congress.units.models import Branch, Province, Unit
+from congress.units.operations import BRANCH_FIELDS, TEXT_LIMITS, branch_snapshot, validate_branch_changes
+from workflows.rules import Action, State
+
+from . import messages  # noqa: F401  (registers the messages)
+from .columns import BRANCH_KIND_WORDS, STATE_ALIASES, STATE_WORDS, UNIT_KIND_WORDS, heading_key, word_key
+from .models import IMPORT_KINDS, ImportBatch, ImportRow
+from .reading import CellProblem, cell_value, open_sheet
+
+log = logging.getLogger(__name__)
+#: rows read, classified and staged together (a fixed number of queries per chunk)
+CHUNK = 500
+DEFAULT_MAX_ROWS = 20_000
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def max_rows() -> int:
+    return int(current_app.config.get("TRANSFERS_MAX_ROWS") or DEFAULT_MAX_ROWS)
+
+
+def max_bytes() -> int:
+    return int(current_app.config.get("TRANSFERS_MAX_BYTES") or DEFAULT_MAX_BYTES)
+
+
+# --- upload and the reading job ------------------------------------------------------------
+
+def start_import(kind: str, filename: str, content: bytes, actor) -> ImportBatch:
+    """Stage an uploaded file; its rows are read by :func:`run`."""
+    if kind not in IMPORT_KINDS:
+        raise Unprocessable("import_unknown_kind", {"kind": kind[:20]})
+    if not permissions.can_import(actor, kind):
+        raise Forbidden("import_forbidden")
+    if not content:
+        raise Unprocessable("import_empty_file")
+    if len(content) > max_bytes():
+        raise Unprocessable("import_too_large", {"limit": max_bytes() // (1024 * 1024)})
+    now = utcnow()
+    batch = ImportBatch(token=secrets.token_hex(16), kind=kind, filename=(filename or "")[:200] or "upload",
+                        user_id=actor.id, state="queued", content=content, created_at=now, updated_at=now)
+    db.session.add(batch)
+    db.session.flush()
+    return batch
+
+
+def start(app: Flask, batch_id: int) -> None:
+    """Read a batch: in a thread, or at once when TRANSFERS_JOBS_INLINE is set (tests, CLI)."""
+    if app.config.get("TRANSFERS_JOBS_INLINE"):
+        run(app, batch_id)
+        return
+    threading.Thread(target=run, args=(app, batch_id), name=f"import-{batch_id}", daemon=True).start()
+
+
+def run(app: Flask, batch_id: int) -> None:
+    """Read, classify and stage every row, committing the progress after each chunk."""
+    with app.app_context():
+        batch = db.session.get(ImportBatch, batch_id)
+        if batch is None or batch.state != "queued":
+            return
+        batch.state, batch.updated_at = "reading", utcnow()
+        db.session.commit()
+        try:
+            read_batch(batch)
+        except OperationError as exc:
+            _failed(batch_id, exc.code, exc.params)
+        except Exception:  # the page must learn that the reading stopped
+            log.exception("import %s failed", batch_id)
+            _failed(batch_id, "import_failed", {})
+        db.session.remove()
+
+
+def _failed(batch_id: int, code: str, params: dict) -> None:
+    from congress.audit.operations import _plain
+
+    db.session.rollback()
+    db.session.execute(sa.delete(ImportRow).where(ImportRow.batch_id == batch_id))
+    batch = db.session.get(ImportBatch, batch_id)
+    batch.state, batch.error, batch.error_params = "failed", code, _plain(dict(params))
+    batch.content, batch.finished_at = None, utcnow()
+    batch.updated_at = utcnow()
+    db.session.commit()
+
+
+def read_batch(batch: ImportBatch) -> None:
+    actor = db.session.get(User, batch.user_id)
+    sheet = open_sheet(batch.filename, batch.content or b"", batch.kind, max_rows())
+    batch.total, batch.done = sheet.estimate, 0
+    db.session.commit()
+    classifier = CLASSIFIERS[batch.kind](actor)
+    chunk: list[tuple[int, dict, list]] = []
+    for number, cells in sheet.rows:
+        warnings: list = []
+        values, problems = {}, []
+        for index, column in sheet.columns.items():
+            if index >= len(cells):
+                continue
+            try:
+                value = cell_value(column, cells[index], warnings)
+            except CellProblem as problem:
+                problems.append({"code": problem.code, "params": problem.params})
+                continue
+            if value is not None:
+                values[column.field] = value
+        chunk.append((number, values, problems + warnings))
+        if len(chunk) >= CHUNK:
+            _stage(batch, classifier, chunk)
+            chunk = []
+    if chunk:
+        _stage(batch, classifier, chunk)
+    batch.counts = row_counts(batch)
+    if not any(batch.counts.values()):
+        raise Unprocessable("import_no_rows")
+    batch.state, batch.content = "previewed", None
+    batch.total = batch.done
+    batch.finished_at = batch.updated_at = utcnow()
+    db.session.commit()
+
+
+def _stage(batch: ImportBatch, classifier, chunk: list[tuple[int, dict, list]]) -> None:
+    staged = classifier.classify(chunk)
+    db.session.execute(sa.insert(ImportRow.__table__), [
+        {"batch_id": batch.id, "number": row.number, "status": row.status, "problems": _jsonable(row.problems) or None,
+         "target": row.target, "values": _jsonable(row.values), "before": _jsonable(row.before),
+         "changes": _jsonable(row.changes) or None}
+        for row in staged])
+    batch.done += len(chunk)
+    batch.total = max(batch.total, batch.done)
+    batch.updated_at = utcnow()
+    db.session.commit()
+
+
+def _jsonable(value):
+    from congress.audit.operations import _plain
+
+    return _plain(value) if value is not None else None
+
+
+def row_counts(batch: ImportBatch) -> dict[str, int]:
+    found = dict(db.session.execute(sa.select(ImportRow.status, sa.func.count(ImportRow.id))
+                                    .where(ImportRow.batch_id == batch.id).group_by(ImportRow.status)).all())
+    return {status: found.get(status, 0) for status in ("new", "updated", "unchanged", "warning", "error")}
+
+
+# --- classifying rows ----------------------------------------------------------------------
+
+class Staged:
+    def __init__(self, number: int, values: dict, problems: list):
+        self.number = number
+        self.values = values
+        self.problems = list(problems)
+        self.target: str | None = None
+        self.before: dict | None = None
+        self.changes: dict = {}
+        self.exists = False
+
+    def error(self, problem: str, /, **params) -> None:
+        self.problems.append({"code": problem, "params": params, "error": True})
+
+    def warn(self, problem: str, /, **params) -> None:
+        self.problems.append({"code": problem, "params": params})
+
+    @property
+    def status(self) -> str:
+        if any(p.get("error") or p["code"] in ERROR_CODES for p in self.problems):
+            return "error"
+        if self.problems:
+            return "warning"
+        if not self.exists:
+            return "new"
+        return "updated" if self.changes else "unchanged"
+
+
+#: problems found while reading a cell that make the row an error (the others are warnings)
+ERROR_CODES = {"import_formula", "import_bad_date", "import_bad_number", "import_text_too_long"}
+
+
+def _units_by_code(codes: Iterable[str]) -> dict[str, Unit]:
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    return {u.code: u for u in db.session.execute(db.select(Unit).where(Unit.code.in_(codes))).scalars()}
+
+
+def _preparations(unit_ids: Iterable[int]) -> dict[int, Preparation]:
+    unit_ids = set(unit_ids)
+    if not unit_ids:
+        return {}
+    found: dict[int, Preparation] = {}
+    for prep in db.session.execute(db.select(Preparation).where(Preparation.unit_id.in_(unit_ids))
+                                   .order_by(Preparation.id)).scalars():
+        found[prep.unit_id] = prep  # the latest campaign's
+    return found
+
+
+def _unit_code(value) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text.zfill(5) if text.isdigit() and len(text) <= 5 else text
+
+
+class UnitClassifier:
+    """Rows of units: code, name, kind, province, members, planned congress date (admins)."""
+
+    def __init__(self, actor):
+        self.actor = actor
+        self.seen: set[str] = set()
+        self.provinces = set(db.session.execute(sa.select(Province.code)).scalars())
+
+    def classify(self, chunk) -> list[Staged]:
+        rows = [Staged(*item) for item in chunk]
+        units = _units_by_code(_unit_code(r.values.get("code")) for r in rows)
+        preps = _preparations(u.id for u in units.values())
+        for row in rows:
+            self._one(row, units, preps)
+        return rows
+
+    def _one(self, row: Staged, units: dict[str, Unit], preps: dict[int, Preparation]) -> None:
+        values = row.values
+        code = _unit_code(values.get("code"))
+        if not code or not code.isdigit() or len(code) != 5:
+            row.error("import_bad_unit_code", value=values.get("code") or "")
+            return
+        values["code"] = row.target = code
+        if code in self.seen:
+            row.error("import_duplicate_row", key=code)
+        self.seen.add(code)
+        if "kind" in values:
+            kind = word_key(UNIT_KIND_WORDS, values["kind"])
+            if kind is None:
+                row.error("import_unknown_value", column="Loại", value=values["kind"])
+            values["kind"] = kind
+        if "province" in values:
+            values["province"] = str(values["province"]).zfill(2)
+            if values["province"] not in self.provinces:
+                row.error("province_not_found", code=values["province"])
+        if values.get("members") is not None and values["members"] < 0:
+            row.error("must_not_be_negative", field="members")
+        unit = units.get(code)
+        if unit is None:
+            for field in ("name", "kind", "province"):
+                if not values.get(field):
+                    row.error("import_new_unit_needs", field=field)
+            return
+        row.exists = True
+        prep = preps.get(unit.id)
+        row.before = unit_snapshot(unit, prep)
+        if values.get("province") and values["province"] != unit.province_code:
+            row.error("import_unit_moves", code=code)
+        if values.get("congress_on") is not None:
+            if prep is None:
+                row.error("not_enrolled", code=code)
+            elif values["congress_on"] < prep.campaign.starts_on:
+                row.error("date_before_campaign", on=values["congress_on"], start=prep.campaign.starts_on)
+        wanted = {k: v for k, v in values.items() if k in ("name", "kind", "members", "congress_on")}
+        row.changes = {k: [row.before.get(k), v] for k, v in wanted.items() if row.before.get(k) != v}
+
+
+def unit_snapshot(unit: Unit, prep: Preparation | None) -> dict:
+    return {"name": unit.name, "kind": unit.kind, "members": unit.members, "province": unit.province_code,
+            "congress_on": prep.congress_on if prep else None, "version": prep.version if prep else None}
+
+
+class BranchClassifier:
+    """Rows of branches: unit, branch code (or name), kind, secretary, members, dates, delegates."""
+
+    def __init__(self, actor):
+        self.actor = actor
+        self.seen: set[tuple] = set()
+
+    def classify(self, chunk) -> list[Staged]:
+        rows = [Staged(*item) for item in chunk]
+        units = _units_by_code(_unit_code(r.values.get("unit")) for r in rows)
+        preps = _preparations(u.id for u in units.values())
+        unit_ids = [u.id for u in units.values()]
+        by_code, by_name = {}, {}
+        if unit_ids:
+            for branch in db.session.execute(db.select(Branch).where(Branch.unit_id.in_(unit_ids))).scalars():
+                by_code[branch.code] = branch
+                by_name[(branch.unit_id, name_key(branch.name))] = branch
+        for row in rows:
+            self._one(row, units, preps, by_code, by_name)
+        return rows
+
+    def _one(self, row, units, preps, by_code, by_name) -> None:
+        values = row.values
+        unit = _scoped_unit(row, units, self.actor)
+        if unit is None:
+            return
+        values["unit"] = unit.code
+        if "kind" in values:
+            kind = word_key(BRANCH_KIND_WORDS, values["kind"])
+            if kind is None:
+                row.error("unknown_branch_kind", value=values["kind"])
+                return
+            values["kind"] = kind
+        for field, limit in TEXT_LIMITS.items():
+            if values.get(field) and len(values[field]) > limit:
+                row.error("import_text_too_long", column=field, limit=limit)
+        name = values.get("name")
+        code = values.get("code")
+        branch = by_code.get(code) if code else by_name.get((unit.id, name_key(name or "")))
+        if code and branch is not None and branch.unit_id != unit.id:
+            row.error("import_branch_other_unit", code=code, unit=unit.code)
+            return
+        if code and branch is None and not (code.startswith(unit.code + "-") and code[6:].isdigit()):
+            row.error("branch_not_found", code=code)
+            return
+        key = (unit.id, name_key(name or "")) if name else None
+        if (code and ("code", code) in self.seen) or (key and ("name", key) in self.seen):
+            row.error("duplicate_branch", name=name or code)
+        if code:
+            self.seen.add(("code", code))
+        if key:
+            self.seen.add(("name", key))
+        if branch is None and code is None and name is None:
+            row.error("field_required", field="name")
+            return
+        if branch is not None and name and code:
+            other = by_name.get((unit.id, name_key(name)))
+            if other is not None and other.id != branch.id:
+                row.error("duplicate_branch", name=name)
+        wanted = {k: v for k, v in values.items() if k in BRANCH_FIELDS}
+        prep = preps.get(unit.id)
+        if branch is None:
+            row.target = code or f"{unit.code}/{name}"
+            row.changes = {k: [None, v] for k, v in wanted.items()}
+        else:
+            row.exists = True
+            row.target = branch.code
+            values["code"] = branch.code
+            row.before = branch_snapshot(branch)
+            row.changes = {k: [row.before.get(k), v] for k, v in wanted.items() if row.before.get(k) != v}
+        try:
+            validate_branch_changes({k: v for k, (_, v) in row.changes.items()}, prep)
+        except Unprocessable as exc:
+            row.error(exc.code, **exc.params)
+
+
+def name_key(name: str) -> str:
+    """Branch names compared without case or extra spaces, but with their diacritics: "Thôn
+    Đông" and "Thôn Đồng" are two branches."""
+    return " ".join(unicodedata.normalize("NFC", name).lower().split())
+
+
+def _scoped_unit(row: Staged, units: dict[str, Unit], actor) -> Unit | None:
+    code = _unit_code(row.values.get("unit"))
+    unit = units.get(code or "")
+    if unit is None:
+        row.error("import_unknown_unit", code=code or "")
+        return None
+    if not permissions.can_import_for_unit(actor, unit):
+        row.error("import_unit_out_of_scope", code=unit.code)
+        return None
+    return unit
+
+
+#: the order a step moves forward in; an import only moves steps forward
+FORWARD = (State.NOT_STARTED, State.IN_PROGRESS, State.SUBMITTED, State.APPROVED, State.DONE)
+ACTION_DATE = {Action.START: "started_on", Action.SUBMIT: "submitted_on", Action.APPROVE: "approved_on",
+               Action.COMPLETE: "completed_on"}
+NEXT_ACTION = {State.NOT_STARTED: Action.START, State.IN_PROGRESS: Action.SUBMIT,
+               State.SUBMITTED: Action.APPROVE, State.APPROVED: Action.COMPLETE}
+
+
+def plan_actions(current: State, target: State, needs_approval: bool, values: dict) -> list[Action]:
+    """The actions that take a step from ``current`` to ``target``; raises CellProblem if none do."""
+    if target is current:
+        return []
+    if target is State.NOT_APPLICABLE:
+        if current not in (State.NOT_STARTED, State.IN_PROGRESS):
+            raise CellProblem("import_state_backwards", {"current": current, "target": target})
+        return [Action.MARK_NOT_APPLICABLE]
+    if current not in FORWARD or FORWARD.index(target) < FORWARD.index(current):
+        raise CellProblem("import_state_backwards", {"current": current, "target": target})
+    if not needs_approval:
+        if target in (State.SUBMITTED, State.APPROVED):
+            raise CellProblem("approval_not_required", {"action": Action.SUBMIT.value})
+        if target is State.IN_PROGRESS:
+            return [Action.START]
+        if current is State.NOT_STARTED and values.get("started_on") and values["started_on"] != values.get(
+                "completed_on"):
+            return [Action.START, Action.COMPLETE]
+        return [Action.COMPLETE]
+    actions, state = [], current
+    while state is not target:
+        action = NEXT_ACTION[state]
+        actions.append(action)
+        state = FORWARD[FORWARD.index(state) + 1]
+    return actions
+
+
+class ProgressClassifier:
+    """Rows of steps: unit, branch (empty for the unit's own steps), step, state and its dates."""
+
+    def __init__(self, actor):
+        self.actor = actor
+        self.seen: set[str] = set()
+        self.versions: dict[int, WorkflowVersion] = {}
+        self.campaigns: dict[int, Campaign] = {}
+
+    def _definition(self, version_id: int):
+        if version_id not in self.versions:
+            self.versions[version_id] = db.session.get(WorkflowVersion, version_id)
+        return self.versions[version_id].definition()
+
+    def classify(self, chunk) -> list[Staged]:
+        rows = [Staged(*item) for item in chunk]
+        units = _units_by_code(_unit_code(r.values.get("unit")) for r in rows)
+        preps = _preparations(u.id for u in units.values())
+        codes = {r.values.get("branch") for r in rows if r.values.get("branch")}
+        branches = {b.code: b for b in db.session.execute(
+            db.select(Branch).where(Branch.code.in_(codes))).scalars()} if codes else {}
+        steps = {}
+        if preps:
+            for step in db.session.execute(db.select(Step).where(
+                    Step.preparation_id.in_([p.id for p in preps.values()]))).scalars():
+                steps[(step.preparation_id, step.branch_id, step.key)] = step
+        for row in rows:
+            self._one(row, units, preps, branches, steps)
+        return rows
+
+    def _one(self, row, units, preps, branches, steps) -> None:
+        values = row.values
+        unit = _scoped_unit(row, units, self.actor)
+        if unit is None:
+            return
+        values["unit"] = unit.code
+        prep = preps.get(unit.id)
+        if prep is None:
+            row.error("not_enrolled", code=unit.code)
+            return
+        branch = None
+        if values.get("branch"):
+            branch = branches.get(values["branch"])
+            if branch is None or branch.unit_id != unit.id:
+                row.error("branch_not_found", code=values["branch"])
+                return
+        definition = self._definition(prep.branch_workflow_version_id if branch else prep.workflow_version_id)
+        step_def = _find_step(definition, values.get("step"))
+        if step_def is None:
+            row.error("import_unknown_step", step=values.get("step") or "")
+            return
+        values["step"] = step_def.key
+        target = state_of(values.get("state"))
+        if target is None:
+            row.error("import_unknown_value", column="Trạng thái", value=values.get("state") or "")
+            return
+        values["state"] = target.value
+        step = steps.get((prep.id, branch.id if branch else None, step_def.key))
+        if step is None:
+            row.error("import_unknown_step", step=step_def.key)
+            return
+        row.target = f"{branch.code if branch else unit.code}/{step_def.key}"
+        if row.target in self.seen:
+            row.error("import_duplicate_row", key=row.target)
+        self.seen.add(row.target)
+        row.exists = True
+        row.before = step_snapshot(step)
+        for field in ACTION_DATE.values():
+            day = values.get(field)
+            if day is None:
+                continue
+            if day > today():
+                row.error("date_in_future", on=day, today=today())
+            elif day < prep.campaign.starts_on:
+                row.error("date_before_campaign", on=day, start=prep.campaign.starts_on)
+        current = State(step.state)
+        try:
+            actions = plan_actions(current, target, step_def.approval, values)
+        except CellProblem as problem:
+            row.error(problem.code, **problem.params)
+            return
+        if actions and step_def.done_when:
+            row.error("import_step_automatic", step=step_def.key)
+            return
+        for action in actions:
+            if not permissions.can_take_action(self.actor, unit, action):
+                row.error("action_forbidden", action=action.value)
+                return
+        if Action.MARK_NOT_APPLICABLE in actions and not values.get("note"):
+            row.error("reason_required", action=Action.MARK_NOT_APPLICABLE.value)
+        if actions:
+            row.changes = {"state": [step.state, target.value]}
+            for action in actions:
+                field = ACTION_DATE.get(action)
+                if field and values.get(field):
+                    row.changes[field] = [getattr(step, field), values[field]]
+        else:
+            differ = [f for f in ACTION_DATE.values() if values.get(f) and values[f] != getattr(step, f)]
+            if differ:
+                row.warn("import_dates_kept", fields=differ)
+
+
+def _find_step(definition, text):
+    if not text:
+        return None
+    if text in definition.step_keys:
+        return definition.step(text)
+    wanted = heading_key(text)
+    for step in definition.steps:
+        if wanted in (heading_key(step.title_vi), heading_key(step.title_en), heading_key(step.key)):
+            return step
+    return None
+
+
+def state_of(text) -> State | None:
+    key = word_key(STATE_WORDS, text, STATE_ALIASES)
+    return State(key) if key else None
+
+
+CLASSIFIERS = {"units": UnitClassifier, "branches": BranchClassifier, "progress": ProgressClassifier}
+
+
+# --- confirming -----------------------------------------------------------------------------
+
+def batch_for(token: str, actor) -> ImportBatch:
+    batch = db.session.execute(db.select(ImportBatch).filter_by(token=(token or "")[:32])).scalar_one_or_none()
+    if batch is None or batch.user_id != actor.id:
+        raise NotFound("import_not_found")
+    return batch
+
+
+def cancel(batch: ImportBatch, actor) -> None:
+    if batch.user_id != actor.id:
+        raise NotFound("import_not_found")
+    if batch.state == "applied":
+        raise Unprocessable("import_already_applied")
+    db.session.execute(sa.delete(ImportRow).where(ImportRow.batch_id == batch.id))
+    batch.state, batch.content, batch.updated_at = "cancelled", None, utcnow()
+
+
+def apply_batch(batch: ImportBatch, actor) -> dict[str, int]:
+    """Apply every staged row in the caller's transaction, all or nothing; the caller commits.
+
+    Raises Conflict when what a row changes was changed since the preview, Unprocessable naming
+    the row when an operation refuses it.
+    """
+    if batch.user_id != actor.id:
+        raise NotFound("import_not_found")
+    if batch.state == "applied":
+        raise Unprocessable("import_already_applied")
+    if batch.state != "previewed":
+        raise Unprocessable("import_not_ready")
+    if not permissions.can_import(actor, batch.kind):
+        raise Forbidden("import_forbidden")
+    counts = row_counts(batch)
+    if counts["error"]:
+        raise Unprocessable("import_has_errors", {"count": counts["error"]})
+    applier = APPLIERS[batch.kind](actor)
+    last = 0
+    while True:
+        rows = db.session.execute(
+            db.select(ImportRow).where(ImportRow.batch_id == batch.id, ImportRow.number > last,
+                                       ImportRow.status.in_(("new", "updated", "unchanged", "warning")))
+            .order_by(ImportRow.number).limit(CHUNK)).scalars().all()
+        if not rows:
+            break
+        applier.apply(rows)
+        last = rows[-1].number
+    applier.finish()
+    unit_ids = applier.unit_ids
+    record(action="import.apply", entity="import", actor=actor, entity_key=batch.token,
+           unit_id=next(iter(unit_ids)) if len(unit_ids) == 1 else None,
+           new={"kind": batch.kind, "file": batch.filename, "rows": sum(counts.values()), **counts})
+    batch.state, batch.counts = "applied", counts
+    batch.finished_at = batch.updated_at = utcnow()
+    db.session.flush()
+    return counts
+
+
+def _stale(row: ImportRow) -> Conflict:
+    return Conflict("import_stale", {"row": row.number, "target": row.target or ""})
+
+
+def _refused(row: ImportRow, exc: OperationError) -> Unprocessable:
+    if isinstance(exc, Conflict):
+        return _stale(row)
+    return Unprocessable("import_row_refused", {"row": row.number, "reason": describe(exc.code, exc.params)})
+
+
+def _date_value(value) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+class _Applier:
+    def __init__(self, actor):
+        self.actor = actor
+        self.unit_ids: set[int] = set()
+
+    def finish(self) -> None:
+        pass
+
+
+class UnitApplier(_Applier):
+    def __init__(self, actor):
+        super().__init__(actor)
+        self.added: list[tuple[Unit, date | None]] = []
+
+    def apply(self, rows: list[ImportRow]) -> None:
+        units = _units_by_code(r.values["code"] for r in rows)
+        preps = _preparations(u.id for u in units.values())
+        for row in rows:
+            try:
+                self._one(row, units.get(row.values["code"]), preps)
+            except OperationError as exc:
+                raise _refused(row, exc) from None
+
+    def _one(self, row: ImportRow, unit: Unit | None, preps) -> None:
+        values = row.values
+        if row.before is None:
+            if unit is not None:
+                raise _stale(row)
+            unit = Unit(code=values["code"], name=values["name"], kind=values["kind"],
+                        province_code=values["province"], members=values.get("members"))
+            db.session.add(unit)
+            db.session.flush()
+            record(action="unit.add", entity="unit", actor=self.actor, entity_key=unit.code, unit_id=unit.id,
+                   new={"name": unit.name, "kind": unit.kind, "province": unit.province_code,
+                        "members": unit.members})
+            self.added.append((unit, _date_value(values.get("congress_on"))))
+            self.unit_ids.add(unit.id)
+            return
+        if unit is None:
+            raise _stale(row)
+        prep = preps.get(unit.id)
+        if _jsonable(unit_snapshot(unit, prep)) != row.before:
+            raise _stale(row)
+        if not row.changes:
+            return
+        self.unit_ids.add(unit.id)
+        before = {"name": unit.name, "kind": unit.kind, "members": unit.members}
+        for field in ("name", "kind", "members"):
+            if field in row.changes:
+                setattr(unit, field, values[field])
+        after = {"name": unit.name, "kind": unit.kind, "members": unit.members}
+        if after != before:
+            db.session.flush()
+            old, new = changed_fields(before, after)
+            record(action="unit.update", entity="unit", actor=self.actor, entity_key=unit.code, unit_id=unit.id,
+                   old=old, new=new)
+        if "congress_on" in row.changes:
+            set_congress_date(prep, actor=self.actor, version=prep.version,
+                              day=_date_value(values["congress_on"]))
+
+    def finish(self) -> None:
+        if not self.added:
+            return
+        by_province: dict[str, list[Unit]] = {}
+        for unit, _ in self.added:
+            by_province.setdefault(unit.province_code, []).append(unit)
+        dates = {unit.id: day for unit, day in self.added if day}
+        for province_code, units in by_province.items():
+            campaign = db.session.execute(db.select(Campaign).filter_by(province_code=province_code)
+                                          .order_by(Campaign.id.desc())).scalars().first()
+            if campaign is not None:
+                enrol_units(campaign, units, dates, actor=self.actor)
+
+
+class BranchApplier(_Applier):
+    """The import's equivalent of congress.units.operations.update_branch and add_branch: the
+    same validation, audit records and workflow rules, with the import's permission (city staff
+    may import for their province) and the due dates of a unit refreshed once."""
+
+    def apply(self, rows: list[ImportRow]) -> None:
+        units = _units_by_code(r.values["unit"] for r in rows)
+        preps = _preparations(u.id for u in units.values())
+        codes = [r.target for r in rows if r.before is not None]
+        branches = {b.code: b for b in db.session.execute(
+            db.select(Branch).where(Branch.code.in_(codes))).scalars()} if codes else {}
+        touched: dict[int, list[Branch]] = {}
+        for row in rows:
+            unit = units.get(row.values["unit"])
+            try:
+                if unit is None or not permissions.can_import_for_unit(self.actor, unit):
+                    raise Forbidden("import_unit_out_of_scope", {"code": row.values["unit"]})
+                branch = self._one(row, unit, preps.get(unit.id), branches)
+            except OperationError as exc:
+                raise _refused(row, exc) from None
+            if branch is not None:
+                touched.setdefault(unit.id, []).append(branch)
+        for unit_id, changed in touched.items():
+            prep = preps.get(unit_id)
+            if prep is None:
+                continue
+            refresh_due_dates(prep, changed)
+            for branch in changed:
+                apply_branch_rules(prep, branch, self.actor)
+
+    def _one(self, row: ImportRow, unit: Unit, prep, branches) -> Branch | None:
+        changes = {k: (_date_value(new) if k.endswith("_on") else new) for k, (_, new) in (row.changes or {}).items()}
+        if row.before is None:
+            return self._add(row, unit, prep, changes)
+        branch = branches.get(row.target)
+        if branch is None or _jsonable(branch_snapshot(branch)) != row.before:
+            raise _stale(row)
+        if not changes:
+            return None
+        validate_branch_changes(changes, prep)
+        before = branch_snapshot(branch)
+        for field, value in changes.items():
+            setattr(branch, field, value)
+        db.session.flush()
+        old, new = changed_fields(before, branch_snapshot(branch))
+        record(action="branch.update", entity="branch", actor=self.actor, entity_key=branch.code,
+               unit_id=unit.id, old=old, new=new)
+        self.unit_ids.add(unit.id)
+        return branch
+
+    def _add(self, row: ImportRow, unit: Unit, prep, fields: dict) -> Branch:
+        from congress.units.operations import _next_branch_code
+
+        if not fields.get("name"):
+            raise Unprocessable("field_required", {"field": "name"})
+        validate_branch_changes(fields, prep)
+        taken = db.session.execute(db.select(Branch.id).filter_by(unit_id=unit.id, name=fields["name"])).first()
+        code = row.values.get("code")
+        if taken is not None or (code and db.session.execute(
+                db.select(Branch.id).filter_by(code=code)).first() is not None):
+            raise _stale(row)
+        branch = Branch(unit_id=unit.id, code=code or _next_branch_code(unit), kind=fields.get("kind") or "chi_bo",
+                        **{k: v for k, v in fields.items() if k != "kind"})
+        db.session.add(branch)
+        db.session.flush()
+        record(action="branch.add", entity="branch", actor=self.actor, entity_key=branch.code, unit_id=unit.id,
+               new=branch_snapshot(branch))
+        if prep is not None:
+            add_branch_steps(prep, branch)
+        self.unit_ids.add(unit.id)
+        return branch
+
+
+class ProgressApplier(_Applier):
+    def apply(self, rows: list[ImportRow]) -> None:
+        for row in rows:
+            if not row.changes:
+                continue
+            try:
+                self._one(row)
+            except OperationError as exc:
+                raise _refused(row, exc) from None
+
+    def _one(self, row: ImportRow) -> None:
+        values = row.values
+        unit = db.session.execute(db.select(Unit).filter_by(code=values["unit"])).scalar_one()
+        prep = _preparations([unit.id])[unit.id]
+        query = db.select(Step).where(Step.preparation_id == prep.id, Step.key == values["step"])
+        if values.get("branch"):
+            branch = db.session.execute(db.select(Branch).filter_by(code=values["branch"])).scalar_one()
+            query = query.where(Step.branch_id == branch.id)
+        else:
+            query = query.where(Step.branch_id.is_(None))
+        step = db.session.execute(query).scalar_one()
+        if _jsonable(step_snapshot(step)) != row.before:
+            raise _stale(row)
+        version = prep.branch_workflow_version if step.branch_id else prep.workflow_version
+        step_def = version.definition().step(step.key)
+        dated = {k: _date_value(values.get(k)) for k in ACTION_DATE.values()}
+        for action in plan_actions(State(step.state), State(values["state"]), step_def.approval, dated):
+            field = ACTION_DATE.get(action)
+            transition(step, action=action, actor=self.actor, version=step.version,
+                       on=dated.get(field) if field else None,
+                       note=values.get("note") if action in (Action.MARK_NOT_APPLICABLE, Action.COMPLETE) else None)
+        self.unit_ids.add(unit.id)
+
+
+APPLIERS = {"units": UnitApplier, "branches": BranchApplier, "progress": ProgressApplier}

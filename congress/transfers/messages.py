@@ -1,0 +1,66 @@
+"""The transfers' messages, added to congress.messages.MESSAGES (English ids, Vietnamese
+translations in translations/vi) so that a refused file or row reads like every other refusal."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from congress.messages import MESSAGES
+
+TRANSFER_MESSAGES = {
+    "import_forbidden": _l("Your role does not allow importing this kind of list."),
+    "import_unknown_kind": _l("Unknown kind of import \"%(kind)s\"."),
+    "import_missing_file": _l("Choose a file (.xlsx or .csv) to upload."),
+    "import_empty_file": _l("The file is empty."),
+    "import_too_large": _l("The file is too large: at most %(limit)s MB."),
+    "import_not_spreadsheet": _l("The file is not a spreadsheet: upload an Excel workbook (.xlsx) or a CSV "
+                                 "file."),
+    "import_old_excel": _l("This is an old Excel file (.xls). Open it in Excel and save it as \"Excel "
+                           "Workbook (.xlsx)\", then upload it again."),
+    "import_csv_encoding": _l("The CSV file is not in UTF-8. In Excel choose \"CSV UTF-8 (Comma "
+                              "delimited)\" when saving."),
+    "import_bad_csv": _l("The CSV file cannot be read at line %(line)s (%(detail)s)."),
+    "import_missing_columns": _l("The columns do not match the template: the heading row must have %(columns)s. "
+                                 "Download the template and copy the data into it."),
+    "import_duplicate_columns": _l("These columns appear twice: %(columns)s."),
+    "import_too_many_rows": _l("The file has more than %(limit)s rows: split it into smaller files."),
+    "import_no_rows": _l("The file has no data rows under its heading row."),
+    "import_failed": _l("The file could not be read. Check that it is the template's layout and try again."),
+    "import_not_found": _l("There is no such import."),
+    "import_not_ready": _l("The import is not ready to confirm."),
+    "import_already_applied": _l("This import has already been applied."),
+    "import_has_errors": _l("%(count)s row(s) have errors: correct the file and upload it again. Nothing "
+                            "was changed."),
+    "import_stale": _l("The data changed after the preview (row %(row)s, %(target)s): upload the file again "
+                       "to see a new preview. Nothing was changed."),
+    "import_row_refused": _l("Row %(row)s cannot be applied: %(reason)s Nothing was changed."),
+    "import_formula": _l("The column \"%(column)s\" holds a formula (%(value)s): type the value instead."),
+    "import_bad_date": _l("The column \"%(column)s\" is not a date: \"%(value)s\" (use dd/mm/yyyy)."),
+    "import_bad_number": _l("The column \"%(column)s\" is not a whole number: \"%(value)s\"."),
+    "import_text_too_long": _l("The column \"%(column)s\" is longer than %(limit)s characters."),
+    "import_not_nfc": _l("The column \"%(column)s\" was not in Unicode NFC: it was normalised."),
+    "import_control_characters": _l("Invisible control characters were removed from the column \"%(column)s\"."),
+    "import_bad_unit_code": _l("\"%(value)s\" is not a five-digit unit code."),
+    "import_unknown_unit": _l("Unknown unit code \"%(code)s\"."),
+    "import_unit_out_of_scope": _l("You may not import for the unit %(code)s."),
+    "import_duplicate_row": _l("%(key)s appears more than once in the file."),
+    "import_unknown_value": _l("Unknown value \"%(value)s\" in the column \"%(column)s\"."),
+    "import_new_unit_needs": _l("A new unit needs the field \"%(field)s\"."),
+    "import_unit_moves": _l("The unit %(code)s belongs to another province: an import does not move units."),
+    "import_branch_other_unit": _l("The branch %(code)s belongs to another unit than %(unit)s."),
+    "import_unknown_step": _l("Unknown step \"%(step)s\"."),
+    "import_state_backwards": _l("The step is \"%(current)s\": an import does not take it back to "
+                                 "\"%(target)s\" (reopen it on the unit's page)."),
+    "import_step_automatic": _l("This step follows the branches' congresses by itself: import the branches "
+                                "instead."),
+    "import_dates_kept": _l("The step is already in this state; its dates are kept as they are."),
+    "backup_invalid": _l("The file is not a backup archive of this application (%(detail)s)."),
+    "backup_checksum": _l("The backup archive is damaged: %(member)s does not match its checksum. Nothing "
+                          "was restored."),
+    "backup_revision": _l("The backup was made at schema revision %(archive)s but the database is at "
+                          "%(database)s: migrate the database to the same revision first."),
+    "backup_unknown_tables": _l("The backup holds tables this database does not have: %(tables)s."),
+    "backup_not_empty": _l("The database is not empty (%(tables)s): a backup is restored only into an empty, "
+                           "migrated database."),
+    "backup_no_files_folder": _l("The backup holds uploaded files but FILES_FOLDER is not configured."),
+}
+MESSAGES.update(TRANSFER_MESSAGES)
