@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, current_app, has_request_context, request, session
 
 from congress.config import from_environment
-from congress.extensions import babel, csrf, db, login_manager, migrate
+from congress.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("vi", "en")
@@ -45,6 +45,7 @@ def create_app(config: dict | None = None, mode: str | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(PROJECT_ROOT / "translations"))
     login_manager.init_app(app)
+    limiter.init_app(app)
 
     from congress import models  # noqa: F401  (registers the tables)
     from congress.accounts import auth
@@ -52,12 +53,16 @@ def create_app(config: dict | None = None, mode: str | None = None) -> Flask:
     from congress.cli import register_commands
     from congress.errors import register_error_handlers
     from congress.formatting import register_filters
+    from congress.health import init_app as init_health
     from congress.progress.definitions import check_definitions
+    from congress.security import init_app as init_security
     from congress.web import web
 
     auth.init_app(app)
     app.register_blueprint(api)
     app.register_blueprint(web)
+    init_health(app)
+    init_security(app)
     register_error_handlers(app)
     register_filters(app)
     register_commands(app)

@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(config, mode="embedded")
     prepare(app)
     print_accounts(app)
+    if app.config.get("NOTICES_SCHEDULER"):  # reminders, digests, snapshots (CONGRESS_SCHEDULER=0: off)
+        from congress.notices.scheduler import start_in_background
+
+        start_in_background(app)
     print(f"Serving on http://{args.host}:{args.port}/ (database: {app.config['SQLALCHEMY_DATABASE_URI']})")
     app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
 

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 from flask import current_app, has_app_context
 
-from workflows.deadlines import local_today
+from workflows.deadlines import LOCAL_TZ, local_today
 
 
 def today() -> date:
@@ -19,3 +19,14 @@ def today() -> date:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def local_now() -> datetime:
+    """Now in Vietnam, as an aware datetime. With a fixed reference date (demo, tests) the date is
+    that day and the time of day is the real one, so scheduled work keeps its daily rhythm."""
+    real = datetime.now(UTC).astimezone(LOCAL_TZ)
+    if has_app_context():
+        fixed = current_app.config.get("CONGRESS_TODAY")
+        if fixed:
+            return real.replace(year=fixed.year, month=fixed.month, day=fixed.day)
+    return real

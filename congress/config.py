@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from datetime import date
@@ -67,7 +68,52 @@ def from_environment(instance_path: str, mode: str | None = None) -> dict:
         #: language of the command line and scheduled jobs (pages follow the user's choice)
         "CONGRESS_LOCALE": env.get("CONGRESS_LOCALE", "vi"),
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
-        "MAX_CONTENT_LENGTH": int(env.get("CONGRESS_MAX_BODY", 25 * 1024 * 1024)),
+        "MAX_CONTENT_LENGTH": max(int(env.get("CONGRESS_MAX_BODY", 25 * 1024 * 1024)),
+                                  (_upload_mb(env.get("CONGRESS_MAX_UPLOAD_MB")) + 1) * 1024 * 1024),
         "WTF_CSRF_TIME_LIMIT": None,
+        #: sign-in protection: attempts per client address (Flask-Limiter syntax; several app hosts
+        #: share counts through e.g. redis://host:6379), and the wrong passwords in a row that lock an
+        #: account for a while
+        "LOGIN_RATE_LIMIT": env.get("CONGRESS_LOGIN_RATE_LIMIT",
+                                    "1000 per minute" if mode == "testing" else "20 per minute;200 per hour"),
+        "RATELIMIT_STORAGE_URI": env.get("CONGRESS_RATELIMIT_STORAGE", "memory://"),
+        "LOGIN_LOCKOUT_ATTEMPTS": int(env.get("CONGRESS_LOGIN_LOCKOUT_ATTEMPTS", 5)),
+        "LOGIN_LOCKOUT_MINUTES": int(env.get("CONGRESS_LOGIN_LOCKOUT_MINUTES", 15)),
+        #: the document set (congress/papers): page figures overriding layout.LayoutSettings (JSON),
+        #: LibreOffice's program, the seconds one PDF may take, where province-wide ZIPs are kept
+        "PAPERS_LAYOUT": json.loads(env["CONGRESS_PAPERS_LAYOUT"]) if env.get("CONGRESS_PAPERS_LAYOUT") else None,
+        "PAPERS_SOFFICE": env.get("CONGRESS_SOFFICE") or None,
+        "PAPERS_PDF_TIMEOUT": int(env.get("CONGRESS_PDF_TIMEOUT", 120)),
+        "PAPERS_FOLDER": env.get("CONGRESS_PAPERS_FOLDER") or os.path.join(instance_path, "papers"),
         "JSON_SORT_KEYS": False,
+        #: notices (congress/notices): e-mail over SMTP (no host: in-app only), reminder offsets in
+        #: days before a step's last allowed day, days late before the city is alerted, the digest's hour
+        "SMTP_HOST": env.get("CONGRESS_SMTP_HOST") or None,
+        "SMTP_PORT": int(env["CONGRESS_SMTP_PORT"]) if env.get("CONGRESS_SMTP_PORT") else None,
+        "SMTP_TLS": (env.get("CONGRESS_SMTP_TLS") or "starttls").strip().lower(),
+        "SMTP_USER": env.get("CONGRESS_SMTP_USER") or None,
+        "SMTP_PASSWORD": env.get("CONGRESS_SMTP_PASSWORD") or None,
+        "SMTP_SENDER": env.get("CONGRESS_SMTP_SENDER") or None,
+        "NOTICES_REMINDER_DAYS": tuple(sorted({int(d) for d in env.get("CONGRESS_REMINDER_DAYS", "7,3,1").split(",")
+                                              if d.strip()}, reverse=True)),
+        "NOTICES_CITY_ALERT_DAYS": int(env.get("CONGRESS_CITY_ALERT_DAYS", 3)),
+        "NOTICES_DIGEST_HOUR": int(env.get("CONGRESS_DIGEST_HOUR", 17)),
+        #: the address e-mails and calendar feeds link to, e.g. https://daihoi.example.vn
+        "NOTICES_BASE_URL": (env.get("CONGRESS_BASE_URL") or "").rstrip("/"),
+        #: python -m congress runs the scheduler in-process unless this is 0
+        "NOTICES_SCHEDULER": env.get("CONGRESS_SCHEDULER", "1") != "0",
+        #: uploaded drafts (congress/drafts): the folder their files are kept in (by content hash)
+        #: and the largest file accepted, in MB; the request body limit leaves room for it
+        "FILES_FOLDER": env.get("CONGRESS_FILES") or os.path.join(instance_path, "files"),
+        "MAX_UPLOAD_MB": _upload_mb(env.get("CONGRESS_MAX_UPLOAD_MB")),
     }
+
+
+def _upload_mb(value: str | None) -> int:
+    try:
+        megabytes = int(value) if value else 20
+    except ValueError:
+        raise ValueError(f"CONGRESS_MAX_UPLOAD_MB must be a whole number of MB, not {value!r}") from None
+    if megabytes < 1:
+        raise ValueError("CONGRESS_MAX_UPLOAD_MB must be at least 1")
+    return megabytes

@@ -16,15 +16,23 @@ def _locale() -> str:
         return "vi"
 
 
-def short_date(day: date | None) -> str:
-    """20/8/2025 (Vietnamese style: no leading zeros, day first)."""
+def short_date(day: date | None, locale: str | None = None) -> str:
+    """20/8/2025 (Vietnamese style: no leading zeros, day first); the user's language unless
+    ``locale`` says."""
     if day is None:
         return ""
     if isinstance(day, datetime):
         day = day.astimezone(LOCAL_TZ).date()
-    if _locale() == "en":
+    if (locale or _locale()) == "en":
         return f"{day.day} {day.strftime('%b')} {day.year}"
     return f"{day.day}/{day.month}/{day.year}"
+
+
+def day_month(day: date) -> str:
+    """20/8 (a chart's axis, where the year is plain from the context); 20 Aug in English."""
+    if _locale() == "en":
+        return f"{day.day} {day.strftime('%b')}"
+    return f"{day.day}/{day.month}"
 
 
 def long_date(day: date, place: str | None = None) -> str:
@@ -34,12 +42,13 @@ def long_date(day: date, place: str | None = None) -> str:
     return f"{place}, {text}" if place else text
 
 
-def number(value: int | float | None) -> str:
-    """6.084 in Vietnamese (thousands separated by "."), 6,084 in English."""
+def number(value: int | float | None, locale: str | None = None) -> str:
+    """6.084 in Vietnamese (thousands separated by "."), 6,084 in English; the user's language
+    unless ``locale`` says (documents are always Vietnamese)."""
     if value is None:
         return ""
     text = f"{int(value):,}"
-    return text if _locale() == "en" else text.replace(",", ".")
+    return text if (locale or _locale()) == "en" else text.replace(",", ".")
 
 
 def deadline_phrase(deadline: Deadline | None) -> str:
@@ -62,6 +71,7 @@ def datetime_local(value: datetime | None) -> str:
 
 def register_filters(app: Flask) -> None:
     app.add_template_filter(short_date, "short_date")
+    app.add_template_filter(day_month, "day_month")
     app.add_template_filter(long_date, "long_date")
     app.add_template_filter(number, "number")
     app.add_template_filter(deadline_phrase, "deadline")

@@ -222,6 +222,14 @@ def test_wrong_tokens_are_refused(base_app, header):
                                  json={"action": "complete", "version": 1}), 401)
 
 
+def test_a_bearer_token_is_stateless_across_pages_and_api(app, api_as):
+    client = api_as("city_staff", province="31")
+    page = client.get("/units/10891/documents")  # an HTML page with forms: it makes a CSRF token
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    assert client.get("/units/10891/papers/congress_plan.docx").status_code == 200
+    assert client.get(f"{API}/units/10891").status_code == 200
+
+
 def test_a_revoked_token_and_a_deactivated_account_are_refused(base_app, make_user):
     user = make_user("nv-tu-minh", "unit_staff", unit=UNIT)
     token, plain = create_token(user, "laptop")

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import copy
+import io
 import re
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from openapi_schema_validator import OAS31Validator
@@ -13,9 +14,11 @@ from referencing.jsonschema import DRAFT202012
 
 from congress.api.openapi import PREFIX, document
 from congress.extensions import db
+from congress.notices import jobs as notice_jobs
 from congress.progress.operations import add_branch_steps
 from congress.progress.queries import unit_preparation
 from congress.units.models import Branch, Unit
+from workflows.deadlines import LOCAL_TZ
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 UNIT = "10891"  # Phường Tứ Minh
@@ -181,7 +184,7 @@ def checker():
     return Checker()
 
 
-def test_real_responses_match_the_documented_schemas(base_app, api_as, checker):
+def test_real_responses_match_the_documented_schemas(base_app, api_as, checker, tmp_path):
     _add_branches(UNIT, 2)
     staff = api_as("unit_staff", unit=UNIT)
     leader = api_as("unit_leader", unit=UNIT)
@@ -225,9 +228,41 @@ def test_real_responses_match_the_documented_schemas(base_app, api_as, checker):
     created = call(staff, "post", f"/api/v1/units/{UNIT}/branches",
                    {"name": "Chi bộ Tổ dân phố số 9", "members": 12, "planned_on": "2025-08-01"})
     assert created.status_code == 201
+    assert call(staff, "get", f"/api/v1/units/{UNIT}/papers").status_code == 200
+    assert call(staff, "post", f"/api/v1/units/{UNIT}/papers/congress_plan/issue", {}).status_code == 201
+    assert call(city, "post", f"/api/v1/units/{UNIT}/papers/congress_plan/issue", {}).status_code == 403
+    assert call(staff, "post", f"/api/v1/units/{UNIT}/papers/no_such_kind/issue", {}).status_code == 404
+    _exercise_drafts(base_app, tmp_path, checker, call, staff, leader, city)
     audit = call(city, "get", f"/api/v1/audit?unit={UNIT}&limit=3")
     assert audit.status_code == 200 and audit.json["next_before"] is not None
+    # notices: the day's digest and reminders, two nights of recorded readiness
+    notice_jobs.send_reminders(datetime(2025, 8, 5, 8, tzinfo=LOCAL_TZ))
+    notice_jobs.send_digests(datetime(2025, 8, 5, 17, 30, tzinfo=LOCAL_TZ))
+    notice_jobs.record_readiness(datetime(2025, 8, 4, 23, 45, tzinfo=LOCAL_TZ))
+    notice_jobs.record_readiness(datetime(2025, 8, 5, 23, 45, tzinfo=LOCAL_TZ))
+    notices = call(staff, "get", "/api/v1/notifications?limit=5")
+    assert notices.status_code == 200 and notices.json["unread"] >= 1 and notices.json["notifications"]
+    notice_id = notices.json["notifications"][0]["id"]
+    assert call(staff, "post", f"/api/v1/notifications/{notice_id}/read", {}).json["read"] is True
+    assert call(staff, "post", "/api/v1/notifications/read-all", {}).json["unread"] == 0
+    history = call(staff, "get", f"/api/v1/units/{UNIT}/readiness-history")
+    assert history.status_code == 200 and len(history.json["snapshots"]) == 2
+    assert call(city, "post", f"/api/v1/notifications/{notice_id}/read", {}).status_code == 404
+    assert call(staff, "get", f"/api/v1/units/{OTHER_UNIT}/readiness-history").status_code == 403
 
+    # imports: upload, preview, confirm; another dropped
+    base_app.config["TRANSFERS_JOBS_INLINE"] = True
+    sheet = f"Mã đơn vị,Tên chi bộ,Bí thư\n{UNIT},Chi bộ nhập từ tệp,Lê Văn Nhập\n".encode()
+    tokens = []
+    for _ in range(2):
+        uploaded = staff.post("/api/v1/imports", data={"kind": "branches", "file": (io.BytesIO(sheet), "ds.csv")},
+                              content_type="multipart/form-data")
+        checker.check("post", "/api/v1/imports", uploaded)
+        assert uploaded.status_code == 201
+        tokens.append(uploaded.json["token"])
+    assert call(staff, "get", f"/api/v1/imports/{tokens[0]}").json["rows"][0]["status"] == "new"
+    assert call(staff, "post", f"/api/v1/imports/{tokens[1]}/cancel", {}).json["state"] == "cancelled"
+    assert call(staff, "post", f"/api/v1/imports/{tokens[0]}/confirm", {}).json["state"] == "applied"
     # errors
     assert call(anonymous, "get", "/api/v1/units").status_code == 401
     assert call(staff, "get", f"/api/v1/units/{OTHER_UNIT}").status_code == 403
@@ -253,3 +288,29 @@ def test_real_responses_match_the_documented_schemas(base_app, api_as, checker):
     documented_operations = {(m, p) for p, item in checker.spec["paths"].items() for m in item
                              if p != "/openapi.json"}
     assert {(m, p) for m, p, s in checker.checked if s in ("200", "201")} == documented_operations
+
+
+def _exercise_drafts(app, tmp_path, checker, call, staff, leader, city) -> None:
+    """Every drafts operation once (tests/test_drafts_api.py covers them in depth)."""
+    from tests.test_drafts import REPORT_1, REPORT_2
+    from tests.test_drafts_api import multipart
+
+    app.config["FILES_FOLDER"] = str(tmp_path / "files")
+    base = f"/api/v1/units/{UNIT}/drafts"
+    for content in (REPORT_1, REPORT_2):  # uploads are multipart, not JSON
+        response = staff.post(f"{base}/political_report/versions", **multipart(content, "bao-cao.docx"))
+        checker.check("post", f"{base}/political_report/versions", response)
+        assert response.status_code == 201
+    assert call(staff, "get", base).status_code == 200
+    assert call(staff, "get", f"{base}/political_report/versions/2").status_code == 200
+    assert call(staff, "get", f"{base}/political_report/compare?from=1&to=2").status_code == 200
+    opened = call(staff, "post", f"{base}/political_report/versions/2/rounds",
+                  {"audiences": ["members"], "starts_on": "2025-07-20", "ends_on": "2025-07-30"})
+    assert opened.status_code == 201
+    round_url = f"{base}/rounds/{opened.json['id']}"
+    assert call(staff, "post", f"{round_url}/comments", {"comments": [{"audience": "members"}]}).status_code == 201
+    assert call(staff, "get", round_url).status_code == 200
+    assert call(staff, "post", f"{round_url}/close", {}).status_code == 200
+    assert call(leader, "post", f"{base}/political_report/versions/2/submit", {}).status_code == 200
+    assert call(city, "post", f"{base}/political_report/versions/2/reviews", {"verdict": "approve"}).status_code == 200
+    assert call(city, "post", f"{base}/personnel_submission/exception", {"reason": "Chỉ định"}).status_code == 201

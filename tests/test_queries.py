@@ -45,4 +45,6 @@ def test_home_page_query_count_is_constant(base_app, make_user):
     client.get("/dashboard")
     with count_queries() as statements:
         assert client.get("/dashboard").status_code == 200
-    assert len(statements) <= 10, statements
+    # user, campaign, workflows, steps, branch counts, queue, steps done and branches held by day,
+    # the nightly readiness averages by day, the bell's count, the drafts' states
+    assert len(statements) <= 11, statements

@@ -189,3 +189,31 @@ def province_readiness(units: Sequence[UnitReadiness], tasks: TaskSummary) -> Pr
         units=len(units), by_risk=by_risk, risk_percentages=dict(zip(RISK_ORDER, shares, strict=True)),
         percent=percent, branches_held=sum(u.branches_held for u in units),
         branches_total=sum(u.branches_total for u in units), tasks=tasks)
+
+
+#: the recorded pace is measured over at most this many days
+PACE_WINDOW_DAYS = 14
+
+
+def projected_finish_from_history(history: Sequence[tuple[date, int]], window_days: int = PACE_WINDOW_DAYS
+                                  ) -> date | None:
+    """When a unit will reach 100% at the pace its nightly snapshots show.
+
+    ``history`` is (day, percent) as recorded. The pace is the gain per day between the first
+    and the last snapshot of the window ending at the last one; None when there are fewer than
+    two snapshots in it or no gain. A unit already at 100% finished on the first day it was.
+    """
+    points = sorted(history)
+    if not points:
+        return None
+    for day, percent in points:
+        if percent >= 100:
+            return day
+    last_day, last_percent = points[-1]
+    window = [(d, p) for d, p in points if (last_day - d).days <= window_days]
+    first_day, first_percent = window[0]
+    days = (last_day - first_day).days
+    if days <= 0 or last_percent <= first_percent:
+        return None
+    pace = (last_percent - first_percent) / days
+    return last_day + timedelta(days=math.ceil((100 - last_percent) / pace))

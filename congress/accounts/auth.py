@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 
 from congress.clock import utcnow
 from congress.extensions import db, login_manager
@@ -13,13 +14,18 @@ from .models import ApiToken, User
 TOKEN_PREFIX = "cgt_"
 
 
-def load_user(user_id: str) -> User | None:
-    """The user of a session; a deactivated account's open sessions end with it."""
+def load_user(session_id: str) -> User | None:
+    """The user of a session ("<id>.<epoch>"); a deactivated account's open sessions end with it,
+    and so do the sessions opened before a log-out or a password change (the epoch moved on)."""
+    user_id, _, epoch = str(session_id).partition(".")
     try:
         user = db.session.get(User, int(user_id))
+        epoch_number = int(epoch)
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.active else None
+    if user is None or not user.active or (user.session_epoch or 0) != epoch_number:
+        return None
+    return user
 
 
 def load_from_bearer(req) -> User | None:
@@ -43,7 +49,28 @@ def load_from_bearer(req) -> User | None:
     return found.user
 
 
+def _is_bearer(req) -> bool:
+    return req.headers.get("Authorization", "").lower().startswith("bearer ")
+
+
+class BearerStatelessSessions(SecureCookieSessionInterface):
+    """A request carrying a bearer token is stateless: its session starts empty and is never
+    sent back as a cookie, so a script that fetches a page (whose forms put a CSRF token in
+    the session) is not taken for a stolen browser session on its next call."""
+
+    def open_session(self, app, req):
+        if _is_bearer(req):
+            return self.session_class()
+        return super().open_session(app, req)
+
+    def save_session(self, app, session, response) -> None:
+        if _is_bearer(request):
+            return
+        super().save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = BearerStatelessSessions()
     login_manager.user_loader(load_user)
     login_manager.request_loader(load_from_bearer)
     login_manager.login_view = "web.login"

@@ -31,8 +31,21 @@ class User(UserMixin, db.Model):
     province_code: Mapped[str | None] = mapped_column(sa.ForeignKey("provinces.code"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    #: part of every session's id: raising it ends every open session of the account
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: wrong passwords since the last good sign-in; enough of them lock the account for a while
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    password_changed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     unit = relationship("Unit", lazy="joined")
+
+    def get_id(self) -> str:  # Flask-Login: the session names the account and its epoch
+        return f"{self.id}.{self.session_epoch or 0}"
+
+    def end_sessions(self) -> None:
+        """Every session opened before this moment stops working at its next request."""
+        self.session_epoch = (self.session_epoch or 0) + 1
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)

@@ -2,22 +2,119 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, timedelta
 
-from congress.audit.operations import record
+from congress.audit.operations import SYSTEM_ACTOR, record
 from congress.clock import utcnow
 from congress.errors import Unprocessable
 from congress.extensions import db
 from congress.units.models import Province, Unit
+from workflows.deadlines import LOCAL_TZ
 
 from .auth import TOKEN_PREFIX
 from .models import CITY_ROLES, ROLES, UNIT_ROLES, ApiToken, User
 
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+#: passwords people here reach for first (the checks below also refuse runs and repeats)
+COMMON_PASSWORDS = frozenset({
+    "password123", "password1234", "matkhau123", "matkhau1234", "matkhau@123", "123456789a", "abc1234567",
+    "qwertyuiop", "qwerty1234", "admin12345", "administrator", "1q2w3e4r5t", "iloveyou12", "vietnam123",
+    "haiphong123", "haiphong2025", "dangbo2025", "thanhuy123", "changeme123", "welcome123",
+})
 
 
-def check_password_policy(password: str) -> None:
+def check_password_policy(password: str, username: str | None = None) -> None:
+    """Long enough, not too long to hash, not the user name, not a well-known or trivial one.
+
+    Length and a list of guessable passwords, not composition rules (NIST SP 800-63B)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Unprocessable("password_too_short", {"length": MIN_PASSWORD_LENGTH})
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise Unprocessable("password_too_long", {"length": MAX_PASSWORD_LENGTH})
+    lowered = password.lower()
+    if username and len(username) >= 3 and username.lower() in lowered:
+        raise Unprocessable("password_has_username")
+    squeezed = "".join(ch for ch in lowered if ch.isalnum())
+    if (lowered in COMMON_PASSWORDS or squeezed in COMMON_PASSWORDS or len(set(lowered)) <= 3
+            or squeezed in "01234567890123456789" or squeezed in "abcdefghijklmnopqrstuvwxyz"
+            or squeezed in "98765432109876543210"):
+        raise Unprocessable("password_too_common")
+
+
+def change_password(user: User, *, current: str, new: str, repeated: str) -> None:
+    """The account's own change: the current password, a new one twice; every other session ends."""
+    if not user.check_password(current):
+        raise Unprocessable("password_wrong")
+    if new != repeated:
+        raise Unprocessable("password_mismatch")
+    if new == current:
+        raise Unprocessable("password_unchanged")
+    check_password_policy(new, user.username)
+    user.set_password(new)
+    user.password_changed_at = utcnow()
+    user.end_sessions()
+    db.session.flush()
+    record(action="user.password", entity="user", actor=user, entity_key=user.username, unit_id=user.unit_id,
+           new={"password_changed_at": user.password_changed_at})
+
+
+def reset_password(user: User, password: str, *, actor) -> None:
+    """An administrator sets the password; every session of the account ends."""
+    check_password_policy(password, user.username)
+    user.set_password(password)
+    user.password_changed_at = utcnow()
+    user.failed_logins = 0
+    user.locked_until = None
+    user.end_sessions()
+    db.session.flush()
+    record(action="user.password", entity="user", actor=actor, entity_key=user.username, unit_id=user.unit_id,
+           new={"password_changed_at": user.password_changed_at}, reason="set by an administrator")
+
+
+def unlock(user: User, *, actor) -> None:
+    old = {"locked_until": user.locked_until, "failed_logins": user.failed_logins}
+    user.locked_until = None
+    user.failed_logins = 0
+    db.session.flush()
+    record(action="user.unlock", entity="user", actor=actor, entity_key=user.username, unit_id=user.unit_id,
+           old=old, new={"locked_until": None, "failed_logins": 0})
+
+
+def login_attempt(user: User | None, password: str, *, attempts: int, lock_minutes: int) -> User:
+    """Check a sign-in. Wrong passwords are counted; the ``attempts``-th in a row locks the account
+    for ``lock_minutes``. Raises Unprocessable (login_failed or login_locked); audited."""
+    now = utcnow()
+    if user is None or not user.active:
+        raise Unprocessable("login_failed")
+    locked_until = user.locked_until
+    if locked_until is not None and locked_until.tzinfo is None:
+        locked_until = locked_until.replace(tzinfo=UTC)
+    if locked_until is not None and locked_until > now:
+        local = locked_until.astimezone(LOCAL_TZ)
+        raise Unprocessable("login_locked", {"until": f"{local:%H:%M} {local.day}/{local.month}/{local.year}"})
+    if not user.check_password(password):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= attempts:
+            user.locked_until = now + timedelta(minutes=lock_minutes)
+            user.failed_logins = 0
+            record(action="user.locked", entity="user", actor=SYSTEM_ACTOR, entity_key=user.username,
+                   unit_id=user.unit_id, new={"locked_until": user.locked_until},
+                   reason=f"{attempts} wrong passwords in a row")
+        db.session.flush()
+        raise Unprocessable("login_failed")
+    user.failed_logins = 0
+    user.locked_until = None
+    db.session.flush()
+    return user
+
+
+def end_sessions(user: User, actor=None) -> None:
+    """Log out everywhere: every session of the account ends (audited)."""
+    user.end_sessions()
+    db.session.flush()
+    record(action="user.logout", entity="user", actor=actor or user, entity_key=user.username,
+           unit_id=user.unit_id, new={"session_epoch": user.session_epoch})
 
 
 def add_user(username: str, *, role: str, password: str, display_name: str | None = None,
@@ -35,7 +132,7 @@ def add_user(username: str, *, role: str, password: str, display_name: str | Non
         raise Unprocessable("scope_required", {"role": role})
     if db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none():
         raise Unprocessable("user_exists", {"username": username})
-    check_password_policy(password)
+    check_password_policy(password, username)
     user = User(username=username, display_name=display_name or username, role=role,
                 unit_id=unit.id if unit is not None and role not in CITY_ROLES else None,
                 province_code=(province.code if province is not None

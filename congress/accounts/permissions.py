@@ -82,3 +82,46 @@ def readable_province_codes(user) -> set[str] | None:
     if user.province_code and (user.role in CITY_ROLES or (user.role == "viewer" and not user.unit_id)):
         return {user.province_code}
     return set()
+
+
+def can_issue_papers(user, unit) -> bool:
+    """Issuing a document number: the unit's own leader or staff, or an admin."""
+    return user.role == "admin" or (user.role in UNIT_ROLES and user.unit_id == unit.id)
+
+
+def can_manage_templates(user) -> bool:
+    """Replacing a built-in document template with a Word file: admins."""
+    return user.role == "admin"
+
+
+def can_edit_drafts(user, unit) -> bool:
+    """Uploading draft versions and running comment rounds: the unit's own leader or staff, or an admin."""
+    return user.role == "admin" or (user.role in UNIT_ROLES and user.unit_id == unit.id)
+
+
+def can_submit_drafts(user, unit) -> bool:
+    """Sending a draft to the city: the unit's leader (as for a step's submission), or an admin."""
+    return user.role == "admin" or (user.role == "unit_leader" and user.unit_id == unit.id)
+
+
+def can_review_drafts(user, unit) -> bool:
+    """Commenting on, approving or returning a unit's draft, and recording an exception to the
+    approval the congress needs: city leaders and staff of its province, or an admin."""
+    return user.role == "admin" or (user.role in CITY_ROLES and user.province_code == unit.province_code)
+
+
+def can_import(user, kind: str) -> bool:
+    """Uploading a spreadsheet: units by admins; branches and progress by admins, city staff
+    (for their province) and a unit's leader or staff (for their unit)."""
+    if kind == "units":
+        return user.role == "admin"
+    return user.role in ("admin", "city_staff") or user.role in UNIT_ROLES
+
+
+def can_import_for_unit(user, unit) -> bool:
+    """Whether an imported row may change this unit's branches or steps."""
+    if user.role == "admin":
+        return True
+    if user.role == "city_staff":
+        return user.province_code == unit.province_code
+    return user.role in UNIT_ROLES and user.unit_id == unit.id

@@ -341,6 +341,36 @@ def _schemas() -> dict[str, Schema]:
                                                      "null: not planned yet."}),
         }, required=["version", "date"]), "additionalProperties": False},
         "CongressDate": obj({"congress_on": nullable(DATE), "version": VERSION}),
+        "PaperNumber": obj({
+            "part": {**COUNT, "description": "1, 2, 3 for a file of several documents (the subcommittee "
+                                             "decisions take one number each)."},
+            "number": {"type": "integer", "minimum": 1},
+            "symbol": {"type": "string", "examples": ["01-KH/ĐU", "03-NQ/ĐH"],
+                       "description": "As the document shows it after \"Số\": number (two digits), hyphen, "
+                                      "type, slash, issuer."},
+            "abbreviation": {"type": "string", "examples": ["KH", "QĐ", "BC", "TTr", "NQ", "BB", "CTr", "QC"]},
+            "issuer": {"type": "string", "examples": ["ĐU", "ĐH"],
+                       "description": "ĐU: the unit's party committee (a sequence per type); ĐH: the congress "
+                                      "(one sequence for all its documents)."},
+            "term": {"type": "string", "examples": ["2025–2030"]},
+        }),
+        "PaperIssue": obj({
+            "id": INTEGER, "kind": STRING, "issued_on": {**DATE, "description": "The date the document bears."},
+            "actor": STRING, "numbers": {"type": "array", "items": ref("PaperNumber")},
+        }, description="A document issued with its number(s); numbers are never given again."),
+        "PaperKind": obj({
+            "kind": {"type": "string", "examples": ["congress_plan"]},
+            "abbreviation": STRING, "title": STRING, "title_en": STRING,
+            "docx": {"type": "string", "description": "Download address (browser session): the issued version, "
+                                                      "or a draft (\"DỰ THẢO\", blank number); add ?draft=1 for a "
+                                                      "draft, &draft_no=2 for \"Dự thảo lần 2\"."},
+            "pdf": {"type": "string", "description": "The same as PDF (LibreOffice)."},
+            "issues": {"type": "array", "items": ref("PaperIssue"), "description": "Newest first."},
+        }),
+        "UnitPapers": obj({"unit_code": UNIT_CODE, "kinds": {"type": "array", "items": ref("PaperKind")},
+                           "zip": {"type": "string", "description": "Every document of the unit as a ZIP."}}),
+        "IssueRequest": {"type": "object", "properties": {}, "additionalProperties": False,
+                         "description": "Empty: the number and the date (today) are the server's."},
         "CampaignDeadlineRequest": {**obj({
             "version": {**VERSION, "description": "The campaign's version."},
             "date": {**DATE, "description": "The day D; not before the campaign start."},
@@ -358,12 +388,13 @@ ERROR_RESPONSES = {
     "401": ("Unauthorized", "No session and no valid bearer token (missing, wrong or revoked): `unauthorized`."),
     "403": ("Forbidden", "Outside your scope (another unit, another province: `forbidden`) or not allowed "
                          "for your role (`action_forbidden`, `deadline_forbidden`, `congress_date_forbidden`, "
-                         "`branch_forbidden`). Nothing is changed."),
+                         "`branch_forbidden`, `paper_issue_forbidden`). Nothing is changed."),
     "404": ("NotFound", "No such unit, branch, step, province or campaign (`unit_not_found`, "
                         "`branch_not_found`, `step_not_found`, `province_not_found`, `not_found`, "
-                        "`not_enrolled`)."),
+                        "`not_enrolled`, `paper_kind_not_found`)."),
     "409": ("Conflict", "`stale_version`: someone changed it since you read it. `current` holds the current "
-                        "state and version; nothing is changed."),
+                        "state and version; nothing is changed. `paper_number_taken`: a simultaneous issue took "
+                        "the number; try again."),
     "422": ("Unprocessable", "Well formed but not acceptable; nothing is changed. `error` says why: "
                              "version_required, unknown_fields, invalid_field (e.g. a date not YYYY-MM-DD), "
                              "field_required, unknown_action, unknown_filter, unknown_deadline_kind, "
@@ -394,6 +425,9 @@ def _parameters() -> dict:
         "StepKey": {"name": "key", "in": "path", "required": True,
                     "schema": {"type": "string", "examples": ["plan", "personnel_plan", "congress"]},
                     "description": "The step's key in the workflow definition."},
+        "PaperKind": {"name": "kind", "in": "path", "required": True,
+                      "schema": {"type": "string", "examples": ["congress_plan", "congress_resolution"]},
+                      "description": "A document kind (workflows/documents.py) with a template in documents/."},
         "CampaignId": {"name": "campaign_id", "in": "path", "required": True, "schema": INTEGER},
         "ProvinceFilter": {"name": "province", "in": "query", "required": False, "schema": PROVINCE_CODE,
                            "description": "One province (404 if unknown, 403 if outside your scope). "
@@ -514,6 +548,18 @@ def _paths() -> dict:
             "transitionBranchStep", "Take an action on a branch's step", TRANSITION_DESCRIPTION, "Step",
             "The step after the action.", WRITE_ERRORS, tags=["steps"], params=("BranchCode", "StepKey"),
             body="TransitionRequest", write=True)},
+        "/units/{code}/papers": {"get": _operation(
+            "listUnitPapers", "A unit's document set",
+            "The kinds of document a unit can download (the congress plan, the subcommittee decisions, the "
+            "reports, the regulations, the resolution, the minutes …), their download addresses and the "
+            "numbers they were issued with.", "UnitPapers", "The unit's documents.", READ_ERRORS,
+            tags=["papers"], params=("UnitCode",))},
+        "/units/{code}/papers/{kind}/issue": {"post": _created(_operation(
+            "issueUnitPaper", "Issue a document with its number (the unit's leader or staff, admin)",
+            "Takes the next number(s) of the document's sequence (per issuing committee, per type, per term, "
+            "from 01; a congress's documents share one sequence) and dates it today. A number is never given "
+            "again; issuing again gives a new number. Audited.", "PaperIssue", "The issued document.",
+            WRITE_ERRORS, tags=["papers"], params=("UnitCode", "PaperKind"), body="IssueRequest", write=True))},
         "/campaigns": {"get": _operation(
             "listCampaigns", "Campaigns", "The campaigns of the provinces the user may read (a unit's users: "
             "their unit's province).", "CampaignList", "The campaigns.", READ_ERRORS, tags=["campaigns"],
@@ -543,6 +589,8 @@ def _paths() -> dict:
 
 def document() -> dict:
     """The OpenAPI 3.1 document of /api/v1."""
+    from congress.api import drafts, notices, transfers
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -562,12 +610,15 @@ def document() -> dict:
         },
         "servers": [{"url": PREFIX}],
         "tags": [{"name": n} for n in ("accounts", "units", "steps", "branches", "campaigns", "readiness",
-                                       "audit", "meta")],
-        "paths": _paths(),
+                                       "papers", "drafts", "notifications", "imports", "audit",
+                                       "meta")],
+        "paths": {**_paths(), **drafts.openapi_paths(), **notices.openapi_paths(), **transfers.openapi_paths()},
         "components": {
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **drafts.openapi_schemas(), **notices.openapi_schemas(),
+                        **transfers.openapi_schemas()},
             "responses": _responses_components(),
-            "parameters": _parameters(),
+            "parameters": {**_parameters(), **drafts.openapi_parameters(), **notices.openapi_parameters(),
+                           **transfers.openapi_parameters()},
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "cgt_…",
                                "description": "An API token; only its SHA-256 is stored. A revoked token, or "

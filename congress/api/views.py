@@ -457,3 +457,6 @@ def openapi():
     from .openapi import document
 
     return jsonify(document())
+
+
+from congress.api import drafts, notices, papers, transfers  # noqa: E402,F401  (their routes register on import)

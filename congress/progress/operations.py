@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from congress.accounts import permissions
 from congress.audit.operations import changed_fields, record
 from congress.clock import today, utcnow
+from congress.drafts.queries import check_congress_gate
 from congress.errors import Conflict, Forbidden, Unprocessable
 from congress.extensions import db
 from congress.units.models import Branch, Unit
@@ -186,6 +187,8 @@ def transition(step: Step, *, action: Action, actor, version: int | None, on: da
                                      on=on if action in DATED else None, note=note, context=context)
     except Refusal as refusal:
         raise Unprocessable(refusal.code, _with_titles(refusal.params, step)) from None
+    if action is Action.COMPLETE:
+        check_congress_gate(step)  # the city's approval of the documents the congress needs
     before = step_snapshot(step)
     _apply(step, action, new_state, on or context.today, note)
     db.session.flush()

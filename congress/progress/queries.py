@@ -5,12 +5,14 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.sql.expression import FunctionElement
 
 from congress.clock import today
 from congress.extensions import db
 from congress.units.models import Branch, Province, Unit
-from workflows.deadlines import Deadline
+from workflows.deadlines import LOCAL_TZ, Deadline
 from workflows.readiness import (
     ProvinceReadiness,
     Reason,
@@ -54,23 +56,30 @@ def _definitions(version_ids: set[int]):
 
 
 def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] | None = None,
-                   kind: str | None = None) -> list[UnitRow]:
-    """Readiness of every matching unit in four queries."""
+                   kind: str | None = None, as_of: date | None = None) -> list[UnitRow]:
+    """Readiness of every matching unit in four queries, as of ``as_of`` (default today)."""
     preps = _preparations(province_codes, unit_ids, kind)
     if not preps:
         return []
     prep_ids = [p.id for p in preps]
     definitions = _definitions({p.workflow_version_id for p in preps})
     steps_by_prep: dict[int, list] = {}
-    for start in range(0, len(prep_ids), 5000):
-        chunk = prep_ids[start:start + 5000]
-        for row in db.session.execute(
-                sa.select(Step.preparation_id, Step.key, Step.state, Step.due_on, Step.due_kind,
-                          Step.completed_on)
-                .where(Step.preparation_id.in_(chunk), Step.branch_id.is_(None))):
+    columns = (Step.preparation_id, Step.key, Step.state, Step.due_on, Step.due_kind, Step.completed_on)
+    if province_codes is None and unit_ids is None and kind is None:
+        # every unit: one scan of the unit steps, not an IN list of thousands of ids
+        chunks = [sa.select(*columns).where(Step.branch_id.is_(None))]
+    else:
+        chunks = [sa.select(*columns).where(Step.preparation_id.in_(prep_ids[start:start + 5000]),
+                                            Step.branch_id.is_(None))
+                  for start in range(0, len(prep_ids), 5000)]
+    for query in chunks:
+        for row in db.session.execute(query):
             steps_by_prep.setdefault(row.preparation_id, []).append(row)
     counts = _branch_counts_for(province_codes, unit_ids)
-    now = today()
+    now = as_of or today()
+    # thousands of units share a handful of states and due dates: convert each value once
+    states = {state.value: state for state in State}
+    deadlines: dict[tuple[date, str], Deadline] = {}
     rows = []
     for prep in preps:
         definition = definitions[prep.workflow_version_id]
@@ -79,10 +88,15 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
         for row in steps_by_prep.get(prep.id, []):
             step_def = definition.step(row.key)
             partial = (held / total if total else 0.0) if step_def.done_when == "all_branches_held" else None
+            due = None
+            if row.due_on:
+                due_key = (row.due_on, row.due_kind or "by")
+                due = deadlines.get(due_key)
+                if due is None:
+                    due = deadlines[due_key] = Deadline.from_last_day(*due_key)
             facts.append(StepFacts(
-                key=row.key, weight=step_def.weight, state=State(row.state),
-                due=Deadline.from_last_day(row.due_on, row.due_kind or "by") if row.due_on else None,
-                completed_on=row.completed_on, partial=partial))
+                key=row.key, weight=step_def.weight, state=states.get(row.state) or State(row.state),
+                due=due, completed_on=row.completed_on, partial=partial))
         order = {key: i for i, key in enumerate(definition.step_keys)}
         facts.sort(key=lambda f: order.get(f.key, 999))
         readiness = unit_readiness(facts, branches_held=held, branches_total=total,
@@ -124,9 +138,11 @@ class ProvinceOverview:
     as_of: date
 
 
-def province_overview(province_codes: set[str] | None, kind: str | None = None) -> ProvinceOverview:
-    rows = readiness_rows(province_codes, kind=kind)
-    now = today()
+def province_overview(province_codes: set[str] | None, kind: str | None = None,
+                      as_of: date | None = None) -> ProvinceOverview:
+    """A province's figures as of ``as_of`` (default today): the day counts as "today"."""
+    now = as_of or today()
+    rows = readiness_rows(province_codes, kind=kind, as_of=now)
     tasks = task_summary(((f.state, f.due) for row in rows for f in row.steps), now)
     province = campaign = None
     if province_codes is not None and len(province_codes) == 1:
@@ -172,3 +188,127 @@ def branch_steps(prep: Preparation) -> dict[int, list[Step]]:
 def unit_branches(unit: Unit) -> list[Branch]:
     return list(db.session.execute(
         db.select(Branch).filter_by(unit_id=unit.id).order_by(Branch.code)).scalars())
+
+
+# --- the city's dashboard: the approval queue and the history behind its charts -----------
+
+@dataclass(frozen=True)
+class PendingApproval:
+    """A unit's step submitted to the city and waiting for its verdict."""
+    step: Step
+    unit: Unit
+    definition: object
+
+
+def pending_approvals(province_codes: set[str] | None) -> list[PendingApproval]:
+    """Every unit step in state "submitted", oldest submission first, in one query."""
+    query = (db.select(Step, Unit, WorkflowVersion)
+             .join(Preparation, Preparation.id == Step.preparation_id)
+             .join(Unit, Unit.id == Preparation.unit_id)
+             .join(WorkflowVersion, WorkflowVersion.id == Preparation.workflow_version_id)
+             .where(Step.branch_id.is_(None), Step.state == State.SUBMITTED.value)
+             .order_by(Step.submitted_on, Unit.name, Step.id))
+    if province_codes is not None:
+        query = query.where(Unit.province_code.in_(province_codes))
+    return [PendingApproval(step, unit, version.definition().step(step.key))
+            for step, unit, version in db.session.execute(query)]
+
+
+#: Audit actions that finish a unit step, and those that take a finished one back.
+COMPLETING_ACTIONS = ("step.complete", "step.auto_complete")
+UNDOING_ACTIONS = ("step.reopen", "step.auto_reopen")
+
+
+class local_date(FunctionElement):
+    """The date in Asia/Ho_Chi_Minh of a UTC timestamp column, computed by the database."""
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(local_date)
+def _local_date_sqlite(element, compiler, **kw):
+    # SQLite keeps UTC timestamps as text; Vietnam's offset has been a fixed +7 h since 1975.
+    return f"date({compiler.process(element.clauses, **kw)}, '+7 hours')"
+
+
+@compiles(local_date, "postgresql")
+def _local_date_postgresql(element, compiler, **kw):
+    return f"CAST(timezone('{LOCAL_TZ.key}', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+def unit_steps_done_by_day(province_codes: set[str] | None) -> list[tuple[date, int]]:
+    """Net unit steps finished per local day, from the audit history, in one grouped query.
+
+    A completion counts +1 and a reopening -1. Branch steps are left out: a unit step's record
+    names it "<unit code>/<step key>", a branch step's "<branch code>/<step key>".
+    """
+    from congress.audit.models import AuditRecord
+
+    day = local_date(AuditRecord.at)
+    change = sa.case((AuditRecord.action.in_(COMPLETING_ACTIONS), 1), else_=-1)
+    query = (sa.select(day.label("day"), sa.func.sum(change))
+             .join(Unit, Unit.id == AuditRecord.unit_id)
+             .where(AuditRecord.entity == "step",
+                    AuditRecord.action.in_(COMPLETING_ACTIONS + UNDOING_ACTIONS),
+                    AuditRecord.entity_key == Unit.code + "/" + AuditRecord.step_key)
+             .group_by(day).order_by(day))
+    if province_codes is not None:
+        query = query.where(Unit.province_code.in_(province_codes))
+    return [(_as_date(d), int(n)) for d, n in db.session.execute(query)]
+
+
+def branches_held_by_day(province_codes: set[str] | None) -> list[tuple[date, int]]:
+    """Branch congresses held per day, in one grouped query."""
+    query = (sa.select(Branch.held_on, sa.func.count(Branch.id))
+             .where(Branch.held_on.is_not(None)).group_by(Branch.held_on).order_by(Branch.held_on))
+    if province_codes is not None:
+        query = query.join(Unit, Unit.id == Branch.unit_id).where(Unit.province_code.in_(province_codes))
+    return [(_as_date(d), int(n)) for d, n in db.session.execute(query)]
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def provinces_with_campaigns() -> list[Province]:
+    """The provinces an administrator may pick on the dashboard."""
+    return list(db.session.execute(
+        db.select(Province).join(Campaign, Campaign.province_code == Province.code)
+        .order_by(Province.name).distinct()).scalars())
+
+
+# --- the nightly readiness snapshots (congress/notices) -------------------------------------
+
+def readiness_history(unit_ids: list[int], until: date | None = None) -> dict[int, list[tuple[date, int]]]:
+    """Each unit's recorded (day, percent), oldest first, in one query."""
+    from congress.notices.models import ReadinessSnapshot
+
+    query = (sa.select(ReadinessSnapshot.unit_id, ReadinessSnapshot.day, ReadinessSnapshot.percent)
+             .where(ReadinessSnapshot.unit_id.in_(unit_ids)).order_by(ReadinessSnapshot.day))
+    if until is not None:
+        query = query.where(ReadinessSnapshot.day <= until)
+    found: dict[int, list[tuple[date, int]]] = {}
+    for unit_id, day, percent in db.session.execute(query):
+        found.setdefault(unit_id, []).append((_as_date(day), percent))
+    return found
+
+
+def recorded_pace_projections(unit_ids: list[int], until: date | None = None) -> dict[int, date | None]:
+    """Projected finish of each unit at the pace its snapshots show (see
+    workflows.readiness.projected_finish_from_history), in one query."""
+    from workflows.readiness import projected_finish_from_history
+
+    return {unit_id: projected_finish_from_history(points)
+            for unit_id, points in readiness_history(unit_ids, until).items()}
+
+
+def average_readiness_by_day(province_codes: set[str] | None) -> list[tuple[date, int]]:
+    """The province's mean recorded readiness per day (the real trajectory), in one grouped query."""
+    from congress.notices.models import ReadinessSnapshot
+
+    query = (sa.select(ReadinessSnapshot.day, sa.func.avg(ReadinessSnapshot.percent))
+             .join(Unit, Unit.id == ReadinessSnapshot.unit_id)
+             .group_by(ReadinessSnapshot.day).order_by(ReadinessSnapshot.day))
+    if province_codes is not None:
+        query = query.where(Unit.province_code.in_(province_codes))
+    return [(_as_date(d), round(float(p))) for d, p in db.session.execute(query)]

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from congress.accounts import operations as account_ops
 from congress.accounts.models import User
 from congress.audit.operations import record
-from congress.extensions import db
+from congress.errors import OperationError
+from congress.extensions import db, limiter
 from congress.messages import describe
 
 from . import web
@@ -34,18 +37,26 @@ def safe_next(target: str | None) -> str | None:
 
 
 @web.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
         user = db.session.execute(
             db.select(User).filter_by(username=form.username.data.strip())).scalar_one_or_none()
-        if user is not None and user.active and user.check_password(form.password.data):
+        try:
+            account_ops.login_attempt(user, form.password.data,
+                                      attempts=current_app.config["LOGIN_LOCKOUT_ATTEMPTS"],
+                                      lock_minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+        except OperationError as exc:
+            db.session.commit()  # the count of wrong passwords, and a lockout, are kept
+            error = describe(exc.code, exc.params)
+        else:
+            session.clear()  # a fresh session for the signed-in user (no fixation)
             login_user(user)
             record(action="user.login", entity="user", actor=user, entity_key=user.username)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
-        error = describe("login_failed")
     status = 401 if error else 200
     return render_template("auth/login.html", form=form, error=error), status
 
@@ -53,9 +64,44 @@ def login():
 @web.post("/logout")
 @login_required
 def logout():
+    """Logging out ends every session of the account, on every device."""
+    account_ops.end_sessions(current_user._get_current_object())
+    db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("web.login"))
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("current", validators=[DataRequired(), Length(max=200)])
+    new = PasswordField("new", validators=[DataRequired(), Length(max=400)])
+    repeated = PasswordField("repeated", validators=[DataRequired(), Length(max=400)])
+
+
+@web.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    error = None
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            account_ops.change_password(user, current=form.current.data, new=form.new.data,
+                                        repeated=form.repeated.data)
+        except OperationError as exc:
+            db.session.rollback()
+            error = describe(exc.code, exc.params)
+        else:
+            db.session.commit()
+            login_user(user)  # this session goes on under the new epoch; every other one has ended
+            flash(gettext("Your password is changed. Every other session of your account has been logged out."),
+                  "success")
+            return redirect(url_for("web.home"))
+    elif form.is_submitted():
+        error = gettext("Fill in all three fields.")
+    status = 422 if error else 200
+    return render_template("auth/password.html", form=form, error=error,
+                           min_length=account_ops.MIN_PASSWORD_LENGTH), status
 
 
 @web.get("/lang/<code>")

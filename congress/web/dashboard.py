@@ -1,23 +1,260 @@
-"""The city's dashboard: headline figures, risks, the units × steps matrix, queues and charts."""
+"""The city's dashboard: headline figures, risks, the units × steps matrix, queues and charts.
+
+The page reads a fixed number of queries whatever the number of units: the readiness rows,
+the approval queue and two grouped histories; filtering, searching and sorting the matrix
+happen on the rows already read. Approving or returning a submission goes through
+congress.progress.operations.transition, then one commit here; a refused form comes back on
+the dashboard (422), a stale version gets a page of its own with the step as it is now (409).
+"""
 from __future__ import annotations
 
-from flask import abort, current_app, render_template
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from congress.accounts import permissions
+from congress.audit.models import AuditRecord
+from congress.clock import today
+from congress.dashboard.matrix import (
+    DUE_SOON_DAYS,
+    RISK_RANK,
+    MatrixParams,
+    build_matrix,
+    due_soon,
+    overdue_items,
+)
+from congress.dashboard.series import cumulative_by_day, cumulative_by_week, recorded_levels
+from congress.errors import Conflict, OperationError
+from congress.extensions import db
+from congress.messages import RISK_LABELS, describe
 from congress.progress import queries
+from congress.progress.definitions import definitions
+from congress.progress.models import Step
+from congress.progress.operations import transition
+from congress.units.models import UNIT_KINDS
+from workflows.readiness import RISK_ORDER
+from workflows.rules import Action, State
 
 from . import web
+from .charts import branches_chart, progress_chart, readiness_chart, readiness_days
 from .common import is_city_user
+from .forms import StepActionForm
+
+#: the two verdicts the city gives on a submission
+DECISIONS = {"approve": Action.APPROVE, "return": Action.RETURN}
+KIND_LABELS = {"xa": _l("Commune (xã)"), "phuong": _l("Ward (phường)"), "dac_khu": _l("Special zone (đặc khu)")}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a decision was refused, shown at the top of the page and beside its form."""
+    message: str
+    anchor: str | None = None
+
+
+@dataclass
+class QueueItem:
+    pending: queries.PendingApproval
+    #: the forms this user may use, by action ("approve", "return"); none for readers
+    forms: dict[str, StepActionForm]
+
+    @property
+    def anchor(self) -> str:
+        return f"approval-{self.pending.step.id}"
+
+
+def decision_prefix(step: Step, action: Action) -> str:
+    return f"s{step.id}-{action.value}"
+
+
+def _decision_form(step: Step, action: Action, now: date) -> StepActionForm:
+    return StepActionForm(formdata=None, prefix=decision_prefix(step, action),
+                          data={"version": step.version, "on": now if action is Action.APPROVE else None})
+
+
+def _language() -> str:
+    return "en" if str(get_locale() or "vi") == "en" else "vi"
+
+
+def _province_code() -> str:
+    """The province shown: the reader's own, or for an administrator the one chosen."""
+    if not is_city_user(current_user):
+        abort(403)
+    readable = permissions.readable_province_codes(current_user)
+    chosen = (request.args.get("province") or "").strip()
+    if readable is None:
+        return chosen or current_app.config["CONGRESS_PROVINCE"]
+    if not readable:
+        abort(403)
+    if chosen and chosen not in readable:
+        abort(403)
+    return chosen or next(iter(readable))
+
+
+def _kept_args() -> dict[str, str]:
+    """The dashboard's query string (province, filters, sort), kept across a decision."""
+    return {k: v for k, v in request.args.items()
+            if k in ("province", "kind", "risk", "phase", "q", "sort", "dir") and v}
+
+
+def dashboard_page(province_code: str, *, status: int = 200, failed: tuple | None = None,
+                   problem: Problem | None = None):
+    """Render the dashboard; ``failed`` = (step id, action, form) keeps a refused form's input."""
+    provinces = None
+    if permissions.readable_province_codes(current_user) is None:
+        provinces = queries.provinces_with_campaigns()
+        if province_code not in {p.code for p in provinces}:
+            abort(404)
+    overview = queries.province_overview({province_code})
+    context = {"overview": overview, "provinces": provinces, "province_code": province_code,
+               "today": overview.as_of, "problem": problem, "language": _language(), "kinds": UNIT_KINDS,
+               "risks": RISK_ORDER, "kept_args": _kept_args()}
+    if overview.campaign is not None:
+        context.update(_campaign_context(overview, province_code, failed, context["kept_args"]))
+    return render_template("dashboard/index.html", **context), status
+
+
+def _campaign_context(overview: queries.ProvinceOverview, province_code: str, failed: tuple | None,
+                      kept_args: dict[str, str]) -> dict:
+    """The matrix, the lists, the queue and the charts of a province whose campaign has begun."""
+    now = overview.as_of
+    definition = definitions()[overview.campaign.unit_workflow]
+    params = MatrixParams.from_args(request.args, definition.phases)
+    province = {"province": kept_args["province"]} if "province" in kept_args else {}
+
+    def link(**changes) -> str:
+        """The dashboard with these filters or this sort (the province kept)."""
+        return url_for("web.dashboard", **province, **params.args(**changes))
+
+    readiness = overview.readiness
+    return {
+        "definition": definition, "params": params, "link": link,
+        "matrix": build_matrix(overview.rows, definition, params, now),
+        "overdue": overdue_items(overview.rows, definition, now),
+        "due_soon": due_soon(overview.rows, definition, now),
+        "week_ahead": timedelta(days=DUE_SOON_DAYS - 1),
+        "queue": _queue(province_code, now, failed),
+        "risk_shares": [(risk.value, readiness.risk_percentages[risk], RISK_LABELS[risk]) for risk in RISK_ORDER],
+        "risk_rank": RISK_RANK, "states": list(State), "kind_labels": KIND_LABELS,
+        **_charts(overview, province_code),
+    }
+
+
+def _queue(province_code: str, now: date, failed: tuple | None) -> list[QueueItem]:
+    queue = []
+    for pending in queries.pending_approvals({province_code}):
+        forms = {}
+        for action in DECISIONS.values():
+            if not permissions.can_take_action(current_user, pending.unit, action):
+                continue
+            if failed and failed[0] == pending.step.id and failed[1] is action:
+                forms[action.value] = failed[2]
+            else:
+                forms[action.value] = _decision_form(pending.step, action, now)
+        queue.append(QueueItem(pending, forms))
+    return queue
+
+
+def _charts(overview: queries.ProvinceOverview, province_code: str) -> dict:
+    """Tasks done by day (from the audit history), readiness over time (as recorded every night, beside
+    the audit history's share of tasks done) and branch congresses by week, with their data."""
+    now, campaign, readiness = overview.as_of, overview.campaign, overview.readiness
+    deadline = campaign.deadline
+    last_day = max(deadline.last_allowed_day, now)
+    points = cumulative_by_day(queries.unit_steps_done_by_day({province_code}), campaign.starts_on,
+                               max(now, campaign.starts_on))
+    weeks = cumulative_by_week(queries.branches_held_by_day({province_code}), campaign.starts_on, last_day)
+    averages = [(d, p) for d, p in queries.average_readiness_by_day({province_code}) if d <= points[-1].day]
+    # from the first night recorded: before it there is only the history of changes
+    levels = recorded_levels(averages, max(averages[0][0], points[0].day), points[-1].day) if averages else []
+    days = readiness_days(points, levels, readiness.tasks.assigned)
+    return {
+        "progress": progress_chart(points, assigned=readiness.tasks.assigned, deadline=deadline, today=now,
+                                   last=last_day),
+        "progress_points": points,
+        "readiness_over_time": readiness_chart(days, deadline=deadline, today=now, last=last_day),
+        "readiness_days": days,
+        "branches": branches_chart(weeks, total=readiness.branches_total, deadline=deadline, today=now),
+        "branch_weeks": weeks,
+    }
 
 
 @web.get("/dashboard")
 @login_required
 def dashboard():
-    if not is_city_user(current_user):
+    return dashboard_page(_province_code())
+
+
+@web.post("/dashboard/approvals/<int:step_id>")
+@login_required
+def decide(step_id: int):
+    """Approve or return one submission from the queue."""
+    action = DECISIONS.get(request.form.get("action", ""))
+    if action is None:
+        abort(400)
+    step = db.session.get(Step, step_id)
+    if step is None or step.branch_id is not None:
+        abort(404)
+    unit = step.preparation.unit
+    if not is_city_user(current_user) or not permissions.can_read_unit(current_user, unit):
         abort(403)
-    provinces = permissions.readable_province_codes(current_user)
-    if provinces is None:
-        provinces = {current_app.config["CONGRESS_PROVINCE"]}
-    overview = queries.province_overview(provinces)
-    return render_template("dashboard/index.html", overview=overview)
+    if not permissions.can_take_action(current_user, unit, action):
+        abort(403)
+    step_def = step.preparation.workflow_version.definition().step(step.key)
+    title = step_def.title(_language())
+    form = StepActionForm(prefix=decision_prefix(step, action))
+    anchor = f"approval-{step.id}"
+    valid = form.validate_on_submit()
+    if valid and action is Action.RETURN and not form.note.data:
+        form.note.errors.append(gettext("Give the reason for returning it: the unit will read it."))
+        valid = False
+    if not valid:
+        return _refused(unit, step, action, form, title, anchor)
+    try:
+        transition(step, action=action, actor=current_user, version=form.version.data,
+                   on=form.on.data if action is Action.APPROVE else None, note=form.note.data)
+    except Conflict:
+        db.session.rollback()
+        return conflict_page(db.session.get(Step, step_id), title, action)
+    except OperationError as exc:
+        if exc.status == 403:
+            raise
+        db.session.rollback()
+        form.form_errors.append(describe(exc.code, exc.params))
+        return _refused(unit, step, action, form, title, anchor, reason=describe(exc.code, exc.params))
+    db.session.commit()
+    if action is Action.APPROVE:
+        flash(gettext("Approved “%(step)s” of %(unit)s.", step=title, unit=unit.name), "success")
+    else:
+        flash(gettext("Returned “%(step)s” to %(unit)s.", step=title, unit=unit.name), "success")
+    return redirect(url_for("web.dashboard", **_kept_args(), _anchor="approvals"))
+
+
+def _refused(unit, step: Step, action: Action, form: StepActionForm, title: str, anchor: str,
+             reason: str | None = None):
+    message = (gettext("“%(step)s” of %(unit)s was not changed: %(reason)s", step=title, unit=unit.name,
+                       reason=reason) if reason else
+               gettext("“%(step)s” of %(unit)s was not changed: correct the form below.", step=title,
+                       unit=unit.name))
+    return dashboard_page(unit.province_code, status=422, failed=(step.id, action, form),
+                          problem=Problem(message, anchor))
+
+
+def conflict_page(step: Step, title: str, tried: Action):
+    """409: someone decided or changed the step first. Show it as it is now, and the way on."""
+    unit = step.preparation.unit
+    last = db.session.execute(
+        db.select(AuditRecord).where(AuditRecord.unit_id == unit.id,
+                                     AuditRecord.entity_key == f"{unit.code}/{step.key}")
+        .order_by(AuditRecord.id.desc()).limit(1)).scalar_one_or_none()
+    now = today()
+    forms = {}
+    if step.state == "submitted":
+        forms = {a.value: _decision_form(step, a, now) for a in DECISIONS.values()
+                 if permissions.can_take_action(current_user, unit, a)}
+    return render_template("dashboard/conflict.html", step=step, unit=unit, title=title, tried=tried,
+                           last=last, forms=forms, today=now, kept_args=_kept_args()), 409

@@ -1,21 +1,655 @@
-"""A unit's pages: its steps and what to do next, its branches, its history, its downloads."""
+"""A unit's pages: its steps and what to do next, its branches, its history, its downloads.
+
+Every write goes through an operation (congress.progress.operations, congress.units.operations),
+then one commit here. A refusal is shown on the page it came from (422); a stale version gets a
+page of its own with the new state (409); a permission the user lacks is the 403 page.
+"""
 from __future__ import annotations
 
-from flask import render_template
-from flask_login import login_required
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from congress.accounts import permissions
+from congress.accounts.models import User
+from congress.audit.models import AuditRecord
+from congress.audit.operations import SYSTEM_ACTOR
+from congress.clock import today
+from congress.errors import Conflict, OperationError
+from congress.extensions import db
+from congress.formatting import deadline_phrase, short_date
+from congress.messages import STATE_LABELS, describe
+from congress.papers import convert, generate
+from congress.papers.models import PaperIssue
+from congress.progress import operations as progress_ops
 from congress.progress import queries
+from congress.progress.models import Preparation, Step
+from congress.units import operations as unit_ops
+from congress.units.models import Branch, Unit
+from workflows.deadlines import Deadline, DeadlineKind
+from workflows.documents import DOCUMENT_KINDS
+from workflows.loader import StepDefinition
+from workflows.readiness import is_overdue
+from workflows.rules import FINISHED, REASON_REQUIRED, Action, State, allowed_actions
 
 from . import web
 from .common import preparation_or_404, readable_unit
+from .forms import (
+    BRANCH_KIND_LABELS,
+    DEADLINE_KIND_LABELS,
+    AddBranchForm,
+    BranchTableForm,
+    CongressDateForm,
+    DeadlineForm,
+    StepActionForm,
+    branch_row_data,
+)
+
+#: how far ahead "due this week" looks
+WEEK = timedelta(days=7)
+HISTORY_PAGE_SIZE = 50
+
+ACTION_BUTTONS = {
+    Action.START: _l("Start"),
+    Action.COMPLETE: _l("Complete"),
+    Action.SUBMIT: _l("Submit to the city"),
+    Action.APPROVE: _l("Approve"),
+    Action.RETURN: _l("Return to the unit"),
+    Action.MARK_NOT_APPLICABLE: _l("Mark not applicable"),
+    Action.REOPEN: _l("Reopen"),
+}
+ACTION_DONE = {
+    Action.START: _l("Started “%(step)s”."),
+    Action.COMPLETE: _l("Completed “%(step)s”."),
+    Action.SUBMIT: _l("Submitted “%(step)s” to the city."),
+    Action.APPROVE: _l("Approved “%(step)s”."),
+    Action.RETURN: _l("Returned “%(step)s” to the unit."),
+    Action.MARK_NOT_APPLICABLE: _l("Marked “%(step)s” not applicable."),
+    Action.REOPEN: _l("Reopened “%(step)s”."),
+}
+#: the words of the audit log's actions
+HISTORY_ACTIONS = {
+    "preparation.create": _l("Preparation started"),
+    "step.start": _l("Step started"),
+    "step.complete": _l("Step completed"),
+    "step.submit": _l("Submitted to the city"),
+    "step.approve": _l("Approved by the city"),
+    "step.return": _l("Returned by the city"),
+    "step.mark_not_applicable": _l("Marked not applicable"),
+    "step.reopen": _l("Step reopened"),
+    "step.auto_start": _l("Started automatically"),
+    "step.auto_complete": _l("Completed automatically"),
+    "step.auto_update": _l("Completion date corrected automatically"),
+    "step.auto_reopen": _l("Reopened automatically"),
+    "branch.add": _l("Branch added"),
+    "branch.update": _l("Branch updated"),
+    "deadline.set": _l("Unit deadline set"),
+    "deadline.clear": _l("Unit deadline removed"),
+    "congress_date.set": _l("Congress date planned"),
+    "user.add": _l("Account created"),
+}
+#: the words of the fields that operations write and the audit log keeps
+FIELD_LABELS = {
+    "state": _l("State"), "started_on": _l("Started on"), "submitted_on": _l("Submitted on"),
+    "approved_on": _l("Approved on"), "completed_on": _l("Completed on"), "note": _l("Note"),
+    "reason": _l("Reason"), "congress_on": _l("Planned congress date"), "deadline_on": _l("Deadline day"),
+    "deadline_kind": _l("Wording"), "deadline_basis": _l("Basis"), "name": _l("Name"), "kind": _l("Kind"),
+    "members": _l("Party members"), "secretary": _l("Secretary"), "planned_on": _l("Planned congress date"),
+    "held_on": _l("Held on"), "delegates": _l("Delegates"), "new_secretary": _l("New secretary"),
+    "campaign": _l("Campaign"), "workflow": _l("Workflow"), "role": _l("Role"), "unit": _l("Unit"),
+    "province": _l("Province"),
+}
+ROLE_LABELS = {"admin": _l("administrator"), "city_leader": _l("city leader"), "city_staff": _l("city staff"),
+               "unit_leader": _l("unit leader"), "unit_staff": _l("unit staff"), "viewer": _l("viewer")}
+#: the Party's document types behind the abbreviations (Hướng dẫn 36-HD/VPTW)
+DOCUMENT_TYPES = {"KH": _l("Plan"), "QĐ": _l("Decision"), "BC": _l("Report"), "TTr": _l("Submission"),
+                  "CTr": _l("Programme"), "QC": _l("Regulations"), "NQ": _l("Resolution"), "BB": _l("Minutes")}
+#: the date an action records, by its label. A return carries none: it only sends the step back
+ACTION_DATES = {Action.START: FIELD_LABELS["started_on"], Action.SUBMIT: FIELD_LABELS["submitted_on"],
+                Action.APPROVE: FIELD_LABELS["approved_on"], Action.COMPLETE: FIELD_LABELS["completed_on"]}
+#: refusals that are about the date the user gave, shown beside that field
+DATE_REFUSALS = {"date_in_future", "date_before_campaign", "date_before_earlier_event",
+                 "completed_before_prerequisite"}
+#: fields that only say how often a record was written
+UNSHOWN_FIELDS = {"version"}
+
+
+def explain(exc: OperationError) -> str:
+    """An operation's refusal in words, naming fields by their labels rather than their keys."""
+    params = dict(exc.params)
+    if params.get("field") in FIELD_LABELS:
+        params["field"] = str(FIELD_LABELS[params["field"]])
+    return describe(exc.code, params)
+
+
+def attach_refusal(form, exc: OperationError, date_field: str | None = None) -> None:
+    """Show a refusal beside the field it is about (the one it names, or the form's date), else
+    above the form's button."""
+    name = exc.params.get("field") or (date_field if exc.code in DATE_REFUSALS else None) or (
+        "note" if exc.code == "reason_required" else None)
+    if name and name in form:
+        form[name].errors.append(explain(exc))
+    else:
+        form.form_errors.append(explain(exc))
+
+
+# --- the unit page ----------------------------------------------------------------------
+
+@dataclass
+class StepCard:
+    step: Step
+    definition: StepDefinition
+    overdue: bool
+    #: the actions this user may take now, each with its form
+    forms: dict[Action, StepActionForm]
+    #: prerequisites not finished yet, by key
+    waiting_for: list[str] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.step.state_enum in FINISHED
+
+
+@dataclass
+class Problem:
+    """Why the last write on this page was refused, and where."""
+    message: str
+    anchor: str | None = None
+
+
+def action_prefix(key: str, action: Action) -> str:
+    return f"{key}-{action.value}"
+
+
+def _action_form(step: Step, action: Action, now: date) -> StepActionForm:
+    return StepActionForm(formdata=None, prefix=action_prefix(step.key, action),
+                          data={"version": step.version, "on": now if action in ACTION_DATES else None})
+
+
+def _dates_forms(prep: Preparation, deadline_form=None, congress_form=None):
+    """The deadline and congress-date forms this user may use (None for the ones they may not)."""
+    unit = prep.unit
+    if deadline_form is None and permissions.can_set_deadline(current_user, unit.province_code):
+        kind = prep.deadline_kind or DeadlineKind.BEFORE.value
+        deadline_form = DeadlineForm(formdata=None, prefix="deadline", data={
+            "version": prep.version, "day": prep.deadline_on, "kind": kind, "basis": prep.deadline_basis})
+    if congress_form is None and permissions.can_plan_congress(current_user, unit):
+        congress_form = CongressDateForm(formdata=None, prefix="congress",
+                                         data={"version": prep.version, "day": prep.congress_on})
+    return deadline_form, congress_form
+
+
+def unit_page(unit: Unit, prep: Preparation, *, status: int = 200, failed: tuple | None = None,
+              problem: Problem | None = None, deadline_form=None, congress_form=None):
+    """Render the unit page; ``failed`` = (step key, action, form) keeps a refused form's input."""
+    row = queries.readiness_rows(unit_ids=[unit.id])[0]
+    definition = prep.workflow_version.definition()
+    now = today()
+    overdue = set(row.readiness.overdue)
+    steps = queries.unit_steps(prep)
+    finished = {s.key for s in steps if s.state_enum in FINISHED}
+    cards = []
+    for step in steps:
+        step_def = definition.step(step.key)
+        actions = [a for a in allowed_actions(step.state_enum, step_def.approval)
+                   if permissions.can_take_action(current_user, unit, a)]
+        forms = {}
+        for action in actions:
+            if failed and failed[0] == step.key and failed[1] is action:
+                forms[action] = failed[2]
+            else:
+                forms[action] = _action_form(step, action, now)
+        cards.append(StepCard(step, step_def, step.key in overdue, forms,
+                              [key for key in step_def.requires if key not in finished]))
+    phases = [(phase, [c for c in cards if c.definition.phase == phase.key]) for phase in definition.phases]
+    due_soon = [c for c in cards if not c.finished and not c.overdue and c.step.due_on is not None
+                and now <= c.step.due_on <= now + WEEK]
+    deadline_form, congress_form = _dates_forms(prep, deadline_form, congress_form)
+    # the finish at the pace the nightly snapshots show (absent without snapshots), in one query
+    recorded_pace = queries.recorded_pace_projections([unit.id], until=now)
+    return render_template(
+        "units/unit.html", unit=unit, prep=prep, r=row.readiness, today=now, phases=phases,
+        has_recorded_pace=unit.id in recorded_pace, recorded_finish=recorded_pace.get(unit.id),
+        late=[c for c in cards if c.overdue], due_soon=sorted(due_soon, key=lambda c: c.step.due_on),
+        done=[c for c in cards if c.finished], steps_total=len(cards), titles=_titles(definition),
+        action_buttons=ACTION_BUTTONS, action_dates=ACTION_DATES, reason_actions=REASON_REQUIRED,
+        problem=problem, failed=failed,
+        deadline_form=deadline_form, congress_form=congress_form,
+        rule_progress=(row.readiness.branches_held, row.readiness.branches_total)), status
+
+
+def _language() -> str:
+    return "en" if str(get_locale() or "vi") == "en" else "vi"
+
+
+def _titles(definition) -> dict[str, str]:
+    language = _language()
+    return {s.key: s.title(language) for s in definition.steps}
 
 
 @web.get("/units/<code>")
 @login_required
 def unit(code: str):
     found = readable_unit(code)
+    return unit_page(found, preparation_or_404(found))
+
+
+def _action_or_404(name: str) -> Action:
+    try:
+        return Action(name)
+    except ValueError:
+        abort(404)
+
+
+def _unit_step_or_404(prep: Preparation, key: str) -> Step:
+    step = db.session.execute(db.select(Step).filter_by(
+        preparation_id=prep.id, branch_id=None, key=key[:60])).scalar_one_or_none()
+    if step is None:
+        abort(404)
+    return step
+
+
+@web.post("/units/<code>/steps/<key>/<action>")
+@login_required
+def step_action(code: str, key: str, action: str):
+    found = readable_unit(code)
     prep = preparation_or_404(found)
-    row = queries.readiness_rows(unit_ids=[found.id])[0]
-    return render_template("units/unit.html", unit=found, prep=prep, row=row,
-                           definition=prep.workflow_version.definition(),
-                           steps=queries.unit_steps(prep), branches=queries.unit_branches(found))
+    chosen = _action_or_404(action)
+    if not permissions.can_take_action(current_user, found, chosen):
+        abort(403)
+    step = _unit_step_or_404(prep, key)
+    title = _titles(prep.workflow_version.definition())[step.key]
+    form = StepActionForm(prefix=action_prefix(key, chosen))
+    anchor = f"step-{key}"
+    if not form.validate_on_submit():
+        return unit_page(found, prep, status=422, failed=(key, chosen, form),
+                         problem=Problem(gettext("“%(step)s” was not changed: correct the form below.",
+                                                 step=title), anchor))
+    try:
+        progress_ops.transition(step, action=chosen, actor=current_user, version=form.version.data,
+                                on=form.on.data if chosen in ACTION_DATES else None, note=form.note.data)
+    except Conflict:
+        db.session.rollback()
+        return conflict_page(found, step=db.session.get(Step, step.id), title=title, tried=chosen)
+    except OperationError as exc:
+        if exc.status == 403:
+            raise
+        db.session.rollback()
+        attach_refusal(form, exc, "on" if chosen in ACTION_DATES else None)
+        return unit_page(found, prep, status=422, failed=(key, chosen, form),
+                         problem=Problem(gettext("“%(step)s” was not changed: %(reason)s", step=title,
+                                                 reason=explain(exc)), anchor))
+    db.session.commit()
+    # the category names the step too, so its card can repeat the message where the page scrolls
+    flash(str(ACTION_DONE[chosen]) % {"step": title}, f"success {anchor}")
+    return redirect(url_for("web.unit", code=found.code, _anchor=anchor))
+
+
+def conflict_page(found: Unit, *, step: Step | None = None, title: str | None = None,
+                  tried: Action | None = None, prep: Preparation | None = None):
+    """409: someone else wrote first. Show what is there now, and the way back."""
+    overdue = step is not None and is_overdue(step.state_enum, step.due, today())
+    return render_template("units/conflict.html", unit=found, step=step, title=title, tried=tried,
+                           prep=prep, overdue=overdue), 409
+
+
+@web.post("/units/<code>/deadline")
+@login_required
+def unit_deadline(code: str):
+    found = readable_unit(code)
+    prep = preparation_or_404(found)
+    if not permissions.can_set_deadline(current_user, found.province_code):
+        abort(403)
+    form = DeadlineForm(prefix="deadline")
+    if not form.validate_on_submit():
+        return unit_page(found, prep, status=422, deadline_form=form,
+                         problem=Problem(gettext("The deadline was not changed: correct the form below."),
+                                         "dates"))
+    try:
+        progress_ops.set_unit_deadline(prep, actor=current_user, version=form.version.data, day=form.day.data,
+                                       kind=DeadlineKind(form.kind.data), basis=form.basis.data)
+    except Conflict:
+        db.session.rollback()
+        return conflict_page(found, prep=db.session.get(Preparation, prep.id))
+    except OperationError as exc:
+        if exc.status == 403:
+            raise
+        db.session.rollback()
+        attach_refusal(form, exc, "day")
+        return unit_page(found, prep, status=422, deadline_form=form,
+                         problem=Problem(gettext("The deadline was not changed: %(reason)s", reason=explain(exc)),
+                                         "dates"))
+    db.session.commit()
+    if prep.deadline_is_override:
+        flash(gettext("The unit's deadline is now %(deadline)s.", deadline=deadline_phrase(prep.deadline)),
+              "success")
+    else:
+        flash(gettext("The unit follows the campaign's deadline again (%(deadline)s).",
+                      deadline=deadline_phrase(prep.deadline)), "success")
+    return redirect(url_for("web.unit", code=found.code, _anchor="dates"))
+
+
+@web.post("/units/<code>/congress-date")
+@login_required
+def congress_date(code: str):
+    found = readable_unit(code)
+    prep = preparation_or_404(found)
+    if not permissions.can_plan_congress(current_user, found):
+        abort(403)
+    form = CongressDateForm(prefix="congress")
+    if not form.validate_on_submit():
+        return unit_page(found, prep, status=422, congress_form=form,
+                         problem=Problem(gettext("The congress date was not changed: correct the form below."),
+                                         "dates"))
+    try:
+        progress_ops.set_congress_date(prep, actor=current_user, version=form.version.data, day=form.day.data)
+    except Conflict:
+        db.session.rollback()
+        return conflict_page(found, prep=db.session.get(Preparation, prep.id))
+    except OperationError as exc:
+        if exc.status == 403:
+            raise
+        db.session.rollback()
+        attach_refusal(form, exc, "day")
+        return unit_page(found, prep, status=422, congress_form=form,
+                         problem=Problem(gettext("The congress date was not changed: %(reason)s",
+                                                 reason=explain(exc)), "dates"))
+    db.session.commit()
+    flash(gettext("The congress is planned on %(day)s; due dates follow it.", day=short_date(prep.congress_on)),
+          "success")
+    return redirect(url_for("web.unit", code=found.code, _anchor="dates"))
+
+
+# --- branches ------------------------------------------------------------------------------
+
+@dataclass
+class BranchLine:
+    branch: Branch
+    steps: list[tuple[Step, bool]]  #: the branch's steps, each with "overdue"
+    row: object | None = None  #: its row of the bulk form, for those who may edit
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def steps_done(self) -> int:
+        return sum(1 for step, _ in self.steps if step.state_enum in FINISHED)
+
+    @property
+    def next_step(self) -> tuple[Step, bool] | None:
+        """The first step not finished yet, with "overdue"."""
+        return next(((s, late) for s, late in self.steps if s.state_enum not in FINISHED), None)
+
+
+def branches_page(found: Unit, prep: Preparation, *, status: int = 200, table_form=None, add_form=None,
+                  row_errors: dict[str, list[str]] | None = None, problem: Problem | None = None):
+    pending_only = request.args.get("show") == "pending"
+    branches = queries.unit_branches(found)
+    held = sum(1 for b in branches if b.held_on is not None)
+    steps_by_branch = queries.branch_steps(prep)
+    now = today()
+    editable = permissions.can_edit_branches(current_user, found)
+    if table_form is not None:  # a refused save: the rows the user sent, as they sent them
+        posted = {row.code.data for row in table_form.rows}
+        shown = [b for b in branches if b.code in posted]
+    else:
+        shown = [b for b in branches if b.held_on is None] if pending_only else branches
+        if editable:
+            table_form = BranchTableForm(formdata=None, data={"rows": [branch_row_data(b) for b in shown]})
+    rows = {row.code.data: row for row in table_form.rows} if editable and table_form is not None else {}
+    lines = [BranchLine(b, [(s, is_overdue(s.state_enum, s.due, now)) for s in steps_by_branch.get(b.id, [])],
+                        rows.get(b.code), (row_errors or {}).get(b.code, [])) for b in shown]
+    if editable and add_form is None:
+        add_form = AddBranchForm(formdata=None, prefix="new")
+    branch_definition = prep.branch_workflow_version.definition()
+    return render_template(
+        "units/branches.html", unit=found, prep=prep, lines=lines, total=len(branches), held=held,
+        pending_only=pending_only, editable=editable, table_form=table_form, add_form=add_form,
+        problem=problem, today=now, step_titles=_titles(branch_definition),
+        kind_labels=BRANCH_KIND_LABELS), status
+
+
+@web.get("/units/<code>/branches")
+@login_required
+def branches(code: str):
+    found = readable_unit(code)
+    return branches_page(found, preparation_or_404(found))
+
+
+@web.post("/units/<code>/branches")
+@login_required
+def save_branches(code: str):
+    """Record many branch congresses at once: every changed row is saved, or none."""
+    found = readable_unit(code)
+    prep = preparation_or_404(found)
+    if not permissions.can_edit_branches(current_user, found):
+        abort(403)
+    form = BranchTableForm()
+    form.validate_on_submit()  # parse errors are reported per row below
+    by_code = {b.code: b for b in queries.unit_branches(found)}
+    errors: dict[str, list[str]] = {}
+    saved = 0
+    for row in form.rows:
+        code_ = row.code.data or ""
+        if row.errors:
+            errors[code_] = [str(message) for messages in row.errors.values() for message in messages]
+            continue
+        changes = row.changes()
+        if not changes:
+            continue
+        branch = by_code.get(code_)
+        if branch is None:
+            errors[code_] = [describe("branch_not_found", {"code": code_[:16]})]
+            continue
+        try:
+            unit_ops.update_branch(branch, changes, actor=current_user, version=row.version.data)
+            saved += 1
+        except Conflict:
+            errors[code_] = [gettext("Someone else changed this branch while you were editing: it now reads "
+                                     "%(values)s. Reload the page to see it.", values=_branch_values(branch))]
+        except OperationError as exc:
+            if exc.status == 403:
+                raise
+            errors[code_] = [explain(exc)]
+    if errors:
+        db.session.rollback()
+        problem = Problem(gettext("Nothing was saved: %(count)s row(s) need correcting (marked below).",
+                                  count=len(errors)), f"branch-{next(iter(errors))}")
+        return branches_page(found, prep, status=422, table_form=form, row_errors=errors, problem=problem)
+    db.session.commit()
+    if saved:
+        flash(gettext("Saved %(count)s branch(es).", count=saved), "success")
+    else:
+        flash(gettext("Nothing to save: no row was changed."), "info")
+    return redirect(url_for("web.branches", code=found.code, show=request.args.get("show") or None,
+                            _anchor="branch-table"))
+
+
+def _branch_values(branch: Branch) -> str:
+    return "; ".join(f"{FIELD_LABELS[name]}: {_value(name, getattr(branch, name))}"
+                     for name in ("held_on", "delegates", "new_secretary"))
+
+
+@web.post("/units/<code>/branches/new")
+@login_required
+def add_branch(code: str):
+    found = readable_unit(code)
+    prep = preparation_or_404(found)
+    if not permissions.can_edit_branches(current_user, found):
+        abort(403)
+    form = AddBranchForm(prefix="new")
+    if not form.validate_on_submit():
+        return branches_page(found, prep, status=422, add_form=form,
+                             problem=Problem(gettext("The branch was not added: correct the form below."),
+                                             "add-branch"))
+    try:
+        branch = unit_ops.add_branch(found, form.fields_for_operation(), actor=current_user)
+    except OperationError as exc:
+        if exc.status == 403:
+            raise
+        db.session.rollback()
+        attach_refusal(form, exc)
+        return branches_page(found, prep, status=422, add_form=form,
+                             problem=Problem(gettext("The branch was not added: %(reason)s", reason=explain(exc)),
+                                             "add-branch"))
+    db.session.commit()
+    flash(gettext("Added “%(name)s”.", name=branch.name), "success")
+    return redirect(url_for("web.branches", code=found.code, _anchor=f"branch-{branch.code}"))
+
+
+# --- history ------------------------------------------------------------------------------
+
+@dataclass
+class HistoryEntry:
+    record: AuditRecord
+    who: str
+    what: str
+    subject: str
+    changes: list[tuple[str, str, str]]
+    reason: str | None
+
+
+@web.get("/units/<code>/history")
+@login_required
+def history(code: str):
+    found = readable_unit(code)
+    prep = preparation_or_404(found)
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10**6))
+    total = db.session.execute(sa.select(sa.func.count(AuditRecord.id))
+                               .where(AuditRecord.unit_id == found.id)).scalar_one()
+    pages = max(1, math.ceil(total / HISTORY_PAGE_SIZE))
+    records = db.session.execute(
+        db.select(AuditRecord).where(AuditRecord.unit_id == found.id)
+        .order_by(AuditRecord.at.desc(), AuditRecord.id.desc())
+        .offset((page - 1) * HISTORY_PAGE_SIZE).limit(HISTORY_PAGE_SIZE)).scalars().all()
+    entries = _history_entries(records, prep)
+    return render_template("units/history.html", unit=found, entries=entries, page=page, pages=pages,
+                           total=total)
+
+
+def _history_entries(records: list[AuditRecord], prep: Preparation) -> list[HistoryEntry]:
+    """Records in words, with two queries for the whole page (people, branches)."""
+    actor_ids = {r.actor_id for r in records if r.actor_id}
+    people = {u.id: u.display_name for u in db.session.execute(
+        db.select(User).where(User.id.in_(actor_ids))).scalars()} if actor_ids else {}
+    branch_codes = {_branch_code(r) for r in records} - {None}
+    branch_names = dict(db.session.execute(
+        sa.select(Branch.code, Branch.name).where(Branch.code.in_(branch_codes))).all()) if branch_codes else {}
+    unit_titles = _titles(prep.workflow_version.definition())
+    branch_titles = _titles(prep.branch_workflow_version.definition())
+    entries = []
+    for r in records:
+        if r.actor_id in people:
+            who = f"{people[r.actor_id]} ({r.actor})"
+        elif r.actor_id is None:  # the engine's own rules, or the seeding
+            who = gettext("System") if r.actor == SYSTEM_ACTOR else f"{gettext('System')} ({r.actor})"
+        else:
+            who = r.actor
+        branch_code = _branch_code(r)
+        branch_name = branch_names.get(branch_code, branch_code) if branch_code else None
+        if r.entity == "step":
+            title = (branch_titles if branch_code else unit_titles).get(r.step_key or "", r.step_key or "")
+            subject = f"{branch_name} · {title}" if branch_name else title
+        elif r.entity == "branch":
+            subject = branch_name or ""
+        elif r.entity == "user":
+            subject = gettext("Account %(name)s", name=r.entity_key or "")
+        else:
+            subject = gettext("The unit")
+        old, new = r.old or {}, r.new or {}
+        changes = [(str(FIELD_LABELS.get(name, name)), _value(name, old.get(name)), _value(name, new.get(name)))
+                   for name in list(dict.fromkeys([*old, *new])) if name not in UNSHOWN_FIELDS]
+        changes = [change for change in changes if change[1] != change[2]]
+        entries.append(HistoryEntry(r, who, str(HISTORY_ACTIONS.get(r.action, r.action)), subject, changes,
+                                    _reason(r)))
+    return entries
+
+
+def _branch_code(record: AuditRecord) -> str | None:
+    if record.entity == "branch":
+        return record.entity_key
+    if record.entity == "step" and record.entity_key and "-" in record.entity_key.split("/", 1)[0]:
+        return record.entity_key.split("/", 1)[0]
+    return None
+
+
+def _value(name: str, value) -> str:
+    """A stored value as a person reads it."""
+    if value is None or value == "":
+        return "—"
+    if name == "state" and value in State._value2member_map_:
+        return str(STATE_LABELS[State(value)])
+    if name == "kind" and value in BRANCH_KIND_LABELS:
+        return str(BRANCH_KIND_LABELS[value])
+    if name == "role" and value in ROLE_LABELS:
+        return str(ROLE_LABELS[value])
+    if name == "deadline_kind" and value in DEADLINE_KIND_LABELS:
+        return str(DEADLINE_KIND_LABELS[value])
+    if isinstance(value, date):
+        return short_date(value)
+    if isinstance(value, str) and name.endswith("_on"):
+        try:
+            return short_date(date.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
+
+
+def _reason(record: AuditRecord) -> str | None:
+    """Automatic changes store their rule and count ("all_branches_held: 40/40"): say it in words."""
+    reason = record.reason
+    if not reason or not record.action.startswith("step.auto_"):
+        return reason
+    rule, _, count = reason.partition(": ")
+    done, _, total = count.partition("/")
+    if rule == "all_branches_held" and done.isdigit() and total.isdigit():
+        return gettext("%(held)s of %(total)s branches have held their congress.", held=done, total=total)
+    if rule == "branch_held":
+        return gettext("The branch held its congress.") if done == "1" else gettext(
+            "The branch has not held its congress.")
+    return reason
+
+
+# --- documents ----------------------------------------------------------------------------
+
+@web.get("/units/<code>/documents")
+@login_required
+def documents(code: str):
+    """The congress document set: each kind with its step, its downloads and its issued number."""
+    found = readable_unit(code)
+    prep = preparation_or_404(found)
+    unit_definition = prep.workflow_version.definition()
+    branch_definition = prep.branch_workflow_version.definition()
+    states = {s.key: s for s in queries.unit_steps(prep)}
+    latest: dict[str, PaperIssue] = {}
+    for issue in db.session.execute(db.select(PaperIssue).filter_by(unit_id=found.id)
+                                    .order_by(PaperIssue.id.desc())).scalars():
+        latest.setdefault(issue.kind, issue)
+    built = set(generate.unit_kinds())
+    language = _language()
+    kinds = []
+    for kind in DOCUMENT_KINDS.values():
+        unit_steps = [(s, states.get(s.key)) for s in unit_definition.steps if s.document == kind.key]
+        branch_steps = [s for s in branch_definition.steps if s.document == kind.key]
+        kinds.append({"kind": kind, "title": kind.title_en if language == "en" else kind.title_vi,
+                      "unit_steps": unit_steps, "branch_steps": branch_steps,
+                      "built": kind.key in built, "issue": latest.get(kind.key)})
+    return render_template("units/documents.html", unit=found, kinds=kinds, language=language,
+                           document_types=DOCUMENT_TYPES, pdf_available=convert.available(),
+                           can_issue=permissions.can_issue_papers(current_user, found))
+
+
+@web.app_template_global()
+def deadline_in_words(deadline: Deadline, now: date) -> str:
+    """"25 days left", "last day today", "3 days late"."""
+    left = deadline.days_left(now)
+    if left > 0:
+        return gettext("%(days)s day(s) left", days=left)
+    if left == 0:
+        return gettext("today is the last day")
+    return gettext("%(days)s day(s) late", days=-left)
+

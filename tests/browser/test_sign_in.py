@@ -30,6 +30,11 @@ def test_unit_staff_cannot_open_another_unit(new_page):
     page = new_page(WIDE)
     login(page, "tuminh.vanphong")
     assert re.search(r"/units/10891$", page.url)
-    response = page.goto("/units/11311")
-    assert response.status == 403
-    assert "Bạn không được xem hoặc thay đổi nội dung này." in page.content()
+    for path in ("/units/11311", "/units/11311/branches", "/units/11311/documents"):
+        response = page.goto(path)
+        assert response.status == 403, path
+        assert "Bạn không được xem hoặc thay đổi nội dung này." in page.content()
+    screenshot(page, "forbidden")
+    # and the own unit's edit page still works
+    assert page.goto("/units/10891/branches").status == 200
+    assert page.get_by_role("button", name="Lưu tất cả thay đổi").count() == 1

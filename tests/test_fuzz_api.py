@@ -1,0 +1,151 @@
+"""Schemathesis against /api/v1/openapi.json, in-process on the WSGI app, as city staff and as a
+unit's staff (bearer tokens).
+
+Every operation of the document is exercised (none left out): requests built from the schema with
+real path values of the demo (phường Tứ Minh, its branch, step, draft, comment round ...), and
+requests that break the schema on purpose. Each answer must not be a server error, and its status
+code, content type and body must be the ones the document declares. The number of examples per
+operation is bounded and derandomized, so a run is repeatable and takes minutes.
+"""
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+
+import pytest
+from docx import Document
+
+from congress.extensions import db
+from workflows.deadlines import LOCAL_TZ
+
+schemathesis = pytest.importorskip("schemathesis")
+hypothesis = pytest.importorskip("hypothesis")
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.generation import GenerationMode  # noqa: E402
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+TU_MINH = "10891"
+#: examples per operation and per caller: twice this, drawn from valid data with the demo's real path
+#: values, valid data with made-up ones, and data that breaks the schema
+MAX_EXAMPLES = 30
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CALLERS = {"city_staff": "thanhuy.vanphong", "unit_staff": "tuminh.vanphong"}
+
+
+def make_docx(text: str) -> bytes:
+    document = Document()
+    document.add_paragraph(text)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def real_values() -> dict[str, dict[str, object]]:
+    """Path values of the demo's records, by the first segment of an operation's path."""
+    from congress.accounts.models import User
+    from congress.drafts import operations as drafts
+    from congress.notices import jobs
+    from congress.notices.models import Notification
+    from congress.progress import queries
+    from congress.progress.models import Campaign, Step
+    from congress.transfers import importing
+    from congress.units.models import Branch, Unit
+
+    staff = db.session.execute(db.select(User).filter_by(username="tuminh.vanphong")).scalar_one()
+    unit = db.session.execute(db.select(Unit).filter_by(code=TU_MINH)).scalar_one()
+    prep = queries.unit_preparation(unit)
+    step = db.session.execute(db.select(Step).where(Step.preparation_id == prep.id, Step.branch_id.is_(None))
+                              .order_by(Step.id)).scalars().first()
+    branch = db.session.execute(db.select(Branch).filter_by(unit_id=unit.id).order_by(Branch.code)).scalars().first()
+    branch_step = db.session.execute(db.select(Step).filter_by(branch_id=branch.id).order_by(Step.id)).scalars().first()
+    version = drafts.upload_version(unit, "political_report", filename="bao-cao.docx",
+                                    content=make_docx("BÁO CÁO CHÍNH TRỊ"), note=None, actor=staff)
+    found = drafts.open_round(version, audiences=["cadres"], starts_on=date(2025, 8, 1), ends_on=date(2025, 8, 20),
+                              actor=staff)
+    batch = importing.start_import("branches", "chi-bo.csv", "Mã đơn vị;Tên chi bộ\n".encode(), staff)
+    jobs.send_reminders(datetime(2025, 8, 5, 8, 0, tzinfo=LOCAL_TZ))
+    notice = db.session.execute(db.select(Notification).filter_by(user_id=staff.id)).scalars().first()
+    campaign = db.session.execute(db.select(Campaign)).scalars().first()
+    db.session.commit()
+    return {
+        "units": {"code": TU_MINH, "key": step.key, "kind": "political_report", "number": version.number,
+                  "round_id": found.id},
+        "branches": {"code": branch.code, "key": branch_step.key},
+        "campaigns": {"campaign_id": campaign.id},
+        "notifications": {"notification_id": notice.id if notice else 1},
+        "imports": {"token": batch.token},
+    }
+
+
+def path_values(operation, values: dict[str, dict[str, object]]) -> dict[str, object]:
+    segment = operation.path.strip("/").split("/")[0] if not operation.path.startswith("/api/v1") \
+        else operation.path[len("/api/v1/"):].split("/")[0]
+    known = dict(values.get(segment, {}))
+    if segment == "units" and "/papers/" in operation.path:
+        known["kind"] = "congress_plan"
+    names = {p.name for p in operation.path_parameters}
+    return {name: value for name, value in known.items() if name in names}
+
+
+def fuzz(strategy, headers: dict[str, str], statuses: list[int]) -> int:
+    """Run one operation's examples; the number of requests sent."""
+    count = 0
+
+    @settings(max_examples=MAX_EXAMPLES * 2, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.generate])
+    @given(case=strategy)
+    def run(case):
+        nonlocal count
+        count += 1
+        statuses.append(case.call_and_validate(headers=headers, checks=CHECKS).status_code)
+
+    run()
+    return count
+
+
+def test_api_conforms_to_its_document(make_app, tmp_path, capsys):
+    from congress.accounts.models import User
+    from congress.accounts.operations import create_token
+
+    app = make_app("demo", RATELIMIT_ENABLED=False, FILES_FOLDER=str(tmp_path / "files"),
+                   PAPERS_FOLDER=str(tmp_path / "papers"))
+    with app.app_context():
+        values = real_values()
+        tokens = {}
+        for caller, username in CALLERS.items():
+            user = db.session.execute(db.select(User).filter_by(username=username)).scalar_one()
+            tokens[caller] = create_token(user, "fuzz")[1]
+        db.session.commit()
+        db.session.remove()
+
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 30, "the OpenAPI document lost operations"
+
+    ran = 0
+    statuses: list[int] = []
+    failures: list[str] = []
+    for caller, token in tokens.items():
+        headers = {"Authorization": f"Bearer {token}"}
+        for operation in operations:
+            real = path_values(operation, values)
+            strategy = (operation.as_strategy(GenerationMode.POSITIVE, path_parameters=real)
+                        | operation.as_strategy(GenerationMode.POSITIVE)
+                        | operation.as_strategy(GenerationMode.NEGATIVE))
+            try:
+                ran += fuzz(strategy, headers, statuses)
+            except Exception as exc:  # noqa: BLE001  every operation is run; failures are listed together
+                failures.append(f"{caller} {operation.label}: {str(exc)[:1500]}")
+
+    with capsys.disabled():
+        print(f"\nschemathesis: {ran} cases over {len(operations)} operations × {len(tokens)} callers")
+    assert not failures, "\n\n".join(failures)
+    # the examples reached real records and were refused as well as accepted
+    assert sum(200 <= s < 300 for s in statuses) > len(operations), "too few requests were accepted"
+    assert {403, 404, 422} <= set(statuses)
