@@ -23,6 +23,7 @@ MESSAGES = {
     "stale_version": _l("Someone changed this while you were editing it: reload to see the current "
                         "state, then try again."),
     "version_required": _l("The version you saw is missing: send \"version\" with the write."),
+    "approval_waiver_forbidden": _l("Only the city may mark a step it must approve as not applicable."),
     "action_forbidden": _l("Your role does not allow the action \"%(action)s\" on this unit."),
     "deadline_forbidden": _l("Only city staff may set deadlines."),
     "congress_date_forbidden": _l("Only the unit's leader or city staff may plan the congress date."),

@@ -262,6 +262,9 @@ def _login(app, username: str):
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    # signing in starts a fresh session, so the token comes from a page served after it
+    page = client.get("/", follow_redirects=True).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     return client, token
 
 

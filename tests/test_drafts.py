@@ -59,6 +59,15 @@ def step(code: str, key: str) -> Step:
         Step.preparation_id == prep.id, Step.branch_id.is_(None), Step.key == key)).scalar_one()
 
 
+def awaiting_city(code: str) -> None:
+    """Put the unit's two approval steps back to "sent to the city, no verdict yet"."""
+    for key in ("documents_approval", "personnel_plan"):
+        found = step(code, key)
+        found.state, found.completed_on = "submitted", None
+        found.version += 1
+    db.session.commit()
+
+
 def actions(name: str) -> list[AuditRecord]:
     return list(db.session.execute(db.select(AuditRecord).filter_by(action=name)
                                    .order_by(AuditRecord.id)).scalars())
@@ -345,6 +354,7 @@ def test_submit_return_resubmit_approve_and_the_approval_step_follows(people, fi
 
 def test_congress_cannot_be_marked_held_without_the_approvals(app, make_user, files):
     """Phường Tứ Minh has every other step done: only the city's approvals stand in the way."""
+    awaiting_city(TU_MINH)
     staff = make_user("tm.staff2", "unit_staff", unit=TU_MINH)
     leader = db.session.execute(db.select(type(staff)).filter_by(username="tuminh.bithu")).scalar_one()
     city = db.session.execute(db.select(type(staff)).filter_by(username="thanhuy.vanphong")).scalar_one()
@@ -380,4 +390,32 @@ def test_congress_cannot_be_marked_held_without_the_approvals(app, make_user, fi
     assert step(TU_MINH, "congress").state == "done"
     exception = actions("draft.exception")
     assert len(exception) == 1 and exception[0].reason == "Thành ủy chỉ định nhân sự, không trình phương án"
+    # the waived approval step follows: returned, then not applicable, with the same reason
+    assert step(TU_MINH, "personnel_plan").state == "not_applicable"
+    assert step(TU_MINH, "documents_approval").state == "approved"
+    assert actions("step.mark_not_applicable")[-1].reason == "Thành ủy chỉ định nhân sự, không trình phương án"
+
+
+def test_an_approval_recorded_on_the_steps_opens_the_gate(app, make_user):
+    """Approvals given before drafts were kept here are the approval steps the city completed."""
+    staff = make_user("tm.staff3", "unit_staff", unit=TU_MINH)
+    assert step(TU_MINH, "documents_approval").state in ("approved", "done")
+    congress = step(TU_MINH, "congress")
+    progress_ops.transition(congress, action=Action.COMPLETE, actor=staff, version=congress.version)
+    db.session.commit()
+    assert step(TU_MINH, "congress").state == "done"
+
+
+def test_only_the_city_waives_an_approval_step(app, make_user):
+    staff = make_user("tm.staff4", "unit_leader", unit=TU_MINH)
+    awaiting_city(TU_MINH)
+    found = step(TU_MINH, "personnel_plan")
+    found.state = "in_progress"
+    db.session.commit()
+    with pytest.raises(Forbidden) as refused:
+        progress_ops.transition(found, action=Action.MARK_NOT_APPLICABLE, actor=staff, version=found.version,
+                                note="không cần")
+    assert refused.value.code == "approval_waiver_forbidden"
+    db.session.rollback()
+    assert step(TU_MINH, "personnel_plan").state == "in_progress"
 

@@ -13,7 +13,7 @@ from werkzeug.test import encode_multipart
 from congress.audit.models import AuditRecord
 from congress.drafts.models import DraftVersion
 from congress.extensions import db
-from tests.test_drafts import PDF, REPORT_1, REPORT_2, TU_MINH, step
+from tests.test_drafts import PDF, REPORT_1, REPORT_2, TU_MINH, awaiting_city, step
 from tests.test_openapi import Checker
 
 BASE = f"/api/v1/units/{TU_MINH}/drafts"
@@ -155,6 +155,8 @@ def test_the_whole_cycle_through_the_api(clients, files, checker):
             else getattr(client, method)(url, **kwargs)
         checker.check(method, url, response, body)
         return response
+
+    awaiting_city(TU_MINH)
 
     first = upload(clients.staff, REPORT_1, "BCCT lần 1.docx", note="Dự thảo lần 1")
     checker.check("post", f"{BASE}/political_report/versions", first)

@@ -11,7 +11,7 @@ from docx import Document
 
 from congress.drafts.models import DraftVersion
 from congress.extensions import db
-from tests.test_drafts import PDF, REPORT_1, REPORT_2, TU_MINH, make_docx, step
+from tests.test_drafts import PDF, REPORT_1, REPORT_2, TU_MINH, awaiting_city, make_docx, step
 from tests.test_drafts_api import multipart
 from tests.test_queries import count_queries
 from tests.test_web_units import csrf_token, signed_in
@@ -49,6 +49,7 @@ def text_of(response) -> str:
 
 
 def test_pages_speak_vietnamese_and_only_to_readers(app, staff, files):
+    awaiting_city(TU_MINH)
     html = text_of(staff.get(PAGES))
     assert "Dự thảo các văn kiện đại hội" in html and "Tải lên dự thảo mới" in html
     assert "Chưa thể ghi nhận đã tổ chức đại hội cho đến khi Thành ủy phê duyệt:" in html
@@ -188,6 +189,7 @@ def test_submit_and_the_city_verdict_on_the_pages(app, staff, leader, city, file
 
 
 def test_gate_through_the_step_form_and_the_exception(app, staff, city, files):
+    awaiting_city(TU_MINH)
     congress = step(TU_MINH, "congress")
     token = csrf_token(staff, f"/units/{TU_MINH}")
     refused = staff.post(f"/units/{TU_MINH}/steps/congress/complete", data={

@@ -104,6 +104,12 @@ def can_submit_drafts(user, unit) -> bool:
     return user.role == "admin" or (user.role == "unit_leader" and user.unit_id == unit.id)
 
 
+def can_waive_approval(user, unit) -> bool:
+    """Marking a step the city must approve as not applicable is the city's decision, never the
+    unit's own: city leaders and staff of its province, or an admin."""
+    return user.role == "admin" or (user.role in CITY_ROLES and user.province_code == unit.province_code)
+
+
 def can_review_drafts(user, unit) -> bool:
     """Commenting on, approving or returning a unit's draft, and recording an exception to the
     approval the congress needs: city leaders and staff of its province, or an admin."""

@@ -30,6 +30,7 @@ from workflows.rules import FINISHED, Action, State
 
 from . import storage
 from .models import (
+    APPROVAL_STEPS,
     AUDIENCES,
     GATED_KINDS,
     ApprovalException,
@@ -42,8 +43,6 @@ from .queries import kind_or_404, title_vi
 
 #: the unit step a document kind's first upload starts
 DRAFTING_STEPS = {"political_report": "political_report", "self_review_report": "self_review"}
-#: the unit step that follows a kind's submission and the city's verdict
-APPROVAL_STEPS = {"political_report": "documents_approval", "personnel_submission": "personnel_plan"}
 COMMENT_ROUND_STEP = "comment_round"
 NOTE_LIMIT = 2000
 COMMENT_LIMIT = 4000
@@ -76,7 +75,8 @@ def _allowed_from(state: State, action: Action) -> bool:
             Action.SUBMIT: state is State.IN_PROGRESS,
             Action.APPROVE: state is State.SUBMITTED,
             Action.RETURN: state is State.SUBMITTED,
-            Action.COMPLETE: state in (State.NOT_STARTED, State.IN_PROGRESS)}[action]
+            Action.COMPLETE: state in (State.NOT_STARTED, State.IN_PROGRESS),
+            Action.MARK_NOT_APPLICABLE: state in (State.NOT_STARTED, State.IN_PROGRESS)}[action]
 
 
 # --- versions --------------------------------------------------------------------------------------
@@ -356,6 +356,8 @@ def record_exception(unit: Unit, kind: str, *, reason: str | None, actor) -> App
         raise Conflict("exception_exists") from None
     record(action="draft.exception", entity="draft", actor=actor, entity_key=f"{unit.code}/{kind}",
            unit_id=unit.id, new={"document": title_vi(kind)}, reason=reason)
+    # the waived approval step stops standing between the unit and its congress, with the same reason
+    _follow(unit, APPROVAL_STEPS[kind], [Action.RETURN, Action.MARK_NOT_APPLICABLE], actor, reason)
     return found
 
 

@@ -9,10 +9,11 @@ from sqlalchemy.orm import selectinload
 
 from congress.errors import NotFound, Unprocessable
 from congress.extensions import db
+from congress.progress.models import Preparation, Step
 from congress.units.models import Unit
 from workflows.documents import DOCUMENT_KINDS
 
-from .models import DRAFT_KINDS, GATED_KINDS, ApprovalException, CommentRound, DraftVersion
+from .models import APPROVAL_STEPS, DRAFT_KINDS, GATED_KINDS, ApprovalException, CommentRound, DraftVersion
 
 #: the unit's step that is the congress itself: completing it is "the congress was held"
 CONGRESS_STEP = "congress"
@@ -93,10 +94,17 @@ def stages(unit: Unit) -> dict[str, KindStage]:
 
 
 def missing_approvals(unit_id: int) -> list[str]:
-    """The gated kinds with neither an approved version nor an exception (two small queries)."""
+    """The gated kinds the city has not approved (neither an approved version nor the matching
+    approval step done, which is how an approval given outside the drafts is recorded) and that
+    have no exception (three small queries)."""
     approved = set(db.session.execute(sa.select(DraftVersion.kind).where(
         DraftVersion.unit_id == unit_id, DraftVersion.kind.in_(GATED_KINDS),
         DraftVersion.status == "approved").distinct()).scalars())
+    done_steps = set(db.session.execute(sa.select(Step.key).join(Preparation).where(
+        Preparation.unit_id == unit_id, Step.branch_id.is_(None),
+        Step.key.in_([APPROVAL_STEPS[k] for k in GATED_KINDS]),
+        Step.state.in_(("approved", "done")))).scalars())
+    approved |= {kind for kind in GATED_KINDS if APPROVAL_STEPS[kind] in done_steps}
     excepted = set(db.session.execute(sa.select(ApprovalException.kind).where(
         ApprovalException.unit_id == unit_id)).scalars())
     return [kind for kind in GATED_KINDS if kind not in approved and kind not in excepted]

@@ -173,22 +173,25 @@ def transition(step: Step, *, action: Action, actor, version: int | None, on: da
     """Move a step by one action, after checking role, scope, version and the workflow's guards."""
     prep = step.preparation
     unit = prep.unit
-    if not permissions.can_take_action(actor, unit, action):
+    step_def = definition_of(step)
+    if action is Action.MARK_NOT_APPLICABLE and step_def.approval:
+        if not permissions.can_waive_approval(actor, unit):
+            raise Forbidden("approval_waiver_forbidden")
+    elif not permissions.can_take_action(actor, unit, action):
         raise Forbidden("action_forbidden", {"action": action.value})
     check_version(step.version, version, step_snapshot(step))
-    step_def = definition_of(step)
     note = (note or "").strip() or None
     context = TransitionContext(today=today(), campaign_start=prep.campaign.starts_on,
                                 prerequisites=_prerequisite_facts(step, step_def),
                                 auto_rule=_auto_rule_progress(step, step_def),
                                 not_before=_not_before(step, action))
+    if action is Action.COMPLETE:
+        check_congress_gate(step)  # the city's approval of the documents the congress needs
     try:
         new_state = check_transition(state=step.state_enum, action=action, needs_approval=step_def.approval,
                                      on=on if action in DATED else None, note=note, context=context)
     except Refusal as refusal:
         raise Unprocessable(refusal.code, _with_titles(refusal.params, step)) from None
-    if action is Action.COMPLETE:
-        check_congress_gate(step)  # the city's approval of the documents the congress needs
     before = step_snapshot(step)
     _apply(step, action, new_state, on or context.today, note)
     db.session.flush()
