@@ -5,6 +5,7 @@ is put into words (in the user's language) only when the response is made.
 """
 from __future__ import annotations
 
+import errno
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,6 +53,16 @@ class Conflict(OperationError):
 class Unprocessable(OperationError):
     status = 422
     code = "unprocessable"
+
+
+class StorageFull(OperationError):
+    """The disk the files are kept on is full: nothing was kept, the user may try again later."""
+    status = 507
+    code = "storage_full"
+
+
+#: errno values of a file system that has no room left (no space, over quota)
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def wants_json() -> bool:
@@ -104,6 +115,15 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException):
         return error_response(exc.code or 500, _http_code(exc.code), http_message(exc.code))
 
+    @app.errorhandler(OSError)
+    def _disk(exc: OSError):
+        db.session.rollback()
+        if exc.errno in NO_ROOM:
+            app.logger.error("no room left on a file system: %s", exc)
+            return error_response(507, "storage_full", describe("storage_full", {}))
+        app.logger.exception("unexpected error")
+        return error_response(500, "internal_error", http_message(500))
+
     @app.errorhandler(Exception)
     def _unexpected(exc):
         db.session.rollback()
@@ -114,7 +134,8 @@ def register_error_handlers(app: Flask) -> None:
 def _http_code(status: int | None) -> str:
     return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
             405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-            422: "unprocessable", 429: "too_many_requests"}.get(status or 500, "http_error")
+            422: "unprocessable", 429: "too_many_requests",
+            507: "storage_full"}.get(status or 500, "http_error")
 
 
 def _jsonable(params: Mapping[str, Any]) -> dict:

@@ -59,6 +59,8 @@ MESSAGES = {
     "not_enrolled": _l("The unit %(code)s has no congress preparation yet."),
     "unauthorized": _l("Log in, or send a valid API token."),
     "forbidden": _l("You may not see or change this."),
+    "storage_full": _l("The server has no room left to keep files: nothing was saved. Try again later "
+                       "or tell the administrator."),
     "database_unavailable": _l("The database cannot be reached right now. Try again in a moment."),
     "bad_request": _l("The request could not be understood."),
     "csrf_missing": _l("The form's security token is missing or expired: reload the page and try "

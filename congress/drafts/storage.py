@@ -22,7 +22,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from congress.errors import OperationError, Unprocessable
+from congress.errors import NO_ROOM, OperationError, StorageFull, Unprocessable
 from congress.papers.names import content_disposition, safe_filename
 
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -126,8 +126,10 @@ def put(content: bytes, sha256: str) -> Path:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in NO_ROOM:
+            raise StorageFull() from None
         raise
     return target
 

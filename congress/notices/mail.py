@@ -10,7 +10,7 @@ import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 
 import sqlalchemy as sa
 from flask import current_app
@@ -63,7 +63,11 @@ def message_for(notification: Notification) -> EmailMessage:
     message["Subject"] = subject
     message["From"] = formataddr(("Chuẩn bị đại hội", _sender()))
     message["To"] = notification.email_to
-    message["Message-ID"] = make_msgid(idstring=f"notice-{notification.id}", domain="congress")
+    # the same for every attempt: a message sent again after a crash between sending and recording
+    # it is recognised as the same one by the receiving side
+    domain = _sender().rpartition("@")[2] or "congress"
+    stamp = int(notification.created_at.timestamp()) if notification.created_at else 0
+    message["Message-ID"] = f"<notice-{notification.id}-{stamp}@{domain}>"
     message.set_content(body)
     return message
 
