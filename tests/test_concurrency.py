@@ -64,7 +64,7 @@ def call(url: str, token: str, method: str = "GET", body: dict | None = None) ->
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def test_fifty_clients_lose_nothing(pg_app):
+def test_fifty_clients_lose_nothing(pg_app, capsys):
     from congress.accounts.models import User
     from congress.accounts.operations import create_token
     from congress.audit.models import AuditRecord
@@ -174,5 +174,6 @@ def test_fifty_clients_lose_nothing(pg_app):
     assert recorded == sorted(set(recorded)) == sorted(accepted_delegates)
     # the step's version moved once per accepted transition
     assert step.version == first_step_version + step_ok
-    print(f"\nconcurrency: {CLIENTS} clients, {sum(statuses.values())} writes, {step_ok + branch_ok} applied, "
-          f"{statuses[('step', 409)] + statuses[('branch', 409)]} refused with 409, 0 lost")
+    with capsys.disabled():
+        print(f"\nconcurrency: {CLIENTS} clients, {sum(statuses.values())} writes, {step_ok + branch_ok} applied, "
+              f"{statuses[('step', 409)] + statuses[('branch', 409)]} refused with 409, 0 lost")

@@ -60,11 +60,11 @@ def step(code: str, key: str) -> Step:
 
 
 def awaiting_city(code: str) -> None:
-    """Put the unit's two approval steps back to "sent to the city, no verdict yet"."""
-    for key in ("documents_approval", "personnel_plan"):
-        found = step(code, key)
-        found.state, found.completed_on = "submitted", None
-        found.version += 1
+    """Put the unit's political report back to "sent to the city, no verdict yet" (its approval
+    step); the personnel plan's approval step stays done, as the congress step requires it."""
+    found = step(code, "documents_approval")
+    found.state, found.completed_on = "submitted", None
+    found.version += 1
     db.session.commit()
 
 
@@ -353,7 +353,8 @@ def test_submit_return_resubmit_approve_and_the_approval_step_follows(people, fi
 # --- the gate on the congress step -----------------------------------------------------------------
 
 def test_congress_cannot_be_marked_held_without_the_approvals(app, make_user, files):
-    """Phường Tứ Minh has every other step done: only the city's approvals stand in the way."""
+    """Phường Tứ Minh has every other step done: only the city's approval of its political report
+    stands in the way, and the city's approval of the version opens it."""
     awaiting_city(TU_MINH)
     staff = make_user("tm.staff2", "unit_staff", unit=TU_MINH)
     leader = db.session.execute(db.select(type(staff)).filter_by(username="tuminh.bithu")).scalar_one()
@@ -362,38 +363,53 @@ def test_congress_cannot_be_marked_held_without_the_approvals(app, make_user, fi
     with pytest.raises(Unprocessable) as refused:
         progress_ops.transition(congress, action=Action.COMPLETE, actor=staff, version=congress.version)
     assert refused.value.code == "congress_needs_approval"
-    assert refused.value.params["kinds"] == ["political_report", "personnel_submission"]
+    assert refused.value.params["kinds"] == ["political_report"]
     db.session.rollback()
     assert step(TU_MINH, "congress").state == "not_started"
     report = operations.upload_version(unit(TU_MINH), "political_report", filename="a.docx", content=REPORT_1,
                                        note=None, actor=staff)
     operations.submit_version(report, actor=leader)
+    db.session.commit()
+    with pytest.raises(Unprocessable):  # submitted is not approved
+        progress_ops.transition(congress, action=Action.COMPLETE, actor=staff, version=congress.version)
+    db.session.rollback()
     operations.review_version(report, verdict="approve", text=None, actor=city)
     db.session.commit()
-    with pytest.raises(Unprocessable) as refused:
-        progress_ops.transition(congress, action=Action.COMPLETE, actor=staff, version=congress.version)
-    assert refused.value.params["kinds"] == ["personnel_submission"]
-    db.session.rollback()
+    assert step(TU_MINH, "documents_approval").state == "approved"
+    congress = step(TU_MINH, "congress")
+    progress_ops.transition(congress, action=Action.COMPLETE, actor=staff, version=congress.version)
+    db.session.commit()
+    assert step(TU_MINH, "congress").state == "done"
+
+
+def test_an_exception_lets_the_congress_be_held_without_the_approval(app, make_user):
+    awaiting_city(TU_MINH)
+    staff = make_user("tm.staff2", "unit_staff", unit=TU_MINH)
+    city = db.session.execute(db.select(type(staff)).filter_by(username="thanhuy.vanphong")).scalar_one()
+    with pytest.raises(Forbidden):
+        operations.record_exception(unit(TU_MINH), "political_report", reason="x", actor=staff)
     with pytest.raises(Unprocessable):
-        operations.record_exception(unit(TU_MINH), "personnel_submission", reason=" ", actor=city)
+        operations.record_exception(unit(TU_MINH), "political_report", reason=" ", actor=city)
     with pytest.raises(Unprocessable):
         operations.record_exception(unit(TU_MINH), "self_review_report", reason="x", actor=city)
-    operations.record_exception(unit(TU_MINH), "personnel_submission",
-                                reason="Thành ủy chỉ định nhân sự, không trình phương án", actor=city)
+    db.session.rollback()
+    reason = "Thành ủy cho phép dùng báo cáo đã thông qua tại hội nghị Ban Chấp hành"
+    operations.record_exception(unit(TU_MINH), "political_report", reason=reason, actor=city)
     db.session.commit()
     with pytest.raises(Conflict):
-        operations.record_exception(unit(TU_MINH), "personnel_submission", reason="lần nữa", actor=city)
+        operations.record_exception(unit(TU_MINH), "political_report", reason="lần nữa", actor=city)
     db.session.rollback()
     congress = step(TU_MINH, "congress")
     progress_ops.transition(congress, action=Action.COMPLETE, actor=staff, version=congress.version)
     db.session.commit()
     assert step(TU_MINH, "congress").state == "done"
     exception = actions("draft.exception")
-    assert len(exception) == 1 and exception[0].reason == "Thành ủy chỉ định nhân sự, không trình phương án"
+    assert len(exception) == 1 and exception[0].reason == reason
     # the waived approval step follows: returned, then not applicable, with the same reason
-    assert step(TU_MINH, "personnel_plan").state == "not_applicable"
-    assert step(TU_MINH, "documents_approval").state == "approved"
-    assert actions("step.mark_not_applicable")[-1].reason == "Thành ủy chỉ định nhân sự, không trình phương án"
+    assert step(TU_MINH, "documents_approval").state == "not_applicable"
+    assert [r.action for r in actions("step.return") + actions("step.mark_not_applicable")
+            if r.step_key == "documents_approval"] == ["step.return", "step.mark_not_applicable"]
+    assert actions("step.mark_not_applicable")[-1].reason == reason
 
 
 def test_an_approval_recorded_on_the_steps_opens_the_gate(app, make_user):

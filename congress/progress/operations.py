@@ -185,13 +185,13 @@ def transition(step: Step, *, action: Action, actor, version: int | None, on: da
                                 prerequisites=_prerequisite_facts(step, step_def),
                                 auto_rule=_auto_rule_progress(step, step_def),
                                 not_before=_not_before(step, action))
-    if action is Action.COMPLETE:
-        check_congress_gate(step)  # the city's approval of the documents the congress needs
     try:
         new_state = check_transition(state=step.state_enum, action=action, needs_approval=step_def.approval,
                                      on=on if action in DATED else None, note=note, context=context)
     except Refusal as refusal:
         raise Unprocessable(refusal.code, _with_titles(refusal.params, step)) from None
+    if action is Action.COMPLETE:
+        check_congress_gate(step)  # the city's approval of the documents the congress needs
     before = step_snapshot(step)
     _apply(step, action, new_state, on or context.today, note)
     db.session.flush()
