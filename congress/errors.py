@@ -95,8 +95,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_down(exc):
-        db.session.rollback()
+        from flask import g
+
+        try:
+            db.session.rollback()
+        except OperationalError:
+            pass
         app.logger.error("database error: %s", exc)
+        # the error page must not reach for the database again (the signed-in user, the bell)
+        g._login_user = app.login_manager.anonymous_user()
         return error_response(503, "database_unavailable", describe("database_unavailable", {}))
 
     @app.errorhandler(StatementError)
