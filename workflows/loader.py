@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -114,14 +115,24 @@ class WorkflowDefinition:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def step(self, key: str) -> StepDefinition:
-        for step in self.steps:
-            if step.key == key:
-                return step
-        raise KeyError(key)
+        try:
+            return self._steps_by_key[key]
+        except KeyError:
+            raise KeyError(key) from None
 
-    @property
+    # A definition never changes once built: its lookups are computed once, on first use.
+    @cached_property
+    def _steps_by_key(self) -> dict[str, StepDefinition]:
+        return {s.key: s for s in self.steps}
+
+    @cached_property
     def step_keys(self) -> tuple[str, ...]:
         return tuple(s.key for s in self.steps)
+
+    @cached_property
+    def step_order(self) -> dict[str, int]:
+        """Each step key's position in the definition, for sorting a unit's steps."""
+        return {key: i for i, key in enumerate(self.step_keys)}
 
     @property
     def total_weight(self) -> int:

@@ -7,7 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import contains_eager
-from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.sql.expression import FunctionElement, TableClause
 
 from congress.clock import today
 from congress.extensions import db
@@ -55,6 +55,47 @@ def _definitions(version_ids: set[int]):
     return {v.id: v.definition() for v in versions}
 
 
+class _IndexedTable(TableClause):
+    """A table read through a named index on SQLite ("FROM steps INDEXED BY ..."), as is elsewhere.
+
+    Without statistics SQLite's planner reads "branch_id IS NULL" through the (branch_id, key)
+    unique index: every unit step of the country, then filtered by preparation. The partial
+    index on (preparation_id, key) WHERE branch_id IS NULL holds exactly the unit steps.
+    """
+    inherit_cache = True
+
+    def __init__(self, name: str, index: str, *columns):
+        super().__init__(name, *columns)
+        self.index = index
+
+
+@compiles(_IndexedTable, "sqlite")
+def _indexed_table_sqlite(element, compiler, **kw):
+    text = compiler.visit_table(element, **kw)
+    return f"{text} INDEXED BY {element.index}" if kw.get("asfrom") else text
+
+
+#: The unit steps (branch_id IS NULL), through their partial index on SQLite. Dates are read as
+#: they are stored and converted once per distinct value (see readiness_rows).
+_UNIT_STEPS = _IndexedTable("steps", "uq_steps_unit_step", *(
+    sa.column(c.name, sa.String() if isinstance(c.type, sa.Date) else c.type)
+    for c in Step.__table__.columns
+    if c.name in ("preparation_id", "branch_id", "key", "state", "due_on", "due_kind", "completed_on")))
+
+
+def _date_reader():
+    """A converter of stored dates (text on SQLite, dates elsewhere) that converts each value once."""
+    seen: dict = {None: None}
+
+    def read(value):
+        try:
+            return seen[value]
+        except KeyError:
+            day = seen[value] = date.fromisoformat(value) if isinstance(value, str) else value
+            return day
+    return read
+
+
 def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] | None = None,
                    kind: str | None = None, as_of: date | None = None) -> list[UnitRow]:
     """Readiness of every matching unit in four queries, as of ``as_of`` (default today)."""
@@ -64,41 +105,53 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
     prep_ids = [p.id for p in preps]
     definitions = _definitions({p.workflow_version_id for p in preps})
     steps_by_prep: dict[int, list] = {}
-    columns = (Step.preparation_id, Step.key, Step.state, Step.due_on, Step.due_kind, Step.completed_on)
+    t = _UNIT_STEPS.c
+    columns = (t.preparation_id, t.key, t.state, t.due_on, t.due_kind, t.completed_on)
     if province_codes is None and unit_ids is None and kind is None:
         # every unit: one scan of the unit steps, not an IN list of thousands of ids
-        chunks = [sa.select(*columns).where(Step.branch_id.is_(None))]
+        chunks = [sa.select(*columns).where(t.branch_id.is_(None))]
     else:
-        chunks = [sa.select(*columns).where(Step.preparation_id.in_(prep_ids[start:start + 5000]),
-                                            Step.branch_id.is_(None))
+        chunks = [sa.select(*columns).where(t.preparation_id.in_(prep_ids[start:start + 5000]),
+                                            t.branch_id.is_(None))
                   for start in range(0, len(prep_ids), 5000)]
     for query in chunks:
-        for row in db.session.execute(query):
-            steps_by_prep.setdefault(row.preparation_id, []).append(row)
+        for row in db.session.execute(query).all():
+            found = steps_by_prep.get(row[0])
+            if found is None:
+                steps_by_prep[row[0]] = [row]
+            else:
+                found.append(row)
     counts = _branch_counts_for(province_codes, unit_ids)
     now = as_of or today()
-    # thousands of units share a handful of states and due dates: convert each value once
+    # thousands of units share a handful of states, dates and whole steps: convert and build each
+    # value once (StepFacts are immutable, so units with the same facts share them)
     states = {state.value: state for state in State}
-    deadlines: dict[tuple[date, str], Deadline] = {}
+    read_date = _date_reader()
+    deadlines: dict[tuple, Deadline | None] = {}
+    shared_facts: dict[tuple, StepFacts] = {}
     rows = []
     for prep in preps:
         definition = definitions[prep.workflow_version_id]
+        order = definition.step_order
         total, held, _ = counts.get(prep.unit_id, (0, 0, None))
+        share = held / total if total else 0.0
         facts = []
-        for row in steps_by_prep.get(prep.id, []):
-            step_def = definition.step(row.key)
-            partial = (held / total if total else 0.0) if step_def.done_when == "all_branches_held" else None
-            due = None
-            if row.due_on:
-                due_key = (row.due_on, row.due_kind or "by")
+        for _, key, state, due_on, due_kind, completed_on in steps_by_prep.get(prep.id, ()):
+            step_def = definition.step(key)
+            partial = share if step_def.done_when == "all_branches_held" else None
+            fact_key = (key, step_def.weight, state, due_on, due_kind, completed_on, partial)
+            fact = shared_facts.get(fact_key)
+            if fact is None:
+                due_key = (due_on, due_kind)
                 due = deadlines.get(due_key)
-                if due is None:
-                    due = deadlines[due_key] = Deadline.from_last_day(*due_key)
-            facts.append(StepFacts(
-                key=row.key, weight=step_def.weight, state=states.get(row.state) or State(row.state),
-                due=due, completed_on=row.completed_on, partial=partial))
-        order = {key: i for i, key in enumerate(definition.step_keys)}
-        facts.sort(key=lambda f: order.get(f.key, 999))
+                if due is None and due_key not in deadlines:
+                    day = read_date(due_on)
+                    due = deadlines[due_key] = Deadline.from_last_day(day, due_kind or "by") if day else None
+                fact = shared_facts[fact_key] = StepFacts(
+                    key=key, weight=step_def.weight, state=states.get(state) or State(state),
+                    due=due, completed_on=read_date(completed_on), partial=partial)
+            facts.append(fact)
+        facts.sort(key=lambda f: order[f.key])
         readiness = unit_readiness(facts, branches_held=held, branches_total=total,
                                    deadline=prep.deadline, started_on=prep.campaign.starts_on, today=now)
         readiness = _with_step_titles(readiness, definition)
