@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from docx import Document
 
 from congress.extensions import db
+from tests.test_drafts import make_docx
 from workflows.deadlines import LOCAL_TZ
 
 TU_MINH, HONG_BANG, PROVINCE = "10891", "11311", "31"
@@ -88,13 +88,6 @@ class Case:
 
 # --- the demo's real values --------------------------------------------------------------------
 
-def make_docx(*paragraphs: str) -> bytes:
-    document = Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
 
 
 class Demo:

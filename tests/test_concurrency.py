@@ -19,9 +19,9 @@ import urllib.request
 from collections import Counter
 
 import pytest
-from werkzeug.serving import make_server
 
 from congress.extensions import db
+from tests.serving import LiveServer
 
 TU_MINH = "10891"
 CLIENTS = 50
@@ -36,21 +36,6 @@ def pg_app(make_app, databases):
                    SQLALCHEMY_ENGINE_OPTIONS={"pool_size": CLIENTS + 5, "max_overflow": 10})
     with app.app_context():
         yield app
-
-
-class Served:
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.thread.join(timeout=10)
 
 
 def call(url: str, token: str, method: str = "GET", body: dict | None = None) -> tuple[int, dict]:
@@ -100,7 +85,7 @@ def test_fifty_clients_lose_nothing(pg_app, capsys):
     lock = threading.Lock()
     start = threading.Barrier(CLIENTS)
 
-    with Served(pg_app) as served:
+    with LiveServer(pg_app) as served:
         api = f"{served.url}/api/v1"
 
         def step_client():

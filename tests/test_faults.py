@@ -13,7 +13,6 @@ scheduler is killed in the middle of its work.
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import re
 import signal
@@ -27,23 +26,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
-from docx import Document
 
 from congress.extensions import db
 from tests.conftest import BUILDERS, DEMO_PASSWORD, IN_CI, make_test_app
+from tests.test_drafts import make_docx
 
 ROOT = Path(__file__).resolve().parent.parent
 TU_MINH = "10891"
 API = "/api/v1"
 
 
-def make_docx(*paragraphs: str) -> bytes:
-    document = Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
 
 
 # --- the database goes away ----------------------------------------------------------------------

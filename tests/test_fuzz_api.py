@@ -9,13 +9,12 @@ operation is bounded and derandomized, so a run is repeatable and takes minutes.
 """
 from __future__ import annotations
 
-import io
 from datetime import date, datetime
 
 import pytest
-from docx import Document
 
 from congress.extensions import db
+from tests.test_drafts import make_docx
 from workflows.deadlines import LOCAL_TZ
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -38,12 +37,6 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 CALLERS = {"city_staff": "thanhuy.vanphong", "unit_staff": "tuminh.vanphong"}
 
 
-def make_docx(text: str) -> bytes:
-    document = Document()
-    document.add_paragraph(text)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
 
 
 def real_values() -> dict[str, dict[str, object]]:

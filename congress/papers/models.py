@@ -6,6 +6,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from congress.background import Stallable
 from congress.extensions import db
 
 JOB_STATES = ("queued", "running", "done", "failed")
@@ -75,7 +76,7 @@ class PaperTemplate(db.Model):
     uploaded_by: Mapped[str] = mapped_column(sa.String(80))
 
 
-class PaperJob(db.Model):
+class PaperJob(Stallable, db.Model):
     """Long work: one kind for every unit of a province, in a ZIP, built in the background.
 
     The page polls the row for ``done``/``total``; the file lands under PAPERS_FOLDER.
@@ -99,19 +100,7 @@ class PaperJob(db.Model):
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
-    #: a job whose row has not moved for this long died with its process (a restart)
-    STALLED_AFTER_SECONDS = 600
-
-    @property
-    def shown_state(self) -> str:
-        """The state, with a running job that stopped moving reported as failed."""
-        from congress.clock import utcnow
-
-        if self.state in ("queued", "running"):
-            updated = self.updated_at if self.updated_at.tzinfo else self.updated_at.replace(tzinfo=utcnow().tzinfo)
-            if (utcnow() - updated).total_seconds() > self.STALLED_AFTER_SECONDS:
-                return "failed"
-        return self.state
+    MOVING_STATES = ("queued", "running")
 
     @property
     def percent(self) -> int:

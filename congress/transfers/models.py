@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from congress.background import Stallable
 from congress.extensions import db
 
 IMPORT_KINDS = ("units", "branches", "progress")
@@ -15,7 +16,7 @@ IMPORT_STATES = ("queued", "reading", "previewed", "applied", "failed", "cancell
 ROW_STATUSES = ("new", "updated", "unchanged", "warning", "error")
 
 
-class ImportBatch(db.Model):
+class ImportBatch(Stallable, db.Model):
     """One uploaded file. Its rows are read in the background (the page shows the progress)."""
     __tablename__ = "import_batches"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,18 +42,7 @@ class ImportBatch(db.Model):
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
-    #: a batch whose row has not moved for this long died with its process (a restart)
-    STALLED_AFTER_SECONDS = 600
-
-    @property
-    def shown_state(self) -> str:
-        from congress.clock import utcnow
-
-        if self.state in ("queued", "reading"):
-            updated = self.updated_at if self.updated_at.tzinfo else self.updated_at.replace(tzinfo=utcnow().tzinfo)
-            if (utcnow() - updated).total_seconds() > self.STALLED_AFTER_SECONDS:
-                return "failed"
-        return self.state
+    MOVING_STATES = ("queued", "reading")
 
     @property
     def percent(self) -> int:
