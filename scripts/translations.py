@@ -3,6 +3,9 @@
     python scripts/translations.py                 # extract + update + compile; lists untranslated ids
     python scripts/translations.py add FILE.json   # also set translations from {"English id": "Tiếng Việt"}
 
+A plural message (ngettext) is keyed by its singular id; Vietnamese has one form, so its value may
+be a string or a list of one string.
+
 The catalogue is rewritten under a lock, so several people (or editors) updating it at once
 do not overwrite each other's entries.
 """
@@ -41,10 +44,11 @@ def update(additions: dict[str, str]) -> list[str]:
         catalog = read_po(fh, locale="vi")
     catalog.update(template, no_fuzzy_matching=True)
     for msgid, text in additions.items():
-        text = unicodedata.normalize("NFC", text)
+        forms = [unicodedata.normalize("NFC", t) for t in ([text] if isinstance(text, str) else text)]
         if msgid in catalog:
-            catalog[msgid].string = text
-            catalog[msgid].flags.discard("fuzzy")
+            message = catalog[msgid]
+            message.string = tuple(forms) if message.pluralizable else forms[0]
+            message.flags.discard("fuzzy")
         else:
             print(f"not in the code (skipped): {msgid}", file=sys.stderr)
     catalog.obsolete.clear()
@@ -54,7 +58,17 @@ def update(additions: dict[str, str]) -> list[str]:
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     _replace(MO, buffer.getvalue())
-    return sorted(m.id for m in catalog if m.id and not m.string)
+    return sorted(_singular(m.id) for m in catalog if m.id and not _translated(m))
+
+
+def _singular(msgid) -> str:
+    return msgid if isinstance(msgid, str) else msgid[0]
+
+
+def _translated(message) -> bool:
+    if message.pluralizable:
+        return bool(message.string) and all(message.string)
+    return bool(message.string)
 
 
 def _replace(path: Path, content: bytes) -> None:
