@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -40,7 +40,7 @@ class Deadline:
         kind = DeadlineKind(kind)
         return cls(last_day + timedelta(days=1) if kind is DeadlineKind.BEFORE else last_day, kind)
 
-    @property
+    @cached_property  # a deadline never changes; this is asked for every step of every unit
     def last_allowed_day(self) -> date:
         return self.day - timedelta(days=1) if self.kind is DeadlineKind.BEFORE else self.day
 

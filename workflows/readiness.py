@@ -69,24 +69,35 @@ def is_overdue(state: State, due: Deadline | None, today: date) -> bool:
 
 def unit_readiness(steps: Sequence[StepFacts], *, branches_held: int, branches_total: int,
                    deadline: Deadline, started_on: date, today: date) -> UnitReadiness:
-    applicable = [s for s in steps if s.state is not State.NOT_APPLICABLE]
-    total_weight = sum(s.weight for s in applicable)
+    # one pass over the steps (this runs for every unit of the country on a national overview)
+    not_applicable, done = State.NOT_APPLICABLE, State.DONE
+    applicable = total_weight = steps_done = 0
     done_weight = 0.0
-    for s in applicable:
-        if s.state is State.DONE:
+    overdue_keys = []
+    for s in steps:
+        state = s.state
+        if state is not_applicable:
+            continue
+        applicable += 1
+        total_weight += s.weight
+        if state is done:  # a done step is never overdue
             done_weight += s.weight
-        elif s.partial:
+            steps_done += 1
+            continue
+        if s.partial:
             done_weight += s.weight * max(0.0, min(1.0, s.partial))
-    steps_done = sum(1 for s in applicable if s.state is State.DONE)
-    finished = steps_done == len(applicable)
+        if is_overdue(state, s.due, today):
+            overdue_keys.append(s.key)
+    finished = steps_done == applicable
     percent = 100 if finished else min(99, math.floor(100 * done_weight / total_weight)) if total_weight else 0
-    overdue = tuple(s.key for s in applicable if is_overdue(s.state, s.due, today))
+    overdue = tuple(overdue_keys)
     days_left = deadline.days_left(today)
 
     finished_on = None
     projected = None
     if finished:
-        finished_on = max((s.completed_on for s in applicable if s.completed_on), default=None)
+        finished_on = max((s.completed_on for s in steps if s.state is not not_applicable and s.completed_on),
+                          default=None)
         projected = finished_on
     elif done_weight > 0:
         elapsed = max(1, (today - started_on).days)
@@ -116,8 +127,8 @@ def unit_readiness(steps: Sequence[StepFacts], *, branches_held: int, branches_t
         reasons.append(Reason("branches_pending", {"held": branches_held, "total": branches_total}))
 
     return UnitReadiness(
-        percent=percent, steps_done=steps_done, steps_total=len(applicable),
-        steps_not_applicable=len(steps) - len(applicable), branches_held=branches_held,
+        percent=percent, steps_done=steps_done, steps_total=applicable,
+        steps_not_applicable=len(steps) - applicable, branches_held=branches_held,
         branches_total=branches_total, overdue=overdue, deadline=deadline, days_left=days_left,
         projected_finish=projected, finished_on=finished_on, risk=risk, reasons=tuple(reasons))
 

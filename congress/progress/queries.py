@@ -130,17 +130,26 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
     deadlines: dict[tuple, Deadline | None] = {}
     shared_facts: dict[tuple, StepFacts] = {}
     rows = []
+    # per workflow version: each step's weight, whether it rolls up the branches held, and its
+    # place in the definition (a unit's facts are listed in that order)
+    step_info = {version_id: {s.key: (s.weight, s.done_when == "all_branches_held", i)
+                              for i, s in enumerate(d.steps)}
+                 for version_id, d in definitions.items()}
+    known_fact = shared_facts.get
     for prep in preps:
         definition = definitions[prep.workflow_version_id]
-        order = definition.step_order
-        total, held, _ = counts.get(prep.unit_id, (0, 0, None))
+        info = step_info[prep.workflow_version_id]
+        total, held = counts.get(prep.unit_id, (0, 0))
         share = held / total if total else 0.0
-        facts = []
+        placed: list = [None] * len(info)
         for _, key, state, due_on, due_kind, completed_on in steps_by_prep.get(prep.id, ()):
-            step_def = definition.step(key)
-            partial = share if step_def.done_when == "all_branches_held" else None
-            fact_key = (key, step_def.weight, state, due_on, due_kind, completed_on, partial)
-            fact = shared_facts.get(fact_key)
+            try:
+                weight, rollup, place = info[key]
+            except KeyError:
+                raise KeyError(key) from None  # a step its workflow version does not define
+            partial = share if rollup else None
+            fact_key = (key, weight, state, due_on, due_kind, completed_on, partial)
+            fact = known_fact(fact_key)
             if fact is None:
                 due_key = (due_on, due_kind)
                 due = deadlines.get(due_key)
@@ -148,10 +157,10 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
                     day = read_date(due_on)
                     due = deadlines[due_key] = Deadline.from_last_day(day, due_kind or "by") if day else None
                 fact = shared_facts[fact_key] = StepFacts(
-                    key=key, weight=step_def.weight, state=states.get(state) or State(state),
+                    key=key, weight=weight, state=states.get(state) or State(state),
                     due=due, completed_on=read_date(completed_on), partial=partial)
-            facts.append(fact)
-        facts.sort(key=lambda f: order[f.key])
+            placed[place] = fact  # one step per key and unit (uq_steps_unit_step)
+        facts = [f for f in placed if f is not None]
         readiness = unit_readiness(facts, branches_held=held, branches_total=total,
                                    deadline=prep.deadline, started_on=prep.campaign.starts_on, today=now)
         readiness = _with_step_titles(readiness, definition)
@@ -172,14 +181,14 @@ def _with_step_titles(readiness: UnitReadiness, definition) -> UnitReadiness:
 
 
 def _branch_counts_for(province_codes: set[str] | None, unit_ids: list[int] | None):
-    """Per unit: (branches, held, last held date), in one grouped query."""
-    query = (sa.select(Branch.unit_id, sa.func.count(Branch.id), sa.func.count(Branch.held_on),
-                       sa.func.max(Branch.held_on)).group_by(Branch.unit_id))
+    """Per unit: (branches, held), in one grouped query."""
+    query = (sa.select(Branch.unit_id, sa.func.count(Branch.id), sa.func.count(Branch.held_on))
+             .group_by(Branch.unit_id))
     if province_codes is not None:
         query = query.join(Unit, Unit.id == Branch.unit_id).where(Unit.province_code.in_(province_codes))
     if unit_ids is not None:
         query = query.where(Branch.unit_id.in_(unit_ids))
-    return {r[0]: (r[1], r[2], r[3]) for r in db.session.execute(query)}
+    return {r[0]: (r[1], r[2]) for r in db.session.execute(query)}
 
 
 @dataclass(frozen=True)
