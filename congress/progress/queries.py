@@ -1,6 +1,9 @@
 """Reads for pages and the API, shaped for a fixed number of queries whatever the unit count."""
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -25,6 +28,25 @@ from workflows.readiness import (
 from workflows.rules import State
 
 from .models import Campaign, Preparation, Step, WorkflowVersion
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while one many-unit answer is built.
+
+    The readiness of every unit of the country is some 100,000 objects (rows, facts, readiness,
+    JSON) that all live until the answer is sent: none is garbage, yet as they pile up the
+    collector walks the whole heap again and again (two or three full collections per national
+    readiness answer, 250 ms of its 650 ms, measured with gc.callbacks). Reference counting still
+    frees them when the answer is done; anything cyclic waits for the next collection after it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)
