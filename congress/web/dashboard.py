@@ -109,13 +109,14 @@ def dashboard_page(province_code: str, *, status: int = 200, failed: tuple | Non
         provinces = queries.provinces_with_campaigns()
         if province_code not in {p.code for p in provinces}:
             abort(404)
-    overview = queries.province_overview({province_code})
-    context = {"overview": overview, "provinces": provinces, "province_code": province_code,
-               "today": overview.as_of, "problem": problem, "language": _language(), "kinds": UNIT_KINDS,
-               "risks": RISK_ORDER, "kept_args": _kept_args()}
-    if overview.campaign is not None:
-        context.update(_campaign_context(overview, province_code, failed, context["kept_args"]))
-    return render_template("dashboard/index.html", **context), status
+    with queries.collector_paused():  # a province's rows, matrix and page: see collector_paused
+        overview = queries.province_overview({province_code})
+        context = {"overview": overview, "provinces": provinces, "province_code": province_code,
+                   "today": overview.as_of, "problem": problem, "language": _language(), "kinds": UNIT_KINDS,
+                   "risks": RISK_ORDER, "kept_args": _kept_args()}
+        if overview.campaign is not None:
+            context.update(_campaign_context(overview, province_code, failed, context["kept_args"]))
+        return render_template("dashboard/index.html", **context), status
 
 
 def _campaign_context(overview: queries.ProvinceOverview, province_code: str, failed: tuple | None,
