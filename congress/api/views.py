@@ -311,8 +311,11 @@ def _transition(step: Step, unit: Unit, definition):
     on = parse_date(body.get("on"), "on")
     note = parse_text(body.get("note"), "note")
     progress_ops.transition(step, action=action, actor=current_user, version=version, on=on, note=note)
+    # the step as written (the flush gave it its new version), put into JSON before the commit
+    # expires it: reading the step and the user back after the commit would be two more queries
+    body = out.step(step, definition.step(step.key), current_user, unit, today())
     db.session.commit()
-    return jsonify(out.step(step, definition.step(step.key), current_user, unit, today()))
+    return jsonify(body)
 
 
 def find_step(key: str, **where) -> Step:
