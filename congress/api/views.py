@@ -270,9 +270,10 @@ def list_units():
 def get_unit(code: str):
     unit = readable_unit(code)
     prep = preparation_of(unit)
-    row = queries.readiness_rows(unit_ids=[unit.id])[0]
     now = today()
     definition = prep.workflow_version.definition()
+    unit_steps = queries.unit_steps(prep)
+    row = queries.unit_readiness_row(prep, unit_steps, as_of=now)
     branch_definition = prep.branch_workflow_version.definition()
     steps_by_branch = queries.branch_steps(prep)
     return jsonify({
@@ -294,7 +295,7 @@ def get_unit(code: str):
         },
         "readiness": out.readiness(row.readiness),
         "steps": [out.step(s, definition.step(s.key), current_user, unit, now)
-                  for s in queries.unit_steps(prep)],
+                  for s in unit_steps],
         "branches": [out.branch(b, steps_by_branch.get(b.id, []), branch_definition, current_user, unit, now)
                      for b in queries.unit_branches(unit)],
     })

@@ -239,8 +239,7 @@ def unit_values(unit: Unit, prep: Preparation | None, place: str = "province") -
     committee_name = unit.committee_name
     readiness = None
     if prep is not None:
-        rows = queries.readiness_rows(unit_ids=[unit.id])
-        readiness = rows[0].readiness if rows else None
+        readiness = queries.unit_readiness_row(prep).readiness
     deadline = prep.deadline if prep else None
     origins = list(unit.origins)
     values = {

@@ -144,7 +144,25 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
             else:
                 found.append(row)
     counts = _branch_counts_for(province_codes, unit_ids)
-    now = as_of or today()
+    return _unit_rows(preps, definitions, steps_by_prep, counts, as_of or today())
+
+
+def unit_readiness_row(prep: Preparation, steps: list[Step] | None = None, as_of: date | None = None) -> UnitRow:
+    """The readiness row of one unit, from its preparation as loaded (with its unit and campaign)
+    and its unit steps when the caller has them: the branch counts, and the steps if not given,
+    are the only queries (readiness_rows would read the preparation and its workflow again)."""
+    if steps is None:
+        steps = unit_steps(prep)
+    rows = [(s.preparation_id, s.key, s.state, s.due_on, s.due_kind, s.completed_on)
+            for s in steps if s.branch_id is None]
+    return _unit_rows([prep], {prep.workflow_version_id: prep.workflow_version.definition()}, {prep.id: rows},
+                      _branch_counts_for(None, [prep.unit_id]), as_of or today())[0]
+
+
+def _unit_rows(preps: list[Preparation], definitions: dict, steps_by_prep: dict[int, list],
+               counts: dict[int, tuple[int, int]], now: date) -> list[UnitRow]:
+    """Each unit's facts and readiness from its unit steps (preparation id, key, state, due day
+    and kind, completion day) and its branch counts."""
     # thousands of units share a handful of states, dates and whole steps: convert and build each
     # value once (StepFacts are immutable, so units with the same facts share them)
     states = {state.value: state for state in State}

@@ -188,11 +188,11 @@ def _dates_forms(prep: Preparation, deadline_form=None, congress_form=None):
 def unit_page(unit: Unit, prep: Preparation, *, status: int = 200, failed: tuple | None = None,
               problem: Problem | None = None, deadline_form=None, congress_form=None):
     """Render the unit page; ``failed`` = (step key, action, form) keeps a refused form's input."""
-    row = queries.readiness_rows(unit_ids=[unit.id])[0]
     definition = prep.workflow_version.definition()
     now = today()
-    overdue = set(row.readiness.overdue)
     steps = queries.unit_steps(prep)
+    row = queries.unit_readiness_row(prep, steps, as_of=now)
+    overdue = set(row.readiness.overdue)
     finished = {s.key for s in steps if s.state_enum in FINISHED}
     cards = []
     for step in steps:
