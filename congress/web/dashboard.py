@@ -15,6 +15,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from congress.accounts import permissions
 from congress.audit.models import AuditRecord
@@ -22,6 +23,7 @@ from congress.clock import today
 from congress.dashboard.matrix import (
     DUE_SOON_DAYS,
     RISK_RANK,
+    Matrix,
     MatrixParams,
     build_matrix,
     due_soon,
@@ -30,7 +32,7 @@ from congress.dashboard.matrix import (
 from congress.dashboard.series import cumulative_by_day, cumulative_by_week, recorded_levels
 from congress.errors import Conflict, OperationError
 from congress.extensions import db
-from congress.messages import RISK_LABELS, describe
+from congress.messages import RISK_LABELS, STATE_LABELS, describe
 from congress.progress import queries
 from congress.progress.definitions import definitions
 from congress.progress.models import Step
@@ -46,6 +48,9 @@ from .forms import StepActionForm
 
 #: the two verdicts the city gives on a submission
 DECISIONS = {"approve": Action.APPROVE, "return": Action.RETURN}
+#: the icon of each state in the matrix's cells and its legend
+CELL_ICONS = {"not_started": "○", "in_progress": "◐", "submitted": "⇪", "approved": "✓", "done": "✔",
+              "not_applicable": "–"}
 KIND_LABELS = {"xa": _l("Commune (xã)"), "phuong": _l("Ward (phường)"), "dac_khu": _l("Special zone (đặc khu)")}
 
 
@@ -132,9 +137,10 @@ def _campaign_context(overview: queries.ProvinceOverview, province_code: str, fa
         return url_for("web.dashboard", **province, **params.args(**changes))
 
     readiness = overview.readiness
+    matrix = build_matrix(overview.rows, definition, params, now)
     return {
         "definition": definition, "params": params, "link": link,
-        "matrix": build_matrix(overview.rows, definition, params, now),
+        "matrix": matrix, "matrix_cells": matrix_cells(matrix), "cell_icons": CELL_ICONS,
         "overdue": overdue_items(overview.rows, definition, now),
         "due_soon": due_soon(overview.rows, definition, now),
         "week_ahead": timedelta(days=DUE_SOON_DAYS - 1),
@@ -143,6 +149,51 @@ def _campaign_context(overview: queries.ProvinceOverview, province_code: str, fa
         "risk_rank": RISK_RANK, "states": list(State), "kind_labels": KIND_LABELS,
         **_charts(overview, province_code),
     }
+
+
+def matrix_cells(matrix: Matrix) -> list[Markup]:
+    """Each row's cells of the matrix, as HTML, in the order of ``matrix.rows``.
+
+    A cell per unit and step (1,938 in Hải Phòng) was too many for a template macro. A cell gives
+    its state by colour, icon and words (the column header names the step; the link's title is
+    its accessible name) and links to the step on the unit's page:
+    ``<td class="c c-STATE[ c-overdue][ ps]"><a href="UNIT#step-KEY" title="LABEL[, overdue]">
+    <i aria-hidden="true">ICON or ⚠</i></a></td>``, or for a step the unit's workflow does not
+    have ``<td class="c c-none[ ps]"><span title="no such step">·</span></td>`` (" ps": the first
+    column of a phase). All but the unit's address depends on the column, the state and whether
+    it is overdue, so each such piece is written once per page.
+    """
+    labels = {state: Markup(STATE_LABELS[state]) for state in State}
+    overdue_words = Markup(", ") + Markup(gettext("overdue"))
+    no_step = Markup('"><span title="{}">·</span></td>').format(Markup(gettext("no such step")))
+    # (HTML before the unit's address, after it), as escaped text, per column, step, state, overdue
+    pieces: dict[tuple, tuple[str, str]] = {}
+
+    def piece(column, cell) -> tuple[str, str]:
+        edge = " ps" if column.starts_phase else ""
+        if cell.state is None:
+            return str(Markup('<td class="c c-none') + escape(edge) + no_step), ""
+        before = Markup('<td class="c c-{}{}{}"><a href="').format(
+            cell.state.value, " c-overdue" if cell.overdue else "", edge)
+        after = Markup('#step-{}" title="{}{}"><i aria-hidden="true">{}</i></a></td>').format(
+            cell.key, labels[cell.state], overdue_words if cell.overdue else "",
+            "⚠" if cell.overdue else CELL_ICONS[cell.state.value])
+        return str(before), str(after)
+
+    columns = matrix.columns
+    rows = []
+    for row in matrix.rows:
+        address = str(escape(url_for("web.unit", code=row.unit.code)))
+        html = []
+        for index, cell in enumerate(row.cells):
+            key = (index, cell.key, cell.state, cell.overdue)
+            found = pieces.get(key)
+            if found is None:
+                found = pieces[key] = piece(columns[index], cell)
+            before, after = found
+            html.append(before + address + after if cell.state is not None else before)
+        rows.append(Markup("".join(html)))
+    return rows
 
 
 def _queue(province_code: str, now: date, failed: tuple | None) -> list[QueueItem]:
