@@ -1,6 +1,7 @@
 """JSON shapes of the API (described in openapi.py); one function per shape."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC
 
 from flask_babel import get_locale, gettext
@@ -27,23 +28,73 @@ def deadline(value: Deadline | None) -> dict | None:
     return {**value.as_dict(), "text": deadline_phrase(value)}
 
 
+def _frozen(value):
+    """A hashable stand-in for a reason's parameters: mappings and sequences become tagged tuples,
+    scalars keep their type (so 1, 1.0 and True stay apart)."""
+    if isinstance(value, Mapping):
+        return ("map", tuple(sorted((k, _frozen(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return ("seq", tuple(_frozen(v) for v in value))
+    return (type(value), value)
+
+
+class ReadinessWords:
+    """Readiness as JSON for the many units of one answer, in the request's language.
+
+    The words are what costs (every deadline, risk label and reason goes through Babel), and
+    thousands of units share a few hundred of them: each distinct deadline, risk and reason is put
+    into words once per instance. Make one per answer, so nothing outlives the request.
+    """
+
+    def __init__(self):
+        self._deadlines: dict = {}
+        self._risks: dict = {}
+        self._reasons: dict = {}
+
+    def deadline(self, value):
+        try:
+            return self._deadlines[value]
+        except KeyError:
+            found = self._deadlines[value] = deadline(value)
+            return found
+
+    def risk_label(self, risk) -> str:
+        try:
+            return self._risks[risk]
+        except KeyError:
+            found = self._risks[risk] = str(RISK_LABELS[risk])
+            return found
+
+    def reason(self, reason) -> str:
+        key = (reason.code, _frozen(reason.params))
+        try:
+            return self._reasons[key]
+        except KeyError:
+            found = self._reasons[key] = describe_reason(reason)
+            return found
+
+    def readiness(self, r: UnitReadiness) -> dict:
+        return {
+            "percent": r.percent,
+            "steps_done": r.steps_done,
+            "steps_total": r.steps_total,
+            "steps_not_applicable": r.steps_not_applicable,
+            "branches_held": r.branches_held,
+            "branches_total": r.branches_total,
+            "overdue_steps": list(r.overdue),
+            "deadline": self.deadline(r.deadline),
+            "days_left": r.days_left,
+            "projected_finish": iso(r.projected_finish),
+            "finished_on": iso(r.finished_on),
+            "risk": r.risk.value,
+            "risk_label": self.risk_label(r.risk),
+            "reasons": [{"code": reason.code, "text": self.reason(reason)} for reason in r.reasons],
+        }
+
+
 def readiness(r: UnitReadiness) -> dict:
-    return {
-        "percent": r.percent,
-        "steps_done": r.steps_done,
-        "steps_total": r.steps_total,
-        "steps_not_applicable": r.steps_not_applicable,
-        "branches_held": r.branches_held,
-        "branches_total": r.branches_total,
-        "overdue_steps": list(r.overdue),
-        "deadline": deadline(r.deadline),
-        "days_left": r.days_left,
-        "projected_finish": iso(r.projected_finish),
-        "finished_on": iso(r.finished_on),
-        "risk": r.risk.value,
-        "risk_label": str(RISK_LABELS[r.risk]),
-        "reasons": [{"code": reason.code, "text": describe_reason(reason)} for reason in r.reasons],
-    }
+    """One unit's readiness as JSON (the same shape as ReadinessWords.readiness)."""
+    return ReadinessWords().readiness(r)
 
 
 def unit_summary(unit) -> dict:

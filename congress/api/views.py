@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import date
 from functools import wraps
 
@@ -17,7 +16,7 @@ from congress.audit.models import AuditRecord
 from congress.clock import today
 from congress.errors import BadRequest, Forbidden, NotFound, Unprocessable, error_response
 from congress.extensions import csrf, db
-from congress.messages import RISK_LABELS, describe, describe_reason
+from congress.messages import describe
 from congress.progress import operations as progress_ops
 from congress.progress import queries
 from congress.progress.models import Campaign, Step
@@ -169,71 +168,6 @@ def choice(name: str, allowed) -> str | None:
 
 # --- many units' readiness in one answer -----------------------------------------------------
 
-def _frozen(value):
-    """A hashable stand-in for a reason's parameters: mappings and sequences become tagged tuples,
-    scalars keep their type (so 1, 1.0 and True stay apart)."""
-    if isinstance(value, Mapping):
-        return ("map", tuple(sorted((k, _frozen(v)) for k, v in value.items())))
-    if isinstance(value, (list, tuple)):
-        return ("seq", tuple(_frozen(v) for v in value))
-    return (type(value), value)
-
-
-class ReadinessJson:
-    """serializers.readiness for the many units of one answer, in the request's language.
-
-    The words are what costs (every deadline, risk label and reason goes through Babel), and
-    thousands of units share a few hundred of them: each distinct deadline, risk and reason is
-    put into words once per answer. The shape is serializers.readiness's, field for field; only
-    the request's own values are kept, so nothing outlives the request.
-    """
-
-    def __init__(self):
-        self._deadlines: dict = {}
-        self._risks: dict = {}
-        self._reasons: dict = {}
-
-    def _deadline(self, value):
-        try:
-            return self._deadlines[value]
-        except KeyError:
-            found = self._deadlines[value] = out.deadline(value)
-            return found
-
-    def _risk_label(self, risk: Risk) -> str:
-        try:
-            return self._risks[risk]
-        except KeyError:
-            found = self._risks[risk] = str(RISK_LABELS[risk])
-            return found
-
-    def _reason_text(self, reason) -> str:
-        key = (reason.code, _frozen(reason.params))
-        try:
-            return self._reasons[key]
-        except KeyError:
-            found = self._reasons[key] = describe_reason(reason)
-            return found
-
-    def __call__(self, r) -> dict:
-        return {
-            "percent": r.percent,
-            "steps_done": r.steps_done,
-            "steps_total": r.steps_total,
-            "steps_not_applicable": r.steps_not_applicable,
-            "branches_held": r.branches_held,
-            "branches_total": r.branches_total,
-            "overdue_steps": list(r.overdue),
-            "deadline": self._deadline(r.deadline),
-            "days_left": r.days_left,
-            "projected_finish": out.iso(r.projected_finish),
-            "finished_on": out.iso(r.finished_on),
-            "risk": r.risk.value,
-            "risk_label": self._risk_label(r.risk),
-            "reasons": [{"code": reason.code, "text": self._reason_text(reason)} for reason in r.reasons],
-        }
-
-
 # --- endpoints -----------------------------------------------------------------------------
 
 @api.get("/me")
@@ -259,7 +193,7 @@ def list_units():
         rows = queries.readiness_rows(provinces, unit_ids=unit_ids, kind=kind)
         if risk:
             rows = [r for r in rows if r.readiness.risk.value == risk]
-        readiness_json = ReadinessJson()
+        readiness_json = out.ReadinessWords().readiness
         return jsonify({"as_of": today().isoformat(), "count": len(rows),
                         "units": [{**out.unit_summary(r.unit), "congress_on": out.iso(r.preparation.congress_on),
                                    "readiness": readiness_json(r.readiness)} for r in rows]})
@@ -488,7 +422,7 @@ def readiness():
         raise Forbidden()
     with queries.collector_paused():
         overview = queries.province_overview(provinces, kind=kind)
-        readiness_json = ReadinessJson()
+        readiness_json = out.ReadinessWords().readiness
         body = {"as_of": overview.as_of.isoformat(),
                 "province": ({"code": overview.province.code, "name": overview.province.name}
                              if overview.province else None),

@@ -58,6 +58,8 @@ class UnitOrigin(db.Model):
 class Branch(db.Model):
     """A subordinate party organisation: a branch (chi bộ) or a sub-committee (đảng bộ bộ phận)."""
     __tablename__ = "branches"
+    #: each unit's branches and those held, counted from the index alone (readiness, dashboards)
+    __table_args__ = (sa.Index("ix_branches_unit_held", "unit_id", "held_on"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     #: the unit's code, a dash and a three-digit number: "11311-007"
     code: Mapped[str] = mapped_column(sa.String(16), unique=True)
