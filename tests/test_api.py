@@ -1145,3 +1145,14 @@ def test_adding_a_branch(api):
         assert_error(api.city_staff.post(f"{API}/units/{UNIT}/branches", json={"name": "Chi bộ mới"}), 403)
         assert_error(api.staff.post(f"{API}/units/{UNIT}/branches", json={"name": "X", "colour": "red"}), 422,
                      "unknown_fields")
+
+
+def test_province_readiness_words_each_unit_as_its_own_page_does(app, api_as):
+    """The province answer puts shared words once; every unit still reads as on its own answer."""
+    client = api_as("city_staff", province="31")
+    listed = {u["code"]: u["readiness"] for u in client.get(f"{API}/readiness?province=31").json["units"]}
+    assert len(listed) == 114
+    late = [code for code, r in listed.items() if r["reasons"]][:12]
+    assert len(late) >= 5
+    for code in late + ["10891", "11311"]:
+        assert client.get(f"{API}/units/{code}").json["readiness"] == listed[code], code
