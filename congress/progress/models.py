@@ -115,6 +115,10 @@ class Step(db.Model):
                  postgresql_where=sa.text("branch_id IS NULL")),
         sa.UniqueConstraint("branch_id", "key", name="uq_steps_branch_key"),
         sa.Index("ix_steps_state_due", "state", "due_on"),
+        # PostgreSQL reads every unit's facts for readiness from this index alone (index-only scan)
+        sa.Index("ix_steps_unit_facts", "preparation_id", "key",
+                 postgresql_include=["state", "due_on", "due_kind", "completed_on"],
+                 postgresql_where=sa.text("branch_id IS NULL")).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     preparation_id: Mapped[int] = mapped_column(sa.ForeignKey("preparations.id"), index=True)
