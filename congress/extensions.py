@@ -39,3 +39,13 @@ def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def schema_objects_for(dialect_name: str):
+    """Alembic's include_object for one database: leaves out what the models create only on
+    another database (``Index(...).ddl_if(dialect=...)``), so comparing the migrated schema with
+    the models finds no difference there."""
+    def include(obj, name, type_, reflected, compare_to):
+        condition = getattr(obj, "_ddl_if", None)
+        return condition is None or condition.dialect in (None, dialect_name)
+    return include
