@@ -21,6 +21,7 @@ from collections import Counter
 import pytest
 
 from congress.extensions import db
+from tests.conftest import needs_postgresql
 from tests.serving import LiveServer
 
 TU_MINH = "10891"
@@ -30,8 +31,7 @@ ROUNDS = 4
 
 @pytest.fixture
 def pg_app(make_app, databases):
-    if databases.backend != "postgresql":
-        pytest.skip("the concurrency test runs on PostgreSQL (set DATABASE_URL)")
+    needs_postgresql(databases.backend, "the concurrency test")
     app = make_app("demo", RATELIMIT_ENABLED=False,
                    SQLALCHEMY_ENGINE_OPTIONS={"pool_size": CLIENTS + 5, "max_overflow": 10})
     with app.app_context():

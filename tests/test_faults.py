@@ -28,7 +28,7 @@ import pytest
 import sqlalchemy as sa
 
 from congress.extensions import db
-from tests.conftest import BUILDERS, DEMO_PASSWORD, IN_CI, make_test_app
+from tests.conftest import BUILDERS, DEMO_PASSWORD, IN_CI, make_test_app, needs_postgresql
 from tests.test_drafts import make_docx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,8 +110,7 @@ class Relay:
 
 @pytest.fixture
 def relayed_app(databases):
-    if databases.backend != "postgresql":  # .ci/run's PostgreSQL run is mandatory under CI=true
-        pytest.skip("the database drill runs on PostgreSQL (set DATABASE_URL)")
+    needs_postgresql(databases.backend, "the database drill")
     url = databases.copy(databases.template("demo", BUILDERS["demo"]))
     parts = urlsplit(url)
     relay = Relay((parts.hostname or "127.0.0.1", parts.port or 5432))

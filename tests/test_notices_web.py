@@ -8,7 +8,6 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from congress.accounts.models import User
@@ -16,6 +15,7 @@ from congress.audit.models import AuditRecord
 from congress.extensions import db
 from congress.notices import jobs
 from congress.notices.models import NoticeLedger, Notification
+from tests.conftest import needs_postgresql
 from tests.test_queries import count_queries
 from tests.test_web import login
 from workflows.deadlines import LOCAL_TZ
@@ -132,9 +132,8 @@ def test_api_lists_and_marks_read(app, api_as):
     assert client.post("/api/v1/notifications/999999/read", json={}).status_code == 404
 
 
-@pytest.mark.skipif(not (os.environ.get("DATABASE_URL") or "").startswith("postgres"),
-                    reason="the advisory lock is PostgreSQL's")
 def test_two_scheduler_processes_send_each_reminder_once(app):
+    needs_postgresql(db.engine.dialect.name, "the advisory lock (PostgreSQL's)")
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     env = {**os.environ, "DATABASE_URL": url, "CONGRESS_TODAY": "2025-08-05", "CONGRESS_MODE": "testing",
            "SECRET_KEY": "test", "PYTHONUNBUFFERED": "1"}

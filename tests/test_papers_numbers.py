@@ -16,6 +16,7 @@ from congress.papers import generate
 from congress.papers.models import PaperNumber
 from congress.papers.operations import issue_document
 from congress.units.models import Unit
+from tests.conftest import needs_postgresql
 
 AN_PHU = "10645"
 
@@ -110,8 +111,7 @@ def test_the_api_issues_and_lists(app, api_as):
 
 @pytest.mark.postgres
 def test_simultaneous_issues_get_distinct_numbers_on_postgresql(app, make_user):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only (DATABASE_URL=postgresql://...)")
+    needs_postgresql(db.engine.dialect.name, "simultaneous numbering")
     make_user("anphu.a", "unit_staff", unit=AN_PHU)
     make_user("anphu.b", "unit_staff", unit=AN_PHU)
     flask_app = app

@@ -130,7 +130,7 @@ class Table:
 
 @dataclass(frozen=True)
 class PageBreak:
-    pass
+    """A page break between two blocks of a document."""
 
 
 Block = Paragraph | Table | PageBreak

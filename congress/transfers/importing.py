@@ -626,7 +626,7 @@ class _Applier:
         self.unit_ids: set[int] = set()
 
     def finish(self) -> None:
-        pass
+        """Work left after the last chunk; appliers that batch their writes override it."""
 
 
 class UnitApplier(_Applier):
