@@ -84,6 +84,8 @@ class StepDefinition:
     document: str | None
     weight: int
     done_when: str | None
+    #: False for a step that can never be marked not applicable (the congress itself)
+    skippable: bool = True
 
     def title(self, locale: str) -> str:
         return self.title_en if locale == "en" else self.title_vi
@@ -97,6 +99,24 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class DraftFacts:
+    """How the drafts of one document kind move the workflow: the step its first upload starts,
+    and the approval step its submission submits and the city's verdict approves or returns."""
+    kind: str
+    starts: str | None = None
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True)
+class CongressFacts:
+    """The step that is the congress itself: it is completed on the planned congress date, once the
+    city approved every document kind named here (or recorded an exception to it, which waives the
+    kind's approval step with the same reason)."""
+    step: str
+    needs_approved: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class WorkflowDefinition:
     key: str
     version: int
@@ -107,6 +127,15 @@ class WorkflowDefinition:
     steps: tuple[StepDefinition, ...]
     source: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: document kinds drafted in versions, and the steps their drafts move
+    drafts: Mapping[str, DraftFacts] = field(default_factory=dict, compare=False)
+    #: the step a closed comment round completes
+    comment_round_step: str | None = None
+    congress: CongressFacts | None = None
+
+    def draft_of_approval(self, step_key: str) -> str | None:
+        """The document kind whose approved draft an approval step records, if any."""
+        return next((d.kind for d in self.drafts.values() if d.approved_by == step_key), None)
 
     @property
     def checksum(self) -> str:
@@ -260,7 +289,7 @@ def parse_definition(raw: Any, source: str) -> WorkflowDefinition:
             continue
         seen.add(skey)
         unknown_fields = set(item) - {"key", "title", "phase", "requires", "due", "approval",
-                                      "document", "weight", "done_when"}
+                                      "document", "weight", "done_when", "skippable"}
         if unknown_fields:
             problems.append(f"{where}: unknown field(s) {', '.join(sorted(unknown_fields))}")
         vi, en = _title(item.get("title"), where, problems)
@@ -289,8 +318,12 @@ def parse_definition(raw: Any, source: str) -> WorkflowDefinition:
                 problems.append(f"{where}: unknown done_when rule {done_when!r}")
             elif AUTO_RULE_SUBJECTS[done_when] != subject:
                 problems.append(f"{where}: done_when rule {done_when!r} does not apply to a {subject}")
+        skippable = item.get("skippable", True)
+        if not isinstance(skippable, bool):
+            problems.append(f"{where}: 'skippable' must be true or false")
+            skippable = True
         steps.append(StepDefinition(skey, vi, en, phase, tuple(requires), due, approval,
-                                    document, weight, done_when))
+                                    document, weight, done_when, skippable))
 
     keys = {s.key for s in steps}
     for step in steps:
@@ -302,10 +335,87 @@ def parse_definition(raw: Any, source: str) -> WorkflowDefinition:
     cycle = _find_cycle({s.key: tuple(r for r in s.requires if r != s.key) for s in steps})
     if cycle:
         problems.append(f"{source}: step '{cycle[0]}': prerequisites form a cycle: {' -> '.join(cycle)}")
+    by_key = {s.key: s for s in steps}
+    drafts = _drafts(raw.get("drafts"), by_key, source, problems)
+    comment_round_step = _comment_rounds(raw.get("comment_rounds"), by_key, source, problems)
+    congress = _congress(raw.get("congress"), by_key, drafts, source, problems)
+    unknown_top = set(raw) - {"key", "version", "subject", "title", "phases", "steps", "drafts",
+                              "comment_rounds", "congress"}
+    if unknown_top:
+        problems.append(f"{source}: unknown field(s) {', '.join(sorted(unknown_top))}")
     if problems:
         raise DefinitionError(problems)
     return WorkflowDefinition(key, version, subject, title_vi, title_en, tuple(phases), tuple(steps),
-                              source, raw)
+                              source, raw, drafts, comment_round_step, congress)
+
+
+def _step_ref(value: Any, by_key: Mapping[str, StepDefinition], where: str, problems: list[str]) -> str | None:
+    if value is None:
+        return None
+    if value not in by_key:
+        problems.append(f"{where}: unknown step {value!r}")
+        return None
+    return value
+
+
+def _drafts(raw: Any, by_key: Mapping[str, StepDefinition], source: str,
+            problems: list[str]) -> dict[str, DraftFacts]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(f"{source}: 'drafts' must map document kinds to the steps they move")
+        return {}
+    found = {}
+    for kind, item in raw.items():
+        where = f"{source}: drafts '{kind}'"
+        if kind not in DOCUMENT_KINDS:
+            problems.append(f"{where}: unknown document kind")
+            continue
+        item = item or {}
+        if not isinstance(item, dict) or set(item) - {"starts", "approved_by"}:
+            problems.append(f"{where}: only 'starts' and 'approved_by' may be given")
+            continue
+        starts = _step_ref(item.get("starts"), by_key, f"{where}: 'starts'", problems)
+        approved_by = _step_ref(item.get("approved_by"), by_key, f"{where}: 'approved_by'", problems)
+        if approved_by is not None and not by_key[approved_by].approval:
+            problems.append(f"{where}: 'approved_by' step '{approved_by}' is not a step the city approves")
+        found[kind] = DraftFacts(kind, starts, approved_by)
+    taken = [d.approved_by for d in found.values() if d.approved_by]
+    for step_key in sorted({k for k in taken if taken.count(k) > 1}):
+        problems.append(f"{source}: step '{step_key}' records the approval of more than one draft kind")
+    return found
+
+
+def _comment_rounds(raw: Any, by_key, source: str, problems: list[str]) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"completes"}:
+        problems.append(f"{source}: 'comment_rounds' takes only 'completes' (a step key)")
+        return None
+    return _step_ref(raw.get("completes"), by_key, f"{source}: comment_rounds 'completes'", problems)
+
+
+def _congress(raw: Any, by_key, drafts: Mapping[str, DraftFacts], source: str,
+              problems: list[str]) -> CongressFacts | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"step", "needs_approved"}:
+        problems.append(f"{source}: 'congress' takes 'step' and 'needs_approved'")
+        return None
+    step = _step_ref(raw.get("step"), by_key, f"{source}: congress 'step'", problems)
+    needs = raw.get("needs_approved") or []
+    if not isinstance(needs, list):
+        problems.append(f"{source}: congress 'needs_approved' must be a list of draft kinds")
+        needs = []
+    for kind in needs:
+        if kind not in drafts or drafts[kind].approved_by is None:
+            problems.append(f"{source}: congress 'needs_approved': {kind!r} is not a draft kind with an "
+                            "'approved_by' step")
+    if step is None:
+        return None
+    if by_key[step].skippable:
+        problems.append(f"{source}: step '{step}': the congress itself must be 'skippable: false'")
+    return CongressFacts(step, tuple(needs))
 
 
 def load_file(path: Path) -> WorkflowDefinition:

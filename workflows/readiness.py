@@ -67,6 +67,17 @@ def is_overdue(state: State, due: Deadline | None, today: date) -> bool:
     return due is not None and state not in FINISHED and due.is_missed(today)
 
 
+#: "Due soon": the last allowed day falls within this many days, today included (7: today and the
+#: six days after it).
+DUE_SOON_DAYS = 7
+
+
+def is_due_soon(state: State, due: Deadline | None, today: date, days: int = DUE_SOON_DAYS) -> bool:
+    """A step not finished whose last allowed day is within the next ``days`` days, today included."""
+    return (due is not None and state not in FINISHED
+            and today <= due.last_allowed_day <= today + timedelta(days=days - 1))
+
+
 def unit_readiness(steps: Sequence[StepFacts], *, branches_held: int, branches_total: int,
                    deadline: Deadline, started_on: date, today: date) -> UnitReadiness:
     # one pass over the steps (this runs for every unit of the country on a national overview)

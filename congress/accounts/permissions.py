@@ -6,20 +6,9 @@ branches; only the leader submits to the city); viewer (read one subtree: a prov
 """
 from __future__ import annotations
 
-from workflows.rules import Action
+from workflows.rules import Action, roles_for
 
 from .models import CITY_ROLES, UNIT_ROLES
-
-#: Which roles may take each step action (scope is checked separately).
-ACTION_ROLES: dict[Action, frozenset[str]] = {
-    Action.START: frozenset({"admin", "unit_leader", "unit_staff"}),
-    Action.COMPLETE: frozenset({"admin", "unit_leader", "unit_staff"}),
-    Action.MARK_NOT_APPLICABLE: frozenset({"admin", "unit_leader", "unit_staff"}),
-    Action.SUBMIT: frozenset({"admin", "unit_leader"}),
-    Action.APPROVE: frozenset({"admin", "city_leader", "city_staff"}),
-    Action.RETURN: frozenset({"admin", "city_leader", "city_staff"}),
-    Action.REOPEN: frozenset({"admin", "city_staff", "unit_leader"}),
-}
 
 
 def _in_province(user, province_code: str) -> bool:
@@ -46,14 +35,21 @@ def can_read_unit(user, unit) -> bool:
     return False
 
 
-def can_take_action(user, unit, action: Action) -> bool:
-    if user.role not in ACTION_ROLES[action]:
-        return False
+def in_scope(user, unit) -> bool:
+    """Whether the unit is within the user's reach for writing: an admin everywhere, city users in
+    their province, a unit's users in their unit (which roles may take which action is the
+    lifecycle's: workflows/lifecycle.yaml)."""
     if user.role == "admin":
         return True
     if user.role in CITY_ROLES:
         return _in_province(user, unit.province_code)
     return user.unit_id == unit.id
+
+
+def can_take_action(user, unit, action: Action, approval: bool = False) -> bool:
+    """Whether the user may take a step action on the unit: the lifecycle's roles for the action
+    (on a step the city approves when ``approval``), within the user's scope."""
+    return user.role in roles_for(action, approval) and in_scope(user, unit)
 
 
 def can_edit_branches(user, unit) -> bool:
@@ -105,9 +101,9 @@ def can_submit_drafts(user, unit) -> bool:
 
 
 def can_waive_approval(user, unit) -> bool:
-    """Marking a step the city must approve as not applicable is the city's decision, never the
-    unit's own: city leaders and staff of its province, or an admin."""
-    return user.role == "admin" or (user.role in CITY_ROLES and user.province_code == unit.province_code)
+    """Marking a step the city must approve as not applicable (the lifecycle gives it to the city,
+    never the unit's own users)."""
+    return can_take_action(user, unit, Action.MARK_NOT_APPLICABLE, approval=True)
 
 
 def can_review_drafts(user, unit) -> bool:

@@ -13,9 +13,10 @@ from flask_login import current_user
 from congress.drafts import diff, operations, storage
 from congress.drafts import queries as drafts
 from congress.drafts.messages import AUDIENCE_LABELS, DRAFT_MESSAGES  # noqa: F401  (registers the messages)
-from congress.drafts.models import AUDIENCES, DRAFT_KINDS, GATED_KINDS, REVIEW_ACTIONS, STATUSES
+from congress.drafts.models import AUDIENCES, DRAFT_KINDS, REVIEW_ACTIONS, STATUSES
 from congress.errors import Unprocessable
 from congress.extensions import db
+from congress.idempotency import idempotent
 from congress.messages import describe
 from workflows.documents import DOCUMENT_KINDS
 
@@ -101,7 +102,7 @@ def list_drafts(code: str):
                   for kind, stage in stages.items()],
         "rounds": [{"id": r.id, "kind": r.draft.kind, "number": r.draft.number, "state": r.state}
                    for r in drafts.rounds(unit)],
-        "congress_missing_approvals": drafts.missing_approvals(unit.id),
+        "congress_missing_approvals": drafts.missing_approvals(unit),
     })
 
 
@@ -138,6 +139,7 @@ def get_round(code: str, round_id: int):
 
 @api.post("/units/<code>/drafts/<kind>/versions")
 @login_required
+@idempotent
 def upload_draft(code: str, kind: str):
     unit = readable_unit(code)
     preparation_of(unit)
@@ -145,11 +147,14 @@ def upload_draft(code: str, kind: str):
     version = operations.upload_version(unit, kind, filename=filename, content=content, note=note,
                                         actor=current_user)
     db.session.commit()
+    if version.repeated:  # the file is already the latest version: that version, nothing new
+        return jsonify({**version_json(version), "repeated": True})
     return jsonify(version_json(version)), 201
 
 
 @api.post("/units/<code>/drafts/<kind>/versions/<int:number>/submit")
 @login_required
+@idempotent
 def submit_draft(code: str, kind: str, number: int):
     version = _version(code, kind, number)
     body = json_body()
@@ -162,6 +167,7 @@ def submit_draft(code: str, kind: str, number: int):
 
 @api.post("/units/<code>/drafts/<kind>/versions/<int:number>/reviews")
 @login_required
+@idempotent
 def review_draft(code: str, kind: str, number: int):
     version = _version(code, kind, number)
     body = json_body()
@@ -176,6 +182,7 @@ def review_draft(code: str, kind: str, number: int):
 
 @api.post("/units/<code>/drafts/<kind>/versions/<int:number>/rounds")
 @login_required
+@idempotent
 def open_round(code: str, kind: str, number: int):
     version = _version(code, kind, number)
     body = json_body()
@@ -195,6 +202,7 @@ def open_round(code: str, kind: str, number: int):
 
 @api.post("/units/<code>/drafts/rounds/<int:round_id>/comments")
 @login_required
+@idempotent
 def add_comments(code: str, round_id: int):
     found = _round(code, round_id)
     body = json_body()
@@ -220,6 +228,7 @@ def add_comments(code: str, round_id: int):
 
 @api.post("/units/<code>/drafts/rounds/<int:round_id>/close")
 @login_required
+@idempotent
 def close_round(code: str, round_id: int):
     found = _round(code, round_id)
     body = json_body()
@@ -233,6 +242,7 @@ def close_round(code: str, round_id: int):
 
 @api.post("/units/<code>/drafts/<kind>/exception")
 @login_required
+@idempotent
 def record_exception(code: str, kind: str):
     unit = readable_unit(code)
     preparation_of(unit)
@@ -264,6 +274,9 @@ def openapi_schemas() -> dict:
         "file": {**STRING, "description": "Where to download the file (a page of the web app; a safe, readable "
                                              "name)."},
         "reviews": {"type": "array", "items": review}, "rounds": {"type": "array", "items": INTEGER},
+        "repeated": {"type": "boolean", "description": "Only in the answer to an upload whose file is already "
+                                                       "the latest version of its kind: true, and that version "
+                                                       "is the answer (nothing new was kept)."},
     }, ["kind", "number", "format", "size", "sha256", "original_name", "note", "uploaded_on", "uploaded_at", "actor",
         "status", "submitted_on", "decided_on", "verdict_reason", "version", "file", "reviews", "rounds"],
         description="One numbered draft of a document kind of a unit.")
@@ -301,7 +314,7 @@ def openapi_schemas() -> dict:
             "rounds": {"type": "array", "items": obj({"id": INTEGER, "kind": enum_of(DRAFT_KINDS), "number": INTEGER,
                                                       "state": enum_of(("open", "closed"))},
                                                      ["id", "kind", "number", "state"])},
-            "congress_missing_approvals": {"type": "array", "items": enum_of(GATED_KINDS),
+            "congress_missing_approvals": {"type": "array", "items": enum_of(DRAFT_KINDS),
                                            "description": "Documents the city has not approved (and no "
                                                           "exception covers): the congress cannot be marked held."},
         }, ["unit_code", "kinds", "rounds", "congress_missing_approvals"]),
@@ -329,7 +342,7 @@ def openapi_schemas() -> dict:
             "text": STRING}, ["audience"])}}, ["comments"]),
         "CloseRoundRequest": obj({"version": INTEGER}, []),
         "ApprovalExceptionRequest": obj({"reason": STRING}, ["reason"]),
-        "ApprovalException": obj({"kind": enum_of(GATED_KINDS), "reason": STRING, "actor": STRING, "at": DATETIME},
+        "ApprovalException": obj({"kind": enum_of(DRAFT_KINDS), "reason": STRING, "actor": STRING, "at": DATETIME},
                                  ["kind", "reason", "actor", "at"]),
     }
 
@@ -357,13 +370,18 @@ def openapi_paths() -> dict:
     upload = _created(_operation(
         "uploadDraft", "Upload a new draft (the unit's leader or staff)",
         "multipart/form-data with `file` (.docx or .pdf, checked by content: not the name) and an optional "
-        "`note`. It becomes the next numbered version of the kind. Refused with nothing stored: an empty file "
-        "(`upload_empty`), a file over the limit (413 `upload_too_large`, 20 MB unless configured), another "
-        "type (`upload_wrong_type`), a macro-enabled document (`upload_macros`), a damaged file "
+        "`note`. It becomes the next numbered version of the kind; a file that is already the latest version "
+        "(the same content) is answered with that version (200, `repeated: true`). Refused with nothing "
+        "stored: an empty file (`upload_empty`), a file over the limit (413 `upload_too_large`, 20 MB unless "
+        "configured), another type (`upload_wrong_type`), a macro-enabled document (`upload_macros`), a damaged file "
         "(`upload_corrupted`), a zip bomb (`upload_zip_bomb`). The first version of the political report or "
         "the self-review starts its drafting step. Audited.", "DraftVersion", "The new version.",
         WRITE_ERRORS, tags=["drafts"], params=("UnitCode", "DraftKind"), write=True))
     upload["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": ref_("DraftUpload")}}}
+    upload["responses"]["200"] = {
+        "description": "The file is already the latest version of the kind (the same content): that version, "
+                       "with `repeated: true`; nothing new is kept or audited.",
+        "content": {"application/json": {"schema": ref_("DraftVersion")}}}
     upload["responses"]["413"] = {"description": "The file is over the size limit: `upload_too_large`.",
                                   "content": {"application/json": {"schema": ref_("Error")}}}
     return {

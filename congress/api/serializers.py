@@ -6,12 +6,11 @@ from datetime import UTC
 
 from flask_babel import get_locale, gettext
 
-from congress.accounts import permissions
 from congress.formatting import deadline_phrase, number
 from congress.messages import ACTION_LABELS, RISK_LABELS, STATE_LABELS, describe_reason
 from workflows.deadlines import Deadline
 from workflows.readiness import ProvinceReadiness, TaskSummary, UnitReadiness, is_overdue
-from workflows.rules import State, allowed_actions
+from workflows.rules import State
 
 
 def _locale() -> str:
@@ -126,7 +125,9 @@ def province_readiness(p: ProvinceReadiness) -> dict:
     }
 
 
-def step(s, step_def, user, unit, today) -> dict:
+def step(s, step_def, user, facts, today) -> dict:
+    """A step, with the actions ``user`` can take on it now (``facts``: the unit's
+    congress.progress.actions.UnitFacts, which decides them for every surface)."""
     state = State(s.state)
     due = s.due
     return {
@@ -151,9 +152,7 @@ def step(s, step_def, user, unit, today) -> dict:
         "note": s.note,
         "reason": s.reason,
         "version": s.version,
-        "actions": [{"action": a.value, "label": str(ACTION_LABELS[a])}
-                    for a in allowed_actions(state, step_def.approval)
-                    if permissions.can_take_action(user, unit, a)],
+        "actions": [{"action": a.value, "label": str(ACTION_LABELS[a])} for a in facts.offered(user, s)],
     }
 
 
@@ -161,7 +160,7 @@ BRANCH_FIELDS = ("name", "kind", "members", "secretary", "planned_on", "held_on"
                  "new_secretary")
 
 
-def branch(b, steps=None, step_definitions=None, user=None, unit=None, today=None) -> dict:
+def branch(b, steps=None, step_definitions=None, user=None, unit=None, today=None, facts=None) -> dict:
     body = {"code": b.code, "unit_code": b.unit.code if unit is None else unit.code}
     for field in BRANCH_FIELDS:
         value = getattr(b, field)
@@ -169,7 +168,7 @@ def branch(b, steps=None, step_definitions=None, user=None, unit=None, today=Non
     body["held"] = b.held_on is not None
     body["version"] = b.version
     if steps is not None:
-        body["steps"] = [step(s, step_definitions.step(s.key), user, unit, today) for s in steps]
+        body["steps"] = [step(s, step_definitions.step(s.key), user, facts, today) for s in steps]
     return body
 
 

@@ -14,11 +14,13 @@ from wtforms.validators import ValidationError
 from congress.accounts import permissions
 from congress.audit.models import AuditRecord
 from congress.clock import today
-from congress.errors import BadRequest, Forbidden, NotFound, Unprocessable, error_response
+from congress.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable, error_response
 from congress.extensions import csrf, db
+from congress.idempotency import idempotent, repeats_last_transition
 from congress.messages import describe
 from congress.progress import operations as progress_ops
 from congress.progress import queries
+from congress.progress.actions import UnitFacts
 from congress.progress.models import Campaign, Step
 from congress.text import clean_text
 from congress.units import operations as unit_ops
@@ -210,6 +212,7 @@ def get_unit(code: str):
     row = queries.unit_readiness_row(prep, unit_steps, as_of=now)
     branch_definition = prep.branch_workflow_version.definition()
     steps_by_branch = queries.branch_steps(prep)
+    facts = UnitFacts(prep, [*unit_steps, *(s for steps in steps_by_branch.values() for s in steps)], on=now)
     return jsonify({
         **out.unit_summary(unit),
         "province_name": unit.province.name,
@@ -228,10 +231,10 @@ def get_unit(code: str):
             "version": prep.version,
         },
         "readiness": out.readiness(row.readiness),
-        "steps": [out.step(s, definition.step(s.key), current_user, unit, now)
+        "steps": [out.step(s, definition.step(s.key), current_user, facts, now)
                   for s in unit_steps],
-        "branches": [out.branch(b, steps_by_branch.get(b.id, []), branch_definition, current_user, unit, now)
-                     for b in queries.unit_branches(unit)],
+        "branches": [out.branch(b, steps_by_branch.get(b.id, []), branch_definition, current_user, unit, now,
+                                facts) for b in queries.unit_branches(unit)],
     })
 
 
@@ -245,10 +248,19 @@ def _transition(step: Step, unit: Unit, definition):
     version = parse_version(body)
     on = parse_date(body.get("on"), "on")
     note = parse_text(body.get("note"), "note")
-    progress_ops.transition(step, action=action, actor=current_user, version=version, on=on, note=note)
+    facts = UnitFacts(step.preparation)
+    try:
+        progress_ops.transition(step, action=action, actor=current_user, version=version, on=on, note=note,
+                                facts=facts)
+    except Conflict:  # without a request key: the sender's own last action sent again is not a conflict
+        db.session.rollback()
+        if not repeats_last_transition(step, action=action, actor=current_user, version=version):
+            raise
+        return jsonify({**out.step(step, definition.step(step.key), current_user, UnitFacts(step.preparation),
+                                   today()), "repeated": True})
     # the step as written (the flush gave it its new version), put into JSON before the commit
     # expires it: reading the step and the user back after the commit would be two more queries
-    body = out.step(step, definition.step(step.key), current_user, unit, today())
+    body = out.step(step, definition.step(step.key), current_user, facts, today())
     db.session.commit()
     return jsonify(body)
 
@@ -266,6 +278,7 @@ def find_step(key: str, **where) -> Step:
 
 @api.post("/units/<code>/steps/<key>/transitions")
 @login_required
+@idempotent
 def transition_unit_step(code: str, key: str):
     unit = readable_unit(code)
     prep = preparation_of(unit)
@@ -275,6 +288,7 @@ def transition_unit_step(code: str, key: str):
 
 @api.post("/branches/<code>/steps/<key>/transitions")
 @login_required
+@idempotent
 def transition_branch_step(code: str, key: str):
     branch = readable_branch(code)
     prep = preparation_of(branch.unit)
@@ -289,7 +303,7 @@ def _branch_json(branch: Branch) -> dict:
     steps = db.session.execute(db.select(Step).where(Step.branch_id == branch.id)).scalars().all()
     order = {key: i for i, key in enumerate(definition.step_keys)}
     steps = sorted(steps, key=lambda s: order.get(s.key, 999))
-    return out.branch(branch, steps, definition, current_user, branch.unit, today())
+    return out.branch(branch, steps, definition, current_user, branch.unit, today(), UnitFacts(prep, steps))
 
 
 @api.get("/branches/<code>")
@@ -300,6 +314,7 @@ def get_branch(code: str):
 
 @api.patch("/branches/<code>")
 @login_required
+@idempotent
 def patch_branch(code: str):
     branch = readable_branch(code)
     body = json_body()
@@ -328,6 +343,7 @@ def _branch_fields(body: dict) -> dict:
 
 @api.post("/units/<code>/branches")
 @login_required
+@idempotent
 def add_branch(code: str):
     unit = readable_unit(code)
     preparation_of(unit)
@@ -340,6 +356,7 @@ def add_branch(code: str):
 
 @api.put("/units/<code>/deadline")
 @login_required
+@idempotent
 def put_unit_deadline(code: str):
     unit = readable_unit(code)
     prep = preparation_of(unit)
@@ -357,6 +374,7 @@ def put_unit_deadline(code: str):
 
 @api.put("/units/<code>/congress-date")
 @login_required
+@idempotent
 def put_congress_date(code: str):
     unit = readable_unit(code)
     prep = preparation_of(unit)
@@ -396,6 +414,7 @@ def list_campaigns():
 
 @api.put("/campaigns/<int:campaign_id>/deadline")
 @login_required
+@idempotent
 def put_campaign_deadline(campaign_id: int):
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None or not permissions.can_read_province(current_user, campaign.province_code):

@@ -4,21 +4,20 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 
 from congress.progress.queries import UnitRow
 from congress.text import fold
 from congress.units.models import UNIT_KINDS, Unit
 from workflows.deadlines import Deadline
 from workflows.loader import Phase, StepDefinition, WorkflowDefinition
-from workflows.readiness import RISK_ORDER, Risk, UnitReadiness, is_overdue
-from workflows.rules import FINISHED, State
+from workflows.readiness import DUE_SOON_DAYS, RISK_ORDER, Risk, UnitReadiness, is_due_soon, is_overdue
+from workflows.rules import State
 
 SORTS = ("name", "percent", "risk", "deadline", "days_left")
 #: Worst first: ascending by risk lists the late units at the top.
 RISK_RANK = {risk: rank for rank, risk in enumerate(RISK_ORDER)}
-#: How far ahead the "due soon" list looks, today included.
-DUE_SOON_DAYS = 7
+#: How far ahead the "due soon" list looks is workflows.readiness.DUE_SOON_DAYS.
 
 
 @dataclass(frozen=True)
@@ -224,7 +223,5 @@ def overdue_items(rows: Sequence[UnitRow], definition: WorkflowDefinition, today
 def due_soon(rows: Sequence[UnitRow], definition: WorkflowDefinition, today: date,
              days: int = DUE_SOON_DAYS) -> list[DueItem]:
     """Unit steps not finished whose last allowed day is in the next ``days`` days, today included."""
-    last = today + timedelta(days=days - 1)
-    items = _items(rows, definition, today,
-                   lambda f: f.state not in FINISHED and today <= f.due.last_allowed_day <= last)
+    items = _items(rows, definition, today, lambda f: is_due_soon(f.state, f.due, today, days))
     return sorted(items, key=lambda i: (i.due.last_allowed_day, vietnamese_order(i.unit.name)))

@@ -11,11 +11,8 @@ from congress.extensions import db
 
 #: the document kinds a unit drafts in versions (keys of workflows.documents.DOCUMENT_KINDS)
 DRAFT_KINDS = ("political_report", "self_review_report", "personnel_submission", "congress_resolution")
-#: the kinds the city must approve before the congress may be marked held
-GATED_KINDS = ("political_report", "personnel_submission")
-#: the unit step that follows a kind's submission and the city's verdict; the step done is the
-#: city's approval recorded on the workflow (approval steps are completed only by a city role)
-APPROVAL_STEPS = {"political_report": "documents_approval", "personnel_submission": "personnel_plan"}
+#: (which steps their drafts move, and which the congress needs approved, is the workflow's word:
+#: the "drafts" and "congress" sections of its YAML)
 #: who is asked in a comment round: cadres, party members, branch secretaries, the Fatherland
 #: Front (MTTQ), residents
 AUDIENCES = ("cadres", "members", "branch_secretaries", "fatherland_front", "residents")

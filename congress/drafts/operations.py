@@ -2,9 +2,10 @@
 
 Callers commit; a refused operation raises before anything is changed. The unit's workflow
 steps follow the drafts through congress.progress.operations.transition, with the same actor,
-so that nobody records the same fact twice: the first upload of a report starts its drafting
-step, a closed comment round completes the comment-round step, a submission submits the
-approval step, and the city's verdict approves or returns it.
+so that nobody records the same fact twice. Which steps follow is the workflow's word (the
+"drafts", "comment_rounds" and "congress" sections of its YAML): the first upload of a report
+starts its drafting step, a closed comment round completes the comment-round step, a submission
+submits the approval step, and the city's verdict approves or returns it.
 """
 from __future__ import annotations
 
@@ -21,29 +22,27 @@ from congress.audit.operations import record
 from congress.clock import today, utcnow
 from congress.errors import Conflict, Forbidden, NotFound, OperationError, Unprocessable
 from congress.extensions import db
+from congress.notices import events
 from congress.progress import operations as progress_ops
 from congress.progress import queries as progress_queries
+from congress.progress.actions import UnitFacts
 from congress.progress.models import Step
 from congress.text import clean_text
 from congress.units.models import Unit
-from workflows.rules import FINISHED, Action, State
+from workflows.loader import DraftFacts
+from workflows.rules import Action, allowed_actions
 
 from . import storage
 from .models import (
-    APPROVAL_STEPS,
     AUDIENCES,
-    GATED_KINDS,
     ApprovalException,
     CommentRound,
     DraftReview,
     DraftVersion,
     RoundComment,
 )
-from .queries import kind_or_404, title_vi
+from .queries import gated_kinds, kind_or_404, title_vi, workflow_facts
 
-#: the unit step a document kind's first upload starts
-DRAFTING_STEPS = {"political_report": "political_report", "self_review_report": "self_review"}
-COMMENT_ROUND_STEP = "comment_round"
 NOTE_LIMIT = 2000
 COMMENT_LIMIT = 4000
 MAX_COUNT = 100000
@@ -60,23 +59,24 @@ def _unit_step(unit: Unit, key: str) -> Step | None:
         Step.preparation_id == prep.id, Step.branch_id.is_(None), Step.key == key)).scalar_one_or_none()
 
 
-def _follow(unit: Unit, key: str, actions: Sequence[Action], actor, note: str | None = None) -> None:
-    """Take each action the step's state still allows, through the engine (checked and audited)."""
-    step = _unit_step(unit, key)
+def _follow(unit: Unit, key: str | None, actions: Sequence[Action], actor, note: str | None = None) -> None:
+    """Take each action the lifecycle offers the actor on the step now, through the engine
+    (checked and audited); an action it would refuse (a prerequisite not finished) is left."""
+    step = _unit_step(unit, key) if key else None
     if step is None:
         return
     for action in actions:
-        if _allowed_from(step.state_enum, action):
-            progress_ops.transition(step, action=action, actor=actor, version=step.version, note=note)
+        facts = UnitFacts(step.preparation)
+        if action in facts.offered(actor, step):
+            progress_ops.transition(step, action=action, actor=actor, version=step.version, note=note,
+                                    facts=facts)
 
 
-def _allowed_from(state: State, action: Action) -> bool:
-    return {Action.START: state is State.NOT_STARTED,
-            Action.SUBMIT: state is State.IN_PROGRESS,
-            Action.APPROVE: state is State.SUBMITTED,
-            Action.RETURN: state is State.SUBMITTED,
-            Action.COMPLETE: state in (State.NOT_STARTED, State.IN_PROGRESS),
-            Action.MARK_NOT_APPLICABLE: state in (State.NOT_STARTED, State.IN_PROGRESS)}[action]
+def _drafts_of(unit: Unit, kind: str) -> DraftFacts:
+    """What the unit's workflow says the drafts of ``kind`` move."""
+    definition = workflow_facts(unit)
+    found = definition.drafts.get(kind) if definition is not None else None
+    return found or DraftFacts(kind)
 
 
 # --- versions --------------------------------------------------------------------------------------
@@ -101,7 +101,12 @@ def _next_number(unit_id: int, kind: str) -> int:
 
 def upload_version(unit: Unit, kind: str, *, filename: str | None, content: bytes, note: str | None,
                    actor) -> DraftVersion:
-    """Keep a new draft as the next numbered version of its kind; nothing is kept if it is refused."""
+    """Keep a new draft as the next numbered version of its kind; nothing is kept if it is refused.
+
+    A file that is already the latest version of its kind (the same content, whatever its name)
+    is that version: nothing new is kept or audited, and the version returned says
+    ``repeated`` (a second click, or the same file chosen again).
+    """
     if not permissions.can_edit_drafts(actor, unit):
         raise Forbidden("draft_edit_forbidden")
     kind_or_404(kind)
@@ -110,8 +115,13 @@ def upload_version(unit: Unit, kind: str, *, filename: str | None, content: byte
     note = _text(note, "note", NOTE_LIMIT)
     checked = storage.check(content)
     name = clean_text((filename or "").replace("\\", "/").rsplit("/", 1)[-1]) or f"du-thao.{checked.format}"
-    storage.put(content, checked.sha256)
     _lock_numbers(unit.id, kind)
+    latest = db.session.execute(db.select(DraftVersion).filter_by(unit_id=unit.id, kind=kind)
+                                .order_by(DraftVersion.number.desc()).limit(1)).scalar_one_or_none()
+    if latest is not None and latest.sha256 == checked.sha256:
+        latest.repeated = True
+        return latest
+    storage.put(content, checked.sha256)
     for _attempt in range(3):
         version = DraftVersion(unit_id=unit.id, kind=kind, number=_next_number(unit.id, kind), format=checked.format,
                                sha256=checked.sha256, size=checked.size, original_name=name[:MAX_NAME], note=note,
@@ -125,10 +135,11 @@ def upload_version(unit: Unit, kind: str, *, filename: str | None, content: byte
         break
     else:
         raise Conflict("draft_number_taken")
+    version.repeated = False
     record(action="draft.upload", entity="draft", actor=actor, entity_key=f"{unit.code}/{kind}/{version.number}",
            unit_id=unit.id, new={**version_snapshot(version), "file": name, "size": checked.size}, reason=note)
-    if version.number == 1 and kind in DRAFTING_STEPS:
-        _follow(unit, DRAFTING_STEPS[kind], [Action.START], actor)
+    if version.number == 1:
+        _follow(unit, _drafts_of(unit, kind).starts, [Action.START], actor)
     return version
 
 
@@ -153,8 +164,8 @@ def submit_version(version: DraftVersion, *, actor, note: str | None = None,
     db.session.flush()
     record(action="draft.submit", entity="draft", actor=actor, entity_key=_key(version), unit_id=unit.id,
            old={"status": before["status"]}, new=version_snapshot(version), reason=note)
-    if version.kind in APPROVAL_STEPS:
-        _follow(unit, APPROVAL_STEPS[version.kind], [Action.START, Action.SUBMIT], actor, note)
+    events.version_submitted(version, actor, note)
+    _follow(unit, _drafts_of(unit, version.kind).approved_by, [Action.START, Action.SUBMIT], actor, note)
     return version
 
 
@@ -190,9 +201,9 @@ def review_version(version: DraftVersion, *, verdict: str, text: str | None, act
     db.session.flush()
     record(action=f"draft.{verdict}", entity="draft", actor=actor, entity_key=_key(version), unit_id=unit.id,
            old={"status": before["status"]}, new=version_snapshot(version), reason=text)
-    if version.kind in APPROVAL_STEPS:
-        _follow(unit, APPROVAL_STEPS[version.kind], [Action.APPROVE if verdict == "approve" else Action.RETURN],
-                actor, text)
+    events.version_decided(version, actor)
+    _follow(unit, _drafts_of(unit, version.kind).approved_by,
+            [Action.APPROVE if verdict == "approve" else Action.RETURN], actor, text)
     return version
 
 
@@ -324,8 +335,9 @@ def close_round(found: CommentRound, *, actor, expected: int | None = None) -> C
            new={"document": title_vi(found.draft.kind), "version_number": found.draft.number, "status": "closed",
                 "closed_on": found.closed_on, "comments": sum(counts.values())})
     refusal = None
-    step = _unit_step(unit, COMMENT_ROUND_STEP)
-    if step is not None and step.state_enum not in FINISHED and _allowed_from(step.state_enum, Action.COMPLETE):
+    definition = workflow_facts(unit)
+    step = _unit_step(unit, definition.comment_round_step) if definition and definition.comment_round_step else None
+    if step is not None and Action.COMPLETE in allowed_actions(step.state_enum, definition.step(step.key).approval):
         try:
             with db.session.begin_nested():
                 progress_ops.transition(step, action=Action.COMPLETE, actor=actor, version=step.version)
@@ -340,7 +352,7 @@ def record_exception(unit: Unit, kind: str, *, reason: str | None, actor) -> App
     """Let the unit hold its congress without the city's approval of one document (city staff)."""
     if not permissions.can_review_drafts(actor, unit):
         raise Forbidden("draft_review_forbidden")
-    if kind not in GATED_KINDS:
+    if kind not in gated_kinds(unit):
         raise Unprocessable("exception_kind")
     reason = _text(reason, "reason", NOTE_LIMIT)
     if not reason:
@@ -357,7 +369,7 @@ def record_exception(unit: Unit, kind: str, *, reason: str | None, actor) -> App
     record(action="draft.exception", entity="draft", actor=actor, entity_key=f"{unit.code}/{kind}",
            unit_id=unit.id, new={"document": title_vi(kind)}, reason=reason)
     # the waived approval step stops standing between the unit and its congress, with the same reason
-    _follow(unit, APPROVAL_STEPS[kind], [Action.RETURN, Action.MARK_NOT_APPLICABLE], actor, reason)
+    _follow(unit, _drafts_of(unit, kind).approved_by, [Action.RETURN, Action.MARK_NOT_APPLICABLE], actor, reason)
     return found
 
 

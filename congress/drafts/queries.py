@@ -3,20 +3,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
-from congress.errors import NotFound, Unprocessable
+from congress.audit.models import AuditRecord
+from congress.errors import NotFound
 from congress.extensions import db
-from congress.progress.models import Preparation, Step
+from congress.progress import queries as progress_queries
+from congress.progress.models import Preparation, Step, WorkflowVersion
 from congress.units.models import Unit
+from workflows.deadlines import LOCAL_TZ
 from workflows.documents import DOCUMENT_KINDS
+from workflows.loader import WorkflowDefinition
 
-from .models import APPROVAL_STEPS, DRAFT_KINDS, GATED_KINDS, ApprovalException, CommentRound, DraftVersion
-
-#: the unit's step that is the congress itself: completing it is "the congress was held"
-CONGRESS_STEP = "congress"
+from .models import DRAFT_KINDS, ApprovalException, CommentRound, DraftReview, DraftVersion
 
 
 def kind_or_404(kind: str) -> str:
@@ -93,32 +95,26 @@ def stages(unit: Unit) -> dict[str, KindStage]:
     return found
 
 
-def missing_approvals(unit_id: int) -> list[str]:
-    """The gated kinds the city has not approved (neither an approved version nor the matching
-    approval step done, which is how an approval given outside the drafts is recorded) and that
-    have no exception (three small queries)."""
-    approved = set(db.session.execute(sa.select(DraftVersion.kind).where(
-        DraftVersion.unit_id == unit_id, DraftVersion.kind.in_(GATED_KINDS),
-        DraftVersion.status == "approved").distinct()).scalars())
-    done_steps = set(db.session.execute(sa.select(Step.key).join(Preparation).where(
-        Preparation.unit_id == unit_id, Step.branch_id.is_(None),
-        Step.key.in_([APPROVAL_STEPS[k] for k in GATED_KINDS]),
-        Step.state.in_(("approved", "done")))).scalars())
-    approved |= {kind for kind in GATED_KINDS if APPROVAL_STEPS[kind] in done_steps}
-    excepted = set(db.session.execute(sa.select(ApprovalException.kind).where(
-        ApprovalException.unit_id == unit_id)).scalars())
-    return [kind for kind in GATED_KINDS if kind not in approved and kind not in excepted]
+def workflow_facts(unit: Unit):
+    """The unit's workflow definition, which says which steps its drafts move (None when the unit
+    is in no campaign)."""
+    prep = progress_queries.unit_preparation(unit)
+    return prep.workflow_version.definition() if prep is not None else None
 
 
-def check_congress_gate(step) -> None:
-    """Refuse to mark a unit's congress held while the city has approved neither version of the
-    political report or the personnel plan it needs, unless the city recorded an exception."""
-    if step.branch_id is not None or step.key != CONGRESS_STEP:
-        return
-    missing = missing_approvals(step.preparation.unit_id)
-    if missing:
-        raise Unprocessable("congress_needs_approval", {
-            "kinds": missing, "documents": ", ".join(f"“{title_vi(k)}”" for k in missing)})
+def missing_approvals(unit: Unit) -> list[str]:
+    """The document kinds the unit's congress still needs the city to approve (the workflow's
+    congress gate, decided in congress.progress.actions)."""
+    from congress.progress.actions import UnitFacts
+
+    prep = progress_queries.unit_preparation(unit)
+    return list(UnitFacts(prep).gate_missing) if prep is not None else []
+
+
+def gated_kinds(unit: Unit) -> tuple[str, ...]:
+    """The document kinds the unit's congress needs approved, in the workflow's order."""
+    definition = workflow_facts(unit)
+    return definition.congress.needs_approved if definition is not None and definition.congress else ()
 
 
 def province_stages(province_code: str) -> list[dict]:
@@ -146,3 +142,137 @@ def totals(comments: Iterable) -> dict[str, int]:
     for comment in comments:
         counts[comment.audience] = counts.get(comment.audience, 0) + comment.count
     return counts
+
+
+# --- the city's queue ------------------------------------------------------------------------------
+
+@dataclass
+class Submission:
+    """One submission waiting for the city's verdict: a draft version, an approval step, or both.
+
+    A draft whose submission submitted its approval step (the workflow's ``drafts: approved_by``)
+    is one submission with that step: it is decided on the draft, whose verdict moves the step.
+    """
+    unit: Unit
+    #: the unit's workflow
+    definition: WorkflowDefinition
+    draft: DraftVersion | None = None
+    step: Step | None = None
+    #: for an approval step without a submitted draft: the newest version of the document it records
+    document: DraftVersion | None = None
+    #: the unit's note with the submission
+    note: str | None = None
+    #: the reason and day of the city's return of the same document just before this submission
+    returned_reason: str | None = None
+    returned_on: date | None = None
+
+    @property
+    def submitted_on(self) -> date | None:
+        return self.draft.submitted_on if self.draft is not None else self.step.submitted_on
+
+    @property
+    def anchor(self) -> str:
+        return f"approval-draft-{self.draft.id}" if self.draft is not None else f"approval-{self.step.id}"
+
+
+def pending_submissions(province_codes: set[str] | None) -> list[Submission]:
+    """Every submission waiting for the city, oldest first, in one query.
+
+    Each unit with a submitted unit step or a submitted draft comes with each of them (a unit has
+    at most a few of each, so their product is small), the newest version of each document kind
+    (for a step without a submitted draft), the note of each draft's submission and the city's
+    last verdict on the same document or step before it (a return is shown with a resubmission).
+    """
+    newest, newer, earlier = aliased(DraftVersion), aliased(DraftVersion), aliased(DraftVersion)
+    verdict, submit, step_verdict = aliased(DraftReview), aliased(DraftReview), aliased(AuditRecord)
+    verdict_id = (sa.select(sa.func.max(DraftReview.id)).join(earlier, earlier.id == DraftReview.draft_id)
+                  .where(earlier.unit_id == DraftVersion.unit_id, earlier.kind == DraftVersion.kind,
+                         DraftReview.action.in_(("approve", "return"))).scalar_subquery())
+    submit_id = (sa.select(sa.func.max(DraftReview.id))
+                 .where(DraftReview.draft_id == DraftVersion.id, DraftReview.action == "submit").scalar_subquery())
+    step_verdict_id = (sa.select(sa.func.max(AuditRecord.id))
+                       .where(AuditRecord.unit_id == Unit.id, AuditRecord.step_key == Step.key,
+                              AuditRecord.entity_key == Unit.code + "/" + Step.key,
+                              AuditRecord.action.in_(("step.approve", "step.return"))).scalar_subquery())
+    query = (
+        sa.select(Unit, WorkflowVersion, Step, DraftVersion, newest, verdict.action, verdict.text, verdict.on,
+                  submit.text, step_verdict.action, step_verdict.reason, step_verdict.at)
+        .join(Preparation, Preparation.unit_id == Unit.id)
+        .join(WorkflowVersion, WorkflowVersion.id == Preparation.workflow_version_id)
+        .outerjoin(Step, sa.and_(Step.preparation_id == Preparation.id, Step.branch_id.is_(None),
+                                 Step.state == "submitted"))
+        .outerjoin(DraftVersion, sa.and_(DraftVersion.unit_id == Unit.id, DraftVersion.status == "submitted"))
+        .outerjoin(newest, sa.and_(Step.id.is_not(None), newest.unit_id == Unit.id, ~sa.exists().where(
+            newer.unit_id == newest.unit_id, newer.kind == newest.kind, newer.number > newest.number)))
+        .outerjoin(verdict, verdict.id == verdict_id)
+        .outerjoin(submit, submit.id == submit_id)
+        .outerjoin(step_verdict, step_verdict.id == step_verdict_id)
+        .where(sa.or_(Step.id.is_not(None), DraftVersion.id.is_not(None))))
+    if province_codes is not None:
+        query = query.where(Unit.province_code.in_(province_codes))
+    units: dict[int, _UnitPending] = {}
+    for row in db.session.execute(query):
+        found = units.get(row[0].id)
+        if found is None:
+            found = units[row[0].id] = _UnitPending(row[0], row[1].definition())
+        found.add(row)
+    submissions = [s for found in units.values() for s in found.submissions()]
+    return sorted(submissions, key=lambda s: (s.submitted_on or date.max, s.unit.name, s.anchor))
+
+
+def draft_kind_of_step(definition: WorkflowDefinition, step_key: str) -> str | None:
+    """The document kind whose drafts an approval step follows (the workflow's ``drafts``)."""
+    return definition.draft_of_approval(step_key)
+
+
+def approval_step_of_kind(definition: WorkflowDefinition, kind: str) -> str | None:
+    """The approval step a document kind's drafts submit, and the city's verdict moves."""
+    facts = definition.drafts.get(kind)
+    return facts.approved_by if facts is not None else None
+
+
+def _local_day(at: datetime | None) -> date | None:
+    if at is None:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(LOCAL_TZ).date()
+
+
+@dataclass
+class _UnitPending:
+    """The rows of one unit in :func:`pending_submissions`, gathered."""
+    unit: Unit
+    definition: WorkflowDefinition
+    steps: dict[int, tuple] = field(default_factory=dict)
+    drafts: dict[int, tuple] = field(default_factory=dict)
+    newest: dict[str, DraftVersion] = field(default_factory=dict)
+
+    def add(self, row) -> None:
+        (_, _, step, draft, newest, verdict, verdict_text, verdict_on, submit_text, step_verdict, step_reason,
+         step_verdict_at) = row
+        if step is not None:
+            returned = step_verdict == "step.return"
+            self.steps[step.id] = (step, step_reason if returned else None,
+                                   _local_day(step_verdict_at) if returned else None)
+        if draft is not None:
+            returned = verdict == "return"
+            self.drafts[draft.id] = (draft, submit_text, verdict_text if returned else None,
+                                     verdict_on if returned else None)
+        if newest is not None:
+            self.newest[newest.kind] = newest
+
+    def submissions(self) -> list[Submission]:
+        found, steps = [], dict(self.steps)
+        by_key = {step.key: step_id for step_id, (step, _, _) in steps.items()}
+        for draft, note, reason, returned_on in self.drafts.values():
+            step_id = by_key.get(approval_step_of_kind(self.definition, draft.kind))
+            step, step_reason, step_returned_on = steps.pop(step_id) if step_id in steps else (None, None, None)
+            if reason is None and step_reason is not None:
+                reason, returned_on = step_reason, step_returned_on
+            found.append(Submission(self.unit, self.definition, draft=draft, step=step, note=note,
+                                    returned_reason=reason, returned_on=returned_on))
+        for step, reason, returned_on in steps.values():
+            kind = draft_kind_of_step(self.definition, step.key)
+            found.append(Submission(self.unit, self.definition, step=step, note=step.note,
+                                    document=self.newest.get(kind) if kind else None,
+                                    returned_reason=reason, returned_on=returned_on))
+        return found

@@ -13,25 +13,31 @@ import sqlalchemy as sa
 from congress.accounts import permissions
 from congress.audit.operations import changed_fields, record
 from congress.clock import today, utcnow
-from congress.drafts.queries import check_congress_gate
 from congress.errors import Conflict, Forbidden, Unprocessable
 from congress.extensions import db
 from congress.units.models import Branch, Unit
 from workflows.deadlines import Deadline, DeadlineKind
+from workflows.documents import DOCUMENT_KINDS
 from workflows.loader import StepDefinition, WorkflowDefinition
 from workflows.rules import (
     AUTO_RULES,
     DATED,
     FINISHED,
+    REASON_REQUIRED,
     Action,
-    PrerequisiteFact,
     Refusal,
     RuleInput,
     State,
-    TransitionContext,
     check_transition,
 )
 
+from .accountability import (
+    check_congress_date,
+    check_deadline_not_past,
+    check_not_after_dependents,
+    guard_completed_step,
+)
+from .actions import UnitFacts
 from .definitions import current_version
 from .models import Campaign, Preparation, Step
 
@@ -55,10 +61,13 @@ def _due_columns(step_def: StepDefinition, anchors) -> dict:
 
 
 def refresh_due_dates(prep: Preparation, branches: Iterable[Branch] | None = None,
-                      expire: bool = True) -> int:
+                      expire: bool = True, *, actor=None) -> int:
     """Recompute the due dates of a unit's steps (and its branches' steps) after a date changed.
 
-    Written in one executemany per call, not one ORM flush per step. Returns rows changed.
+    A step not finished whose due date had already passed keeps the lapse when its due date moves
+    later: the first date it missed is kept (``missed_due_on``), it stays overdue against it, and
+    the move is audited ("step.due_moved"). Written in one executemany per call, not one ORM
+    flush per step. Returns rows changed.
     """
     unit_def = prep.workflow_version.definition()
     branch_def = prep.branch_workflow_version.definition()
@@ -66,27 +75,50 @@ def refresh_due_dates(prep: Preparation, branches: Iterable[Branch] | None = Non
     if branches is None:
         branches = db.session.execute(db.select(Branch).filter_by(unit_id=prep.unit_id)).scalars().all()
     branch_anchors = {b.id: anchors_for(prep, b) for b in branches}
+    branch_codes = {b.id: b.code for b in branches}
     rows = db.session.execute(
-        sa.select(Step.id, Step.key, Step.branch_id, Step.due_on, Step.due_kind)
+        sa.select(Step.id, Step.key, Step.branch_id, Step.state, Step.due_on, Step.due_kind, Step.missed_due_on,
+                  Step.missed_due_kind)
         .where(Step.preparation_id == prep.id)
         .where(sa.or_(Step.branch_id.is_(None), Step.branch_id.in_(list(branch_anchors))))
     ).all()
-    updates = []
+    now = today()
+    updates, lapses = [], []
     for row in rows:
         if row.branch_id is None:
             cols = _due_columns(unit_def.step(row.key), unit_anchors)
         else:
             cols = _due_columns(branch_def.step(row.key), branch_anchors[row.branch_id])
-        if (cols["due_on"], cols["due_kind"]) != (row.due_on, row.due_kind):
-            updates.append({"b_id": row.id, **cols})
+        if (cols["due_on"], cols["due_kind"]) == (row.due_on, row.due_kind):
+            continue
+        missed = {"missed_due_on": row.missed_due_on, "missed_due_kind": row.missed_due_kind}
+        if _lapse_kept(row, cols["due_on"], now):
+            if row.missed_due_on is None:
+                missed = {"missed_due_on": row.due_on, "missed_due_kind": row.due_kind}
+            lapses.append((row, cols, missed))
+        updates.append({"b_id": row.id, **cols, **missed})
     if updates:
         db.session.execute(
             sa.update(Step.__table__).where(Step.__table__.c.id == sa.bindparam("b_id"))
-            .values(due_on=sa.bindparam("due_on"), due_kind=sa.bindparam("due_kind")),
+            .values(due_on=sa.bindparam("due_on"), due_kind=sa.bindparam("due_kind"),
+                    missed_due_on=sa.bindparam("missed_due_on"), missed_due_kind=sa.bindparam("missed_due_kind")),
             updates)
         if expire:
             db.session.expire_all()
+    for row, cols, missed in lapses:
+        owner = branch_codes[row.branch_id] if row.branch_id else prep.unit.code
+        record(action="step.due_moved", entity="step", actor=actor, entity_key=f"{owner}/{row.key}",
+               unit_id=prep.unit_id, step_key=row.key,
+               old={"due_on": row.due_on, "due_kind": row.due_kind},
+               new={**cols, "missed_due_on": missed["missed_due_on"]})
     return len(updates)
+
+
+def _lapse_kept(row, new_due_on: date | None, now: date) -> bool:
+    """Whether moving a step's due date to ``new_due_on`` would hide a lapse already incurred: the
+    step is not finished, its due date passed before today, and the new one is later (or none)."""
+    return (row.due_on is not None and row.due_on < now and State(row.state) not in FINISHED
+            and (new_due_on is None or new_due_on > row.due_on))
 
 
 # --- creating a unit's steps -------------------------------------------------------------
@@ -156,9 +188,7 @@ def step_snapshot(step: Step) -> dict:
 
 
 def definition_of(step: Step) -> StepDefinition:
-    prep = step.preparation
-    version = prep.branch_workflow_version if step.branch_id else prep.workflow_version
-    return version.definition().step(step.key)
+    return definition_of_scope(step).step(step.key)
 
 
 def check_version(current: int, expected: int | None, snapshot: dict) -> None:
@@ -169,59 +199,53 @@ def check_version(current: int, expected: int | None, snapshot: dict) -> None:
 
 
 def transition(step: Step, *, action: Action, actor, version: int | None, on: date | None = None,
-               note: str | None = None) -> Step:
-    """Move a step by one action, after checking role, scope, version and the workflow's guards."""
+               note: str | None = None, facts: UnitFacts | None = None) -> Step:
+    """Move a step by one action, after checking role, scope, version and the lifecycle's guards
+    (workflows/lifecycle.yaml), in that order."""
     prep = step.preparation
     unit = prep.unit
     step_def = definition_of(step)
-    if action is Action.MARK_NOT_APPLICABLE and step_def.approval:
-        if not permissions.can_waive_approval(actor, unit):
+    if not permissions.can_take_action(actor, unit, action, step_def.approval):
+        if action is Action.MARK_NOT_APPLICABLE and step_def.approval:
             raise Forbidden("approval_waiver_forbidden")
-    elif not permissions.can_take_action(actor, unit, action):
         raise Forbidden("action_forbidden", {"action": action.value})
     check_version(step.version, version, step_snapshot(step))
     note = (note or "").strip() or None
-    context = TransitionContext(today=today(), campaign_start=prep.campaign.starts_on,
-                                prerequisites=_prerequisite_facts(step, step_def),
-                                auto_rule=_auto_rule_progress(step, step_def),
-                                not_before=_not_before(step, action))
+    facts = facts or UnitFacts(prep)
+    context = facts.context(step, action)
+    if action in DATED and on is None:
+        on = facts.default_day(step, action)
     try:
         new_state = check_transition(state=step.state_enum, action=action, needs_approval=step_def.approval,
                                      on=on if action in DATED else None, note=note, context=context)
     except Refusal as refusal:
         raise Unprocessable(refusal.code, _with_titles(refusal.params, step)) from None
-    if action is Action.COMPLETE:
-        check_congress_gate(step)  # the city's approval of the documents the congress needs
     before = step_snapshot(step)
     _apply(step, action, new_state, on or context.today, note)
     db.session.flush()
     old, new = changed_fields(before, step_snapshot(step))
     record(action=f"step.{action.value}", entity="step", actor=actor, entity_key=_step_label(step),
            unit_id=unit.id, step_key=step.key, old=old, new=new,
-           reason=note if action in (Action.RETURN, Action.MARK_NOT_APPLICABLE, Action.REOPEN) else None)
+           reason=note if action in REASON_REQUIRED else None)
     return step
 
 
 def _with_titles(params, step: Step) -> dict:
-    """Add the titles of the steps a refusal names, so the message can use them."""
+    """Add the titles of the steps and documents a refusal names, so the message can use them."""
     params = dict(params)
     keys = list(params.get("steps") or []) + ([params["step"]] if params.get("step") else [])
+    definition = definition_of_scope(step)
     if keys:
-        prep = step.preparation
-        definition = (prep.branch_workflow_version if step.branch_id else prep.workflow_version).definition()
         params["titles"] = {k: {"vi": definition.step(k).title_vi, "en": definition.step(k).title_en}
                             for k in keys if k in definition.step_keys}
+    if params.get("kinds"):
+        params["documents"] = ", ".join(f"“{DOCUMENT_KINDS[k].title_vi}”" for k in params["kinds"])
     return params
 
 
-def _not_before(step: Step, action: Action) -> date | None:
-    """The step's own latest date an event of ``action`` cannot precede."""
-    earlier = {Action.SUBMIT: [step.started_on],
-               Action.APPROVE: [step.started_on, step.submitted_on],
-               Action.RETURN: [step.started_on, step.submitted_on],
-               Action.COMPLETE: [step.started_on, step.submitted_on, step.approved_on]}.get(action, [])
-    present = [d for d in earlier if d is not None]
-    return max(present) if present else None
+def definition_of_scope(step: Step) -> WorkflowDefinition:
+    prep = step.preparation
+    return (prep.branch_workflow_version if step.branch_id else prep.workflow_version).definition()
 
 
 def _step_label(step: Step) -> str:
@@ -254,53 +278,33 @@ def _apply(step: Step, action: Action, new_state: State, on: date, note: str | N
         step.note = note
 
 
-def _sibling_steps(step: Step, keys: Iterable[str]) -> list[Step]:
-    keys = list(keys)
-    if not keys:
-        return []
-    query = db.select(Step).where(Step.preparation_id == step.preparation_id, Step.key.in_(keys))
-    query = query.where(Step.branch_id.is_(None) if step.branch_id is None else Step.branch_id == step.branch_id)
-    return list(db.session.execute(query).scalars())
-
-
-def _prerequisite_facts(step: Step, step_def: StepDefinition) -> tuple[PrerequisiteFact, ...]:
-    """In the order the definition lists them, so a refusal names them in that order."""
-    order = {key: i for i, key in enumerate(step_def.requires)}
-    return tuple(PrerequisiteFact(s.key, s.state_enum, s.completed_on)
-                 for s in sorted(_sibling_steps(step, step_def.requires), key=lambda s: order[s.key]))
-
-
 def _rule_input(step: Step) -> RuleInput:
-    if step.branch_id is not None:
-        return RuleInput(branch_held_on=step.branch.held_on)
-    total, held, first, last = db.session.execute(
-        sa.select(sa.func.count(Branch.id), sa.func.count(Branch.held_on), sa.func.min(Branch.held_on),
-                  sa.func.max(Branch.held_on)).where(Branch.unit_id == step.preparation.unit_id)).one()
-    return RuleInput(branches_total=total, branches_held=held, first_branch_held_on=first,
-                     last_branch_held_on=last)
-
-
-def _auto_rule_progress(step: Step, step_def: StepDefinition) -> tuple[bool, int, int] | None:
-    if not step_def.done_when:
-        return None
-    result = AUTO_RULES[step_def.done_when](_rule_input(step))
-    return result.satisfied, result.done, result.total
+    return UnitFacts(step.preparation).rule_input(step)
 
 
 def _apply_rule(step: Step, step_def: StepDefinition, actor, unit_id: int) -> None:
-    """Bring a step with a "done when" rule in line with the facts; the change is audited."""
+    """Bring a step with a "done when" rule in line with the facts; the change is audited.
+
+    A unit's completed step is reopened or re-dated only as far as the write allows (see
+    congress.progress.accountability.completed_steps), and never completed after a finished step
+    that depends on it.
+    """
     result = AUTO_RULES[step_def.done_when](_rule_input(step))
     before = step_snapshot(step)
     state = step.state_enum
     if result.satisfied and state is not State.DONE and state is not State.NOT_APPLICABLE:
+        check_not_after_dependents(step, result.on)
         step.state, step.completed_on = State.DONE.value, result.on
         step.started_on = _earliest(step.started_on, result.started, result.on)
         action = "step.auto_complete"
     elif result.satisfied and state is State.DONE and result.on is not None and step.completed_on != result.on:
+        check_not_after_dependents(step, result.on)
+        guard_completed_step(step, "redate", result.on)
         step.completed_on = result.on  # a held_on corrected after the step completed
         step.started_on = _earliest(step.started_on, result.started, result.on)
         action = "step.auto_update"
     elif not result.satisfied and state is State.DONE:
+        guard_completed_step(step, "reopen", None)
         step.state, step.completed_on = State.IN_PROGRESS.value, None
         action = "step.auto_reopen"
     elif result.done and state is State.NOT_STARTED:
@@ -353,39 +357,56 @@ def _check_date_in_campaign(day: date, campaign: Campaign) -> None:
 
 
 def set_unit_deadline(prep: Preparation, *, actor, version: int | None, day: date | None,
-                      kind: DeadlineKind | None = None, basis: str | None = None) -> Preparation:
-    """Give one unit its own deadline (or, with ``day`` None, go back to the campaign's)."""
+                      kind: DeadlineKind | None = None, basis: str | None = None, confirm: bool = False,
+                      reason: str | None = None) -> Preparation:
+    """Give one unit its own deadline (or, with ``day`` None, go back to the campaign's).
+
+    A deadline whose last allowed day has already passed needs ``confirm`` and a ``reason``, which
+    the audit keeps (else it keeps the basis).
+    """
     if not permissions.can_set_deadline(actor, prep.unit.province_code):
         raise Forbidden("deadline_forbidden")
     check_version(prep.version, version, preparation_snapshot(prep))
     if day is not None:
         _check_date_in_campaign(day, prep.campaign)
+    wanted = Deadline(day, kind or DeadlineKind.BY) if day is not None else prep.campaign.deadline
+    confirmed = None
+    if wanted != prep.deadline:
+        confirmed = check_deadline_not_past(wanted, confirm=confirm, reason=reason)
     before = preparation_snapshot(prep)
     prep.deadline_on = day
     prep.deadline_kind = (kind or DeadlineKind.BY).value if day else None
     prep.deadline_basis = (basis or "").strip() or None if day else None
     db.session.flush()
-    refresh_due_dates(prep)
+    refresh_due_dates(prep, actor=actor)
     old, new = changed_fields(before, preparation_snapshot(prep))
     record(action="deadline.set" if day else "deadline.clear", entity="preparation", actor=actor,
-           entity_key=prep.unit.code, unit_id=prep.unit_id, old=old, new=new, reason=basis)
+           entity_key=prep.unit.code, unit_id=prep.unit_id, old=old, new=new, reason=confirmed or basis)
     return prep
 
 
-def set_congress_date(prep: Preparation, *, actor, version: int | None, day: date | None) -> Preparation:
-    """Plan (or re-plan) the unit's congress date; due dates counted from it follow."""
+def set_congress_date(prep: Preparation, *, actor, version: int | None, day: date | None, confirm: bool = False,
+                      reason: str | None = None) -> Preparation:
+    """Plan (or re-plan) the unit's congress date; due dates counted from it follow.
+
+    A date after the unit's last allowed day is refused for the unit's own users; the city plans
+    one with ``confirm`` and a ``reason``, which the audit keeps (see accountability).
+    """
     if not permissions.can_plan_congress(actor, prep.unit):
         raise Forbidden("congress_date_forbidden")
     check_version(prep.version, version, preparation_snapshot(prep))
     if day is not None:
         _check_date_in_campaign(day, prep.campaign)
+    confirmed = None
+    if day != prep.congress_on:
+        confirmed = check_congress_date(prep, day, actor=actor, confirm=confirm, reason=reason)
     before = preparation_snapshot(prep)
     prep.congress_on = day
     db.session.flush()
-    refresh_due_dates(prep)
+    refresh_due_dates(prep, actor=actor)
     old, new = changed_fields(before, preparation_snapshot(prep))
     record(action="congress_date.set", entity="preparation", actor=actor, entity_key=prep.unit.code,
-           unit_id=prep.unit_id, old=old, new=new)
+           unit_id=prep.unit_id, old=old, new=new, reason=confirmed)
     return prep
 
 
@@ -395,12 +416,17 @@ def campaign_snapshot(campaign: Campaign) -> dict:
 
 
 def set_campaign_deadline(campaign: Campaign, *, actor, version: int | None, day: date,
-                          kind: DeadlineKind, basis: str | None = None) -> Campaign:
-    """Change the default deadline of every unit in the campaign."""
+                          kind: DeadlineKind, basis: str | None = None, confirm: bool = False,
+                          reason: str | None = None) -> Campaign:
+    """Change the default deadline of every unit in the campaign (one already passed needs
+    ``confirm`` and a ``reason``, as a unit's own does)."""
     if not permissions.can_set_deadline(actor, campaign.province_code):
         raise Forbidden("deadline_forbidden")
     check_version(campaign.version, version, campaign_snapshot(campaign))
     _check_date_in_campaign(day, campaign)
+    confirmed = None
+    if Deadline(day, kind) != campaign.deadline:
+        confirmed = check_deadline_not_past(Deadline(day, kind), confirm=confirm, reason=reason)
     before = campaign_snapshot(campaign)
     campaign.deadline_on, campaign.deadline_kind = day, kind.value
     campaign.deadline_basis = (basis or "").strip() or campaign.deadline_basis
@@ -411,11 +437,11 @@ def set_campaign_deadline(campaign: Campaign, *, actor, version: int | None, day
             Branch.unit_id.in_([p.unit_id for p in preps]))).scalars():
         branches.setdefault(branch.unit_id, []).append(branch)
     for prep in preps:
-        refresh_due_dates(prep, branches.get(prep.unit_id, []), expire=False)
+        refresh_due_dates(prep, branches.get(prep.unit_id, []), expire=False, actor=actor)
     db.session.expire_all()
     old, new = changed_fields(before, campaign_snapshot(campaign))
     record(action="campaign.deadline.set", entity="campaign", actor=actor,
-           entity_key=f"{campaign.province_code}/{campaign.term}", old=old, new=new, reason=basis)
+           entity_key=f"{campaign.province_code}/{campaign.term}", old=old, new=new, reason=confirmed or basis)
     return campaign
 
 

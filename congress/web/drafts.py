@@ -24,9 +24,10 @@ from congress.drafts.messages import (
     REVIEW_LABELS,
     STATUS_LABELS,
 )
-from congress.drafts.models import AUDIENCES, DRAFT_KINDS, GATED_KINDS, CommentRound, DraftReview, DraftVersion
+from congress.drafts.models import AUDIENCES, DRAFT_KINDS, CommentRound, DraftReview, DraftVersion
 from congress.errors import OperationError, Unprocessable
 from congress.extensions import db
+from congress.idempotency import idempotent
 from congress.messages import describe
 from congress.units.models import Unit
 from workflows.documents import DOCUMENT_KINDS
@@ -63,7 +64,7 @@ def _problem(exc: OperationError, anchor: str | None = None) -> Problem:
 def _common(unit: Unit) -> dict:
     return {"unit": unit, "kind_title": kind_title, "status_labels": STATUS_LABELS,
             "audience_labels": AUDIENCE_LABELS, "review_labels": REVIEW_LABELS, "audiences": AUDIENCES,
-            "draft_kinds": DRAFT_KINDS, "gated_kinds": GATED_KINDS,
+            "draft_kinds": DRAFT_KINDS, "gated_kinds": drafts.gated_kinds(unit),
             "can_edit": permissions.can_edit_drafts(current_user, unit),
             "can_submit": permissions.can_submit_drafts(current_user, unit),
             "can_review": permissions.can_review_drafts(current_user, unit),
@@ -74,7 +75,7 @@ def _common(unit: Unit) -> dict:
 
 def index_page(unit: Unit, *, status: int = 200, problem: Problem | None = None):
     return render_template("drafts/index.html", stages=drafts.stages(unit), exceptions=drafts.exceptions(unit),
-                           missing=drafts.missing_approvals(unit.id), rounds=drafts.rounds(unit),
+                           missing=drafts.missing_approvals(unit), rounds=drafts.rounds(unit),
                            problem=problem, **_common(unit)), status
 
 
@@ -163,6 +164,7 @@ def round_summary(code: str, round_id: int):
 
 @web.post("/units/<code>/drafts")
 @login_required
+@idempotent
 def upload_draft(code: str):
     unit = readable_unit(code)
     preparation_or_404(unit)
@@ -177,8 +179,12 @@ def upload_draft(code: str):
             return kind_page(unit, kind, status=exc.status, problem=_problem(exc, "upload"))
         return index_page(unit, status=exc.status, problem=_problem(exc, "upload"))
     db.session.commit()
-    flash(gettext("Uploaded: %(document)s, draft %(number)s.", document=kind_title(kind), number=version.number),
-          "success")
+    if version.repeated:
+        flash(gettext("This file is already %(document)s, draft %(number)s: nothing new was kept.",
+                      document=kind_title(kind), number=version.number), "info")
+    else:
+        flash(gettext("Uploaded: %(document)s, draft %(number)s.", document=kind_title(kind),
+                      number=version.number), "success")
     return redirect(url_for("web.drafts_kind", code=unit.code, kind=kind))
 
 
@@ -189,6 +195,7 @@ def _form_version() -> int | None:
 
 @web.post("/units/<code>/drafts/<kind>/<int:number>/submit")
 @login_required
+@idempotent
 def submit_draft(code: str, kind: str, number: int):
     unit = readable_unit(code)
     preparation_or_404(unit)
@@ -205,6 +212,7 @@ def submit_draft(code: str, kind: str, number: int):
 
 @web.post("/units/<code>/drafts/<kind>/<int:number>/review")
 @login_required
+@idempotent
 def review_draft(code: str, kind: str, number: int):
     unit = readable_unit(code)
     preparation_or_404(unit)
@@ -233,6 +241,7 @@ def _form_date(name: str) -> date:
 
 @web.post("/units/<code>/drafts/<kind>/<int:number>/rounds")
 @login_required
+@idempotent
 def open_round(code: str, kind: str, number: int):
     unit = readable_unit(code)
     preparation_or_404(unit)
@@ -250,6 +259,7 @@ def open_round(code: str, kind: str, number: int):
 
 @web.post("/units/<code>/drafts/rounds/<int:round_id>/comments")
 @login_required
+@idempotent
 def add_comments(code: str, round_id: int):
     unit = readable_unit(code)
     preparation_or_404(unit)
@@ -274,6 +284,7 @@ def add_comments(code: str, round_id: int):
 
 @web.post("/units/<code>/drafts/rounds/<int:round_id>/close")
 @login_required
+@idempotent
 def close_round(code: str, round_id: int):
     unit = readable_unit(code)
     preparation_or_404(unit)
@@ -293,6 +304,7 @@ def close_round(code: str, round_id: int):
 
 @web.post("/units/<code>/drafts/exception")
 @login_required
+@idempotent
 def record_exception(code: str):
     unit = readable_unit(code)
     preparation_or_404(unit)

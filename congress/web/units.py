@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -24,19 +24,21 @@ from congress.clock import today
 from congress.errors import Conflict, OperationError
 from congress.extensions import db
 from congress.formatting import deadline_phrase, short_date
+from congress.idempotency import already_done, idempotent, repeats_last_transition
 from congress.messages import STATE_LABELS, describe
 from congress.papers import convert, generate
 from congress.papers.models import PaperIssue
 from congress.progress import operations as progress_ops
 from congress.progress import queries
+from congress.progress.actions import UnitFacts, step_definition
 from congress.progress.models import Preparation, Step
 from congress.units import operations as unit_ops
 from congress.units.models import Branch, Unit
 from workflows.deadlines import Deadline, DeadlineKind
 from workflows.documents import DOCUMENT_KINDS
 from workflows.loader import StepDefinition
-from workflows.readiness import is_overdue
-from workflows.rules import FINISHED, REASON_REQUIRED, Action, State, allowed_actions
+from workflows.readiness import is_due_soon, is_overdue
+from workflows.rules import FINISHED, REASON_REQUIRED, Action, State
 
 from . import web
 from .common import preparation_or_404, readable_unit
@@ -52,7 +54,6 @@ from .forms import (
 )
 
 #: how far ahead "due this week" looks
-WEEK = timedelta(days=7)
 HISTORY_PAGE_SIZE = 50
 
 ACTION_BUTTONS = {
@@ -195,21 +196,19 @@ def unit_page(unit: Unit, prep: Preparation, *, status: int = 200, failed: tuple
     overdue = set(row.readiness.overdue)
     finished = {s.key for s in steps if s.state_enum in FINISHED}
     cards = []
+    facts = UnitFacts(prep, steps, on=now)
     for step in steps:
         step_def = definition.step(step.key)
-        actions = [a for a in allowed_actions(step.state_enum, step_def.approval)
-                   if permissions.can_take_action(current_user, unit, a)]
         forms = {}
-        for action in actions:
+        for action in facts.offered(current_user, step):
             if failed and failed[0] == step.key and failed[1] is action:
                 forms[action] = failed[2]
             else:
-                forms[action] = _action_form(step, action, now)
+                forms[action] = _action_form(step, action, facts.default_day(step, action))
         cards.append(StepCard(step, step_def, step.key in overdue, forms,
                               [key for key in step_def.requires if key not in finished]))
     phases = [(phase, [c for c in cards if c.definition.phase == phase.key]) for phase in definition.phases]
-    due_soon = [c for c in cards if not c.finished and not c.overdue and c.step.due_on is not None
-                and now <= c.step.due_on <= now + WEEK]
+    due_soon = [c for c in cards if not c.overdue and is_due_soon(c.step.state_enum, c.step.due, now)]
     deadline_form, congress_form = _dates_forms(prep, deadline_form, congress_form)
     # the finish at the pace the nightly snapshots show (absent without snapshots), in one query
     recorded_pace = queries.recorded_pace_projections([unit.id], until=now)
@@ -257,13 +256,14 @@ def _unit_step_or_404(prep: Preparation, key: str) -> Step:
 
 @web.post("/units/<code>/steps/<key>/<action>")
 @login_required
+@idempotent
 def step_action(code: str, key: str, action: str):
     found = readable_unit(code)
     prep = preparation_or_404(found)
     chosen = _action_or_404(action)
-    if not permissions.can_take_action(current_user, found, chosen):
-        abort(403)
     step = _unit_step_or_404(prep, key)
+    if not permissions.can_take_action(current_user, found, chosen, step_definition(step).approval):
+        abort(403)
     title = _titles(prep.workflow_version.definition())[step.key]
     form = StepActionForm(prefix=action_prefix(key, chosen))
     anchor = f"step-{key}"
@@ -276,6 +276,9 @@ def step_action(code: str, key: str, action: str):
                                 on=form.on.data if chosen in ACTION_DATES else None, note=form.note.data)
     except Conflict:
         db.session.rollback()
+        if repeats_last_transition(step, action=chosen, actor=current_user, version=form.version.data):
+            flash(already_done(title), f"info {anchor}")
+            return redirect(url_for("web.unit", code=found.code, _anchor=anchor))
         return conflict_page(found, step=db.session.get(Step, step.id), title=title, tried=chosen)
     except OperationError as exc:
         if exc.status == 403:
@@ -301,6 +304,7 @@ def conflict_page(found: Unit, *, step: Step | None = None, title: str | None = 
 
 @web.post("/units/<code>/deadline")
 @login_required
+@idempotent
 def unit_deadline(code: str):
     found = readable_unit(code)
     prep = preparation_or_404(found)
@@ -313,7 +317,8 @@ def unit_deadline(code: str):
                                          "dates"))
     try:
         progress_ops.set_unit_deadline(prep, actor=current_user, version=form.version.data, day=form.day.data,
-                                       kind=DeadlineKind(form.kind.data), basis=form.basis.data)
+                                       kind=DeadlineKind(form.kind.data), basis=form.basis.data,
+                                       confirm=form.confirm.data, reason=form.reason.data)
     except Conflict:
         db.session.rollback()
         return conflict_page(found, prep=db.session.get(Preparation, prep.id))
@@ -337,6 +342,7 @@ def unit_deadline(code: str):
 
 @web.post("/units/<code>/congress-date")
 @login_required
+@idempotent
 def congress_date(code: str):
     found = readable_unit(code)
     prep = preparation_or_404(found)
@@ -348,7 +354,8 @@ def congress_date(code: str):
                          problem=Problem(gettext("The congress date was not changed: correct the form below."),
                                          "dates"))
     try:
-        progress_ops.set_congress_date(prep, actor=current_user, version=form.version.data, day=form.day.data)
+        progress_ops.set_congress_date(prep, actor=current_user, version=form.version.data, day=form.day.data,
+                                       confirm=form.confirm.data, reason=form.reason.data)
     except Conflict:
         db.session.rollback()
         return conflict_page(found, prep=db.session.get(Preparation, prep.id))
@@ -422,6 +429,7 @@ def branches(code: str):
 
 @web.post("/units/<code>/branches")
 @login_required
+@idempotent
 def save_branches(code: str):
     """Record many branch congresses at once: every changed row is saved, or none."""
     found = readable_unit(code)
@@ -476,6 +484,7 @@ def _branch_values(branch: Branch) -> str:
 
 @web.post("/units/<code>/branches/new")
 @login_required
+@idempotent
 def add_branch(code: str):
     found = readable_unit(code)
     prep = preparation_or_404(found)

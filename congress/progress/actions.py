@@ -1,0 +1,176 @@
+"""The facts the lifecycle's guards read, gathered for one unit in a few queries, and the actions
+a user can take on a step: the one answer every surface gives (the unit page's buttons, the API's
+``actions``, the city's queue, the import) and the operation enforces.
+
+A page passes the steps it has already loaded; an operation lets :class:`UnitFacts` read what
+the step in hand needs (its siblings, the branches' counts, the city's approvals), once each.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from functools import cached_property
+
+import sqlalchemy as sa
+
+from congress.clock import today
+from congress.drafts.models import ApprovalException, DraftVersion
+from congress.extensions import db
+from congress.units.models import Branch
+from workflows.loader import StepDefinition, WorkflowDefinition
+from workflows.rules import (
+    AUTO_RULES,
+    Action,
+    PrerequisiteFact,
+    RuleInput,
+    State,
+    TransitionContext,
+    available_actions,
+)
+
+from .models import Preparation, Step
+
+
+class UnitFacts:
+    """What the guards of one unit's steps look at. Every fact is read on first use, once."""
+
+    def __init__(self, prep: Preparation, steps: Iterable[Step] | None = None, *, on: date | None = None):
+        self.prep = prep
+        self.today = on or today()
+        #: steps already loaded by the caller, by scope (None: the unit's own, else a branch id)
+        self._given: dict[int | None, list[Step]] = {}
+        for step in steps or ():
+            self._given.setdefault(step.branch_id, []).append(step)
+
+    @cached_property
+    def unit_definition(self) -> WorkflowDefinition:
+        return self.prep.workflow_version.definition()
+
+    @cached_property
+    def branch_definition(self) -> WorkflowDefinition:
+        return self.prep.branch_workflow_version.definition()
+
+    def definition_of(self, step: Step) -> WorkflowDefinition:
+        return self.branch_definition if step.branch_id else self.unit_definition
+
+    def _siblings(self, branch_id: int | None) -> dict[str, Step]:
+        cache = self.__dict__.setdefault("_sibling_cache", {})
+        if branch_id not in cache:
+            given = self._given.get(branch_id)
+            if not given:
+                query = db.select(Step).where(Step.preparation_id == self.prep.id)
+                query = query.where(Step.branch_id.is_(None) if branch_id is None else Step.branch_id == branch_id)
+                given = list(db.session.execute(query).scalars())
+            cache[branch_id] = {s.key: s for s in given}
+        return cache[branch_id]
+
+    @cached_property
+    def branch_counts(self) -> RuleInput:
+        total, held, first, last = db.session.execute(
+            sa.select(sa.func.count(Branch.id), sa.func.count(Branch.held_on), sa.func.min(Branch.held_on),
+                      sa.func.max(Branch.held_on)).where(Branch.unit_id == self.prep.unit_id)).one()
+        return RuleInput(branches_total=total, branches_held=held, first_branch_held_on=first,
+                         last_branch_held_on=last)
+
+    def rule_input(self, step: Step) -> RuleInput:
+        if step.branch_id is not None:
+            return RuleInput(branch_held_on=step.branch.held_on)
+        return self.branch_counts
+
+    @cached_property
+    def approved_kinds(self) -> frozenset[str]:
+        """Document kinds of which the city approved a version."""
+        return frozenset(db.session.execute(sa.select(DraftVersion.kind).where(
+            DraftVersion.unit_id == self.prep.unit_id, DraftVersion.status == "approved").distinct()).scalars())
+
+    @cached_property
+    def excepted_kinds(self) -> frozenset[str]:
+        """Document kinds the city let the congress go ahead without approving."""
+        return frozenset(db.session.execute(sa.select(ApprovalException.kind).where(
+            ApprovalException.unit_id == self.prep.unit_id)).scalars())
+
+    @cached_property
+    def gate_missing(self) -> tuple[str, ...]:
+        """The documents the congress still needs the city to approve (see :func:`missing_approvals`)."""
+        return missing_approvals(self.unit_definition, self._siblings(None), self.approved_kinds,
+                                 self.excepted_kinds)
+
+    def context(self, step: Step, action: Action | None = None) -> TransitionContext:
+        definition = self.definition_of(step)
+        step_def = definition.step(step.key)
+        siblings = self._siblings(step.branch_id)
+        order = {key: i for i, key in enumerate(step_def.requires)}
+        prerequisites = tuple(PrerequisiteFact(s.key, s.state_enum, s.completed_on)
+                              for s in sorted((siblings[k] for k in step_def.requires if k in siblings),
+                                              key=lambda s: order[s.key]))
+        auto_rule = None
+        if step_def.done_when:
+            result = AUTO_RULES[step_def.done_when](self.rule_input(step))
+            auto_rule = (result.satisfied, result.done, result.total)
+        draft_kind = definition.draft_of_approval(step.key) if step_def.approval else None
+        draft_approved = None
+        if draft_kind is not None and step.state_enum is State.SUBMITTED:
+            draft_approved = draft_kind in self.approved_kinds
+        is_congress = step.branch_id is None and is_congress_step(definition, step.key)
+        return TransitionContext(
+            today=self.today, campaign_start=self.prep.campaign.starts_on, prerequisites=prerequisites,
+            auto_rule=auto_rule, not_before=not_before(step, action) if action else None,
+            draft_approved=draft_approved,
+            planned_congress=self.prep.congress_on if is_congress else None,
+            gate_missing=self.gate_missing if is_congress and step.state_enum is not State.DONE else (),
+            skippable=step_def.skippable)
+
+    def default_day(self, step: Step, action: Action) -> date:
+        """The day an action is dated when the user gives none: today, but the planned day for the
+        congress itself once that day has come."""
+        planned = self.context(step, action).planned_congress
+        return planned if planned is not None and planned <= self.today else self.today
+
+    def offered(self, user, step: Step) -> list[Action]:
+        """The actions ``user`` can take on ``step`` now: exactly those the operation would accept
+        (dated today, with a reason where one is required)."""
+        from congress.accounts import permissions
+
+        unit = self.prep.unit
+        step_def = self.definition_of(step).step(step.key)
+        if not permissions.in_scope(user, unit):
+            return []
+        return available_actions(state=step.state_enum, needs_approval=step_def.approval, role=user.role,
+                                 context=lambda action: self.context(step, action))
+
+
+def is_congress_step(definition: WorkflowDefinition, key: str) -> bool:
+    return definition.congress is not None and definition.congress.step == key
+
+
+def missing_approvals(definition: WorkflowDefinition, unit_steps: dict[str, Step], approved: Iterable[str],
+                      excepted: Iterable[str]) -> tuple[str, ...]:
+    """The document kinds the congress needs approved that the city has approved neither as a
+    version nor on their approval step (how an approval given outside the drafts was recorded),
+    and that have no exception."""
+    if definition.congress is None:
+        return ()
+    approved, excepted = set(approved), set(excepted)
+    missing = []
+    for kind in definition.congress.needs_approved:
+        step = unit_steps.get(definition.drafts[kind].approved_by)
+        on_step = step is not None and step.state_enum in (State.APPROVED, State.DONE)
+        if kind not in approved and kind not in excepted and not on_step:
+            missing.append(kind)
+    return tuple(missing)
+
+
+def not_before(step: Step, action: Action) -> date | None:
+    """The step's own latest date an event of ``action`` cannot precede."""
+    earlier = {Action.SUBMIT: [step.started_on],
+               Action.APPROVE: [step.started_on, step.submitted_on],
+               Action.RETURN: [step.started_on, step.submitted_on],
+               Action.COMPLETE: [step.started_on, step.submitted_on, step.approved_on]}.get(action, [])
+    present = [d for d in earlier if d is not None]
+    return max(present) if present else None
+
+
+def step_definition(step: Step) -> StepDefinition:
+    prep = step.preparation
+    version = prep.branch_workflow_version if step.branch_id else prep.workflow_version
+    return version.definition().step(step.key)

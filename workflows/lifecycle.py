@@ -1,0 +1,133 @@
+"""The lifecycle of a step, read from ``lifecycle.yaml``: states, actions, roles and guards.
+
+Every surface asks this module (through :mod:`workflows.rules`), never a copy of its facts: which
+actions leave a state, where they lead, who may take them and which guards may refuse them.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LIFECYCLE_FILE = Path(__file__).parent / "lifecycle.yaml"
+
+
+class LifecycleError(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    key: str
+    sources: frozenset[str]  #: from these states on an ordinary step
+    sources_approval: frozenset[str]  #: from these states on a step the city approves
+    target: str
+    dated: bool
+    reason: bool
+    roles: frozenset[str]
+    roles_approval: frozenset[str]
+    guards: tuple[str, ...]
+
+    def sources_for(self, approval: bool) -> frozenset[str]:
+        return self.sources_approval if approval else self.sources
+
+    def roles_for(self, approval: bool) -> frozenset[str]:
+        return self.roles_approval if approval else self.roles
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    roles: tuple[str, ...]
+    states: tuple[str, ...]
+    finished: frozenset[str]
+    actions: Mapping[str, ActionRule]
+
+
+def _names(raw: Any, where: str, known: tuple[str, ...] | frozenset[str], what: str,
+           problems: list[str]) -> frozenset[str]:
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        problems.append(f"{where}: must be a list of {what}")
+        return frozenset()
+    for name in raw:
+        if name not in known:
+            problems.append(f"{where}: unknown {what[:-1]} {name!r}")
+    return frozenset(raw)
+
+
+def parse_lifecycle(raw: Any, *, guards: frozenset[str], states: tuple[str, ...],
+                    actions: tuple[str, ...], source: str = LIFECYCLE_FILE.name) -> Lifecycle:
+    """Build the lifecycle, or raise LifecycleError naming every problem, one line each.
+
+    ``guards`` are the guard names the engine implements; ``states`` and ``actions`` the ones
+    the code knows (a state or an action the code cannot handle is a problem, and so is one the
+    file forgets).
+    """
+    problems: list[str] = []
+    if not isinstance(raw, dict):
+        raise LifecycleError([f"{source}: the file must hold a mapping with roles, states, actions"])
+    roles = raw.get("roles")
+    if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+        problems.append(f"{source}: 'roles' must be a list of role names")
+        roles = []
+    raw_states = raw.get("states")
+    if not isinstance(raw_states, dict):
+        problems.append(f"{source}: 'states' must be a mapping")
+        raw_states = {}
+    if set(raw_states) != set(states):
+        missing, extra = sorted(set(states) - set(raw_states)), sorted(set(raw_states) - set(states))
+        problems.append(f"{source}: states must be exactly {', '.join(states)}"
+                        + (f"; missing {', '.join(missing)}" if missing else "")
+                        + (f"; unknown {', '.join(extra)}" if extra else ""))
+    finished = frozenset(k for k, v in raw_states.items() if isinstance(v, dict) and v.get("finished") is True)
+    raw_actions = raw.get("actions")
+    if not isinstance(raw_actions, dict):
+        problems.append(f"{source}: 'actions' must be a mapping")
+        raw_actions = {}
+    if set(raw_actions) != set(actions):
+        problems.append(f"{source}: actions must be exactly {', '.join(actions)}")
+    rules: dict[str, ActionRule] = {}
+    for key, item in raw_actions.items():
+        where = f"{source}: action '{key}'"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: must be a mapping")
+            continue
+        unknown = set(item) - {"from", "from_approval", "to", "dated", "reason", "roles", "roles_approval",
+                               "guards"}
+        if unknown:
+            problems.append(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        sources = _names(item.get("from", []), f"{where}: 'from'", tuple(raw_states), "states", problems)
+        sources_approval = _names(item.get("from_approval", []), f"{where}: 'from_approval'",
+                                  tuple(raw_states), "states", problems)
+        target = item.get("to")
+        if target not in raw_states:
+            problems.append(f"{where}: 'to' must be a state, not {target!r}")
+        role_set = _names(item.get("roles", []), f"{where}: 'roles'", tuple(roles), "roles", problems)
+        roles_approval = (_names(item["roles_approval"], f"{where}: 'roles_approval'", tuple(roles), "roles",
+                                 problems) if "roles_approval" in item else role_set)
+        guard_list = item.get("guards", [])
+        _names(guard_list, f"{where}: 'guards'", guards, "guards", problems)
+        for flag in ("dated", "reason"):
+            if not isinstance(item.get(flag, False), bool):
+                problems.append(f"{where}: '{flag}' must be true or false")
+        if item.get("reason") and "reason_given" not in (guard_list or []):
+            problems.append(f"{where}: an action whose reason is required must have the guard 'reason_given'")
+        rules[key] = ActionRule(key, sources, sources_approval, str(target), bool(item.get("dated", False)),
+                                bool(item.get("reason", False)), role_set, roles_approval,
+                                tuple(guard_list) if isinstance(guard_list, list) else ())
+    if problems:
+        raise LifecycleError(problems)
+    return Lifecycle(tuple(roles), tuple(raw_states), finished, rules)
+
+
+def load_lifecycle(*, guards: frozenset[str], states: tuple[str, ...], actions: tuple[str, ...],
+                   path: Path = LIFECYCLE_FILE) -> Lifecycle:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise LifecycleError([f"{path.name}: cannot read the file: {exc}".splitlines()[0]]) from exc
+    return parse_lifecycle(raw, guards=guards, states=states, actions=actions, source=path.name)
