@@ -10,9 +10,8 @@ same rules. The checksum stays the one of the file they were made from.
 Revision ID: 0012_lifecycle
 Revises: 0011_approval_loop
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0012_lifecycle'
 down_revision = '0011_approval_loop'
