@@ -22,6 +22,7 @@ from congress.progress.operations import add_branch_steps
 from congress.progress.queries import unit_preparation
 from congress.units.models import Branch, Unit
 from tests.conftest import DEMO_PASSWORD, ApiClient
+from tests.steps import approve_draft, finish_prerequisites
 
 UNIT = "10891"  # Phường Tứ Minh
 OTHER_UNIT = "11560"  # Phường Thủy Nguyên, same city
@@ -342,6 +343,8 @@ def test_viewers_read_but_never_write(api):
 @pytest.mark.parametrize("role", ["unit_staff", "unit_leader", "viewer"])
 def test_only_city_roles_approve_or_return(api, role):
     client = {"unit_staff": api.staff, "unit_leader": api.leader, "viewer": api.viewer}[role]
+    finish_prerequisites(UNIT, "personnel_plan")
+    approve_draft(UNIT, "personnel_submission")
     assert act(api.leader, "personnel_plan", "start").status_code == 200
     assert act(api.leader, "personnel_plan", "submit").status_code == 200
     with Unchanged():
@@ -352,6 +355,8 @@ def test_only_city_roles_approve_or_return(api, role):
 
 @pytest.mark.parametrize("role", ["city_staff", "city_leader", "admin"])
 def test_city_roles_approve(api, role):
+    finish_prerequisites(UNIT, "personnel_plan")
+    approve_draft(UNIT, "personnel_submission")
     assert act(api.leader, "personnel_plan", "start", on="2025-08-01").status_code == 200
     assert act(api.leader, "personnel_plan", "submit", on="2025-08-02").status_code == 200
     response = act(getattr(api, role), "personnel_plan", "approve", on="2025-08-04")
@@ -363,6 +368,7 @@ def test_city_roles_approve(api, role):
 
 @pytest.mark.parametrize("role", ["unit_staff", "city_staff", "city_leader"])
 def test_only_the_unit_leader_or_an_admin_submits(api, role):
+    finish_prerequisites(UNIT, "personnel_plan")
     assert act(api.staff, "personnel_plan", "start").status_code == 200
     with Unchanged():
         assert_error(act(getattr(api, {"unit_staff": "staff"}.get(role, role)), "personnel_plan", "submit"),
@@ -488,10 +494,17 @@ def test_unit_detail_of_an_unknown_unit(api):
 
 def test_full_cycle_of_an_approval_step(api):
     leader, city = api.leader, api.city_staff
+    with Unchanged():  # a step starts once its prerequisites are done, never before
+        body = assert_error(act(leader, "personnel_plan", "start", on="2025-07-15"), 422,
+                            "prerequisites_incomplete")
+        assert body["details"]["steps"] == ["subcommittees"]
+        assert "“Thành lập các tiểu ban phục vụ đại hội”" in body["message"]
+    complete_prerequisites_of_personnel_plan(leader)
     response = act(leader, "personnel_plan", "start", on="2025-07-15")
     assert response.status_code == 200, response.json
     assert response.json["state"] == "in_progress" and unit_step("personnel_plan").started_on == date(2025, 7, 15)
-    assert {a["action"] for a in response.json["actions"]} == {"submit", "mark_not_applicable"}
+    # marking a step the city approves not applicable is the city's decision: not offered to the unit
+    assert {a["action"] for a in response.json["actions"]} == {"submit"}
 
     assert act(leader, "personnel_plan", "submit", on="2025-07-20").json["state"] == "submitted"
     assert unit_step("personnel_plan").submitted_on == date(2025, 7, 20)
@@ -510,14 +523,12 @@ def test_full_cycle_of_an_approval_step(api):
 
     assert act(leader, "personnel_plan", "submit", on="2025-07-25").json["state"] == "submitted"
     assert unit_step("personnel_plan").reason is None
+    with Unchanged():  # the step records the approval of a draft: the city approves the draft first
+        assert_error(act(city, "personnel_plan", "approve", on="2025-07-28"), 422, "approval_needs_approved_draft")
+    approve_draft(UNIT, "personnel_submission", date(2025, 7, 28))
     approved = act(city, "personnel_plan", "approve", on="2025-07-28")
     assert approved.json["state"] == "approved" and approved.json["approved_on"] == "2025-07-28"
 
-    with Unchanged():
-        body = assert_error(act(leader, "personnel_plan", "complete"), 422, "prerequisites_incomplete")
-        assert body["details"]["steps"] == ["subcommittees"]
-        assert "“Thành lập các tiểu ban phục vụ đại hội”" in body["message"]
-    complete_prerequisites_of_personnel_plan(leader)
     done = act(leader, "personnel_plan", "complete", on="2025-07-30")
     assert done.status_code == 200 and done.json["state"] == "done"
     step = unit_step("personnel_plan")
@@ -532,6 +543,7 @@ def test_full_cycle_of_an_approval_step(api):
 
 
 def test_approval_steps_cannot_skip_the_city(api):
+    finish_prerequisites(UNIT, "personnel_plan")
     assert act(api.leader, "personnel_plan", "start").status_code == 200
     with Unchanged():
         assert_error(act(api.leader, "personnel_plan", "complete"), 422, "invalid_transition")
@@ -1104,6 +1116,8 @@ def test_errors_are_json_with_a_message_never_a_crash(api, method, url, kwargs, 
 
 
 def test_events_of_one_step_keep_their_order(api):
+    finish_prerequisites(UNIT, "personnel_plan", date(2025, 7, 10))
+    approve_draft(UNIT, "personnel_submission")
     assert act(api.leader, "personnel_plan", "start", on="2025-07-15").status_code == 200
     with Unchanged():
         assert_error(act(api.leader, "personnel_plan", "submit", on="2025-07-14"), 422, "date_before_earlier_event")
@@ -1112,9 +1126,9 @@ def test_events_of_one_step_keep_their_order(api):
         body = assert_error(act(api.city_staff, "personnel_plan", "approve", on="2025-07-19"), 422,
                             "date_before_earlier_event")
     assert "20/7/2025" in body["message"]
-    assert act(api.staff, "plan", "start", on="2025-07-10").status_code == 200
+    assert act(api.staff, "propaganda", "start", on="2025-07-11").status_code == 200
     with Unchanged():
-        assert_error(act(api.staff, "plan", "complete", on="2025-07-09"), 422, "date_before_earlier_event")
+        assert_error(act(api.staff, "propaganda", "complete", on="2025-07-10"), 422, "date_before_earlier_event")
 
 
 def test_adding_a_branch(api):

@@ -17,6 +17,7 @@ from congress.progress import operations as progress_ops
 from congress.progress import queries as progress_queries
 from congress.progress.models import Step
 from congress.units.models import Unit
+from tests.steps import finish_prerequisites, plan_congress
 from workflows.rules import Action
 
 TU_MINH = "10891"
@@ -61,11 +62,16 @@ def step(code: str, key: str) -> Step:
 
 def awaiting_city(code: str) -> None:
     """Put the unit's political report back to "sent to the city, no verdict yet" (its approval
-    step); the personnel plan's approval step stays done, as the congress step requires it."""
+    step, and no version approved); the personnel plan's approval step stays done, as the congress
+    step requires it. The congress is planned for today, the day it may be held."""
     found = step(code, "documents_approval")
     found.state, found.completed_on = "submitted", None
     found.version += 1
+    for version in db.session.execute(db.select(DraftVersion).filter_by(
+            unit_id=unit(code).id, kind="political_report", status="approved")).scalars():
+        version.status = "returned"
     db.session.commit()
+    plan_congress(code, date(2025, 8, 5))
 
 
 def actions(name: str) -> list[AuditRecord]:
@@ -129,7 +135,7 @@ def test_a_taken_number_is_retried_never_duplicated(people, files, monkeypatch):
     assert version.number == 2 and len(calls) == 2
     monkeypatch.setattr(operations, "_next_number", lambda unit_id, kind: 1)
     with pytest.raises(Conflict) as refused:
-        operations.upload_version(unit(TU_MINH), "political_report", filename="c.docx", content=REPORT_2,
+        operations.upload_version(unit(TU_MINH), "political_report", filename="c.docx", content=REPORT_1,
                                   note=None, actor=people.staff)
     assert refused.value.code == "draft_number_taken"
     db.session.rollback()
@@ -210,6 +216,7 @@ def _complete(code: str, key: str, actor) -> None:
 
 def test_full_comment_round_completes_the_comment_round_step(people, files):
     found = unit(TU_MINH)
+    finish_prerequisites(TU_MINH, "political_report")
     version = operations.upload_version(found, "political_report", filename="a.docx", content=REPORT_1, note=None,
                                         actor=people.staff)
     assert step(TU_MINH, "political_report").state == "in_progress"  # the first upload started the step
@@ -248,7 +255,7 @@ def test_full_comment_round_completes_the_comment_round_step(people, files):
         operations.add_comments(round_, [operations.CommentEntry("cadres", 1)], actor=people.staff)
 
     # with them done, closing the next round completes the step, audited with the same actor
-    for key in ("plan", "subcommittees", "political_report", "self_review"):
+    for key in ("political_report", "self_review"):
         _complete(TU_MINH, key, people.staff)
     second = operations.open_round(version, audiences=["branch_secretaries"], starts_on=date(2025, 8, 1),
                                    ends_on=date(2025, 8, 4), actor=people.staff)
@@ -309,6 +316,7 @@ def test_round_refusals(people, files):
 
 def test_submit_return_resubmit_approve_and_the_approval_step_follows(people, files):
     found = unit(TU_MINH)
+    finish_prerequisites(TU_MINH, "documents_approval")
     first = operations.upload_version(found, "political_report", filename="a.docx", content=REPORT_1, note=None,
                                       actor=people.staff)
     operations.submit_version(first, actor=people.leader, note="Kính trình")
@@ -415,6 +423,9 @@ def test_an_exception_lets_the_congress_be_held_without_the_approval(app, make_u
 def test_an_approval_recorded_on_the_steps_opens_the_gate(app, make_user):
     """Approvals given before drafts were kept here are the approval steps the city completed."""
     staff = make_user("tm.staff3", "unit_staff", unit=TU_MINH)
+    db.session.execute(db.update(DraftVersion).values(status="draft"))
+    db.session.commit()
+    plan_congress(TU_MINH, date(2025, 8, 5))
     assert step(TU_MINH, "documents_approval").state in ("approved", "done")
     congress = step(TU_MINH, "congress")
     progress_ops.transition(congress, action=Action.COMPLETE, actor=staff, version=congress.version)

@@ -13,6 +13,7 @@ from congress.extensions import db
 from congress.progress.models import Preparation, Step
 from congress.units.models import Branch, Unit
 from tests.test_queries import count_queries
+from tests.steps import plan_congress
 from tests.test_web import login
 
 TU_MINH, HONG_BANG, VINH_AM = "10891", "11311", "11887"
@@ -84,7 +85,8 @@ def test_unit_page_shows_the_state_at_a_glance(app):
     assert "12/8/2025" in html and "còn 7 ngày nữa" in html  # planned congress date
     assert "105/105" in html and "chi bộ đã tổ chức đại hội" in html
     assert "Quá hạn (0)" in html and "Không có bước nào quá hạn." in html
-    assert "Đến hạn trong 7 ngày tới (1)" in html  # the congress itself, on 12/8
+    # the next 7 days are 5/8 to 11/8: the congress itself, on 12/8, is the 8th day
+    assert "Đến hạn trong 7 ngày tới (0)" in html
     assert "Đã xong (12/17)" in html
     for phase in ("Chuẩn bị", "Văn kiện", "Nhân sự và đại biểu", "Sau đại hội"):
         assert f">{phase}</h2>" in html
@@ -106,7 +108,11 @@ def test_unit_staff_see_only_the_actions_their_role_allows(app):
     html = text(signed_in(app, "tuminh.vanphong").get("/units/10891"))
     actions = post_forms(html)
     assert "/units/10891/steps/congress/start" in actions
-    assert "/units/10891/steps/congress/complete" in actions
+    # the congress is held on its planned day, 12/8: not offered on 5/8
+    assert "/units/10891/steps/congress/complete" not in actions
+    # the next steps wait for the congress: nothing to complete before it is held
+    assert "/units/10891/steps/resolution/complete" not in actions
+    assert "/units/10891/steps/resolution/start" not in actions
     assert "/units/10891/steps/archive/mark_not_applicable" in actions
     assert not any(a.endswith("/reopen") for a in actions)  # staff do not reopen
     assert "/units/10891/deadline" not in actions and "/units/10891/congress-date" not in actions
@@ -130,6 +136,11 @@ def test_start_then_complete_with_date_and_note(app):
     page = client.get("/units/10891")
     assert "Đã bắt đầu bước “Tổ chức đại hội (phiên trù bị và phiên chính thức)”." in text(page)
 
+    refused = act(client, TU_MINH, "congress", "complete", on="5/8/2025", note="Đại hội thành công tốt đẹp")
+    assert refused.status_code == 422 and "12/8/2025" in text(refused)  # planned for 12/8
+    assert step(TU_MINH, "congress").state == "in_progress"
+    plan_congress(TU_MINH, date(2025, 8, 5))
+    before = audit_count(TU_MINH) - 1
     response = act(client, TU_MINH, "congress", "complete", on="5/8/2025", note="Đại hội thành công tốt đẹp")
     assert response.status_code == 302
     s = step(TU_MINH, "congress")
@@ -142,8 +153,18 @@ def test_start_then_complete_with_date_and_note(app):
 
 def test_complete_without_a_date_means_today(app):
     client = signed_in(app, "tuminh.vanphong")
+    plan_congress(TU_MINH, date(2025, 8, 5))
     assert act(client, TU_MINH, "congress", "complete", on="").status_code == 302
     assert step(TU_MINH, "congress").completed_on == date(2025, 8, 5)
+
+
+def test_the_congress_undated_is_held_on_its_planned_day(app):
+    plan_congress(TU_MINH, date(2025, 8, 3))
+    client = signed_in(app, "tuminh.vanphong")
+    page = text(client.get("/units/10891"))
+    assert re.search(r'name="congress-complete-on"[^>]*value="3/8/2025"', page)
+    assert act(client, TU_MINH, "congress", "complete", on="").status_code == 302
+    assert step(TU_MINH, "congress").completed_on == date(2025, 8, 3)
 
 
 def test_mark_not_applicable_needs_a_reason(app):
@@ -209,8 +230,11 @@ def test_a_refused_transition_is_explained_on_the_page(app):
     html = text(response)
     assert "Cần hoàn thành trước các bước" in html and "Tổ chức đại hội (phiên trù bị" in html
     assert 'role="alert"' in html and "Traceback" not in html
-    assert 'class="action action-complete" open' in html  # the refused form stays open
     assert step(TU_MINH, "resolution").state == "not_started"
+    response = act(client, TU_MINH, "congress", "start", on="2025-08-09")
+    assert response.status_code == 422 and "Traceback" not in text(response)
+    assert 'class="action action-start" open' in text(response)  # the refused form stays open
+    assert step(TU_MINH, "congress").state == "not_started"
 
 
 # --- protections ------------------------------------------------------------------------------
