@@ -12,8 +12,8 @@ from congress.audit.models import AuditRecord
 from congress.extensions import db
 from congress.progress.models import Preparation, Step
 from congress.units.models import Branch, Unit
-from tests.test_queries import count_queries
 from tests.steps import plan_congress
+from tests.test_queries import count_queries
 from tests.test_web import login
 
 TU_MINH, HONG_BANG, VINH_AM = "10891", "11311", "11887"
