@@ -101,11 +101,14 @@ class Recipient:
 
 
 class Audience:
-    """The people notices go to and what each wants, read in three queries for all units."""
+    """The people notices go to and what each wants, read in three queries for all units (or, with
+    ``where``, for the users it selects: one unit's, one province's)."""
 
-    def __init__(self, roles: Iterable[str]):
-        self.users = list(db.session.execute(
-            db.select(User).where(User.role.in_(tuple(roles)), User.active.is_(True)).order_by(User.id)).scalars())
+    def __init__(self, roles: Iterable[str], where=None):
+        query = db.select(User).where(User.role.in_(tuple(roles)), User.active.is_(True))
+        if where is not None:
+            query = query.where(where)
+        self.users = list(db.session.execute(query.order_by(User.id)).scalars())
         ids = [u.id for u in self.users]
         self.prefs = {(p.user_id, p.kind): p for p in db.session.execute(
             db.select(NoticePreference).where(NoticePreference.user_id.in_(ids))).scalars()} if ids else {}

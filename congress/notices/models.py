@@ -11,7 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from congress.extensions import db
 
 #: What a notification is about; users choose in-app and e-mail per kind.
-NOTICE_KINDS = ("due_soon", "overdue", "city_alert", "digest")
+#: "submitted": a unit submitted to the city (to the city); "verdict": the city approved or returned it
+#: (to the unit)
+NOTICE_KINDS = ("due_soon", "overdue", "city_alert", "digest", "submitted", "verdict")
 EMAIL_STATES = ("pending", "sent", "failed")
 
 
@@ -22,7 +24,7 @@ class Notification(db.Model):
     __table_args__ = (sa.Index("ix_notifications_user_unread", "user_id", "read_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    #: due_soon, overdue, city_alert, digest
+    #: due_soon, overdue, city_alert, digest, submitted, verdict
     kind: Mapped[str] = mapped_column(sa.String(20))
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
     #: the local day the notification speaks of (the digest's day, the step's last allowed day)

@@ -21,6 +21,8 @@ KIND_LABELS = {
     "overdue": _l("A step has become overdue"),
     "city_alert": _l("A unit is late (city)"),
     "digest": _l("End-of-day digest"),
+    "submitted": _l("A unit submitted something to the city (city)"),
+    "verdict": _l("The city approved or returned a submission"),
 }
 RISK_WORDS = {"done": _l("done"), "on_track": _l("on track"), "at_risk": _l("at risk"), "late": _l("late")}
 
@@ -51,8 +53,22 @@ def action_label(action: str) -> str:
     return str(label) if label is not None else action
 
 
+def submission_of(p: dict) -> str:
+    """What a submission or verdict is about: "Báo cáo chính trị, dự thảo lần 2", or a step's title."""
+    if p.get("subject") == "draft":
+        return gettext("%(document)s, draft %(number)s", document=title_of(p.get("titles"), p.get("kind", "")),
+                       number=p.get("number"))
+    return title_of(p.get("titles"), p.get("step", ""))
+
+
 def title(notification: Notification) -> str:
     p = notification.params
+    if notification.kind == "submitted":
+        return gettext("%(unit)s submitted to the city: %(what)s", unit=p["unit_name"], what=submission_of(p))
+    if notification.kind == "verdict":
+        if p.get("verdict") == "approve":
+            return gettext("The city approved: %(what)s (%(unit)s)", what=submission_of(p), unit=p["unit_name"])
+        return gettext("The city returned: %(what)s (%(unit)s)", what=submission_of(p), unit=p["unit_name"])
     if notification.kind == "due_soon":
         step = title_of(p.get("titles"), p.get("step", ""))
         if p.get("days_left", 0) <= 0:
@@ -76,6 +92,20 @@ def title(notification: Notification) -> str:
 def summary(notification: Notification) -> str:
     """One or two sentences under the title."""
     p = notification.params
+    if notification.kind == "submitted":
+        waiting = gettext("It waits for the city's verdict in the queue of the city dashboard.")
+        if p.get("note"):
+            return " ".join((waiting, gettext("Note from the unit: “%(note)s”", note=p["note"])))
+        return waiting
+    if notification.kind == "verdict":
+        day = short_date(notification.day)
+        if p.get("verdict") == "approve":
+            approved = gettext("The city approved “%(what)s” on %(day)s.", what=submission_of(p), day=day)
+            if p.get("text"):
+                return " ".join((approved, gettext("Comment: %(text)s", text=p["text"])))
+            return approved
+        return gettext("The city returned “%(what)s” on %(day)s. Reason: %(reason)s", what=submission_of(p),
+                       day=day, reason=p.get("text") or "")
     if notification.kind in ("due_soon", "overdue"):
         step = title_of(p.get("titles"), p.get("step", ""))
         if notification.kind == "overdue":

@@ -2,9 +2,12 @@
 
 The page reads a fixed number of queries whatever the number of units: the readiness rows,
 the approval queue and two grouped histories; filtering, searching and sorting the matrix
-happen on the rows already read. Approving or returning a submission goes through
-congress.progress.operations.transition, then one commit here; a refused form comes back on
-the dashboard (422), a stale version gets a page of its own with the step as it is now (409).
+happen on the rows already read. The queue holds every submission: draft versions (with the
+approval step each moves, one submission) and approval steps submitted outside the drafts.
+Approving or returning a draft goes through congress.drafts.operations.review_version, a step
+through congress.progress.operations.transition, then one commit here; a refused form comes back
+on the dashboard (422), a stale version gets a page of its own with the step as it is now, or for
+a draft the queue as it is now (409).
 """
 from __future__ import annotations
 
@@ -30,6 +33,9 @@ from congress.dashboard.matrix import (
     overdue_items,
 )
 from congress.dashboard.series import cumulative_by_day, cumulative_by_week, recorded_levels
+from congress.drafts import operations as draft_operations
+from congress.drafts import queries as draft_queries
+from congress.drafts.models import DraftVersion
 from congress.errors import Conflict, OperationError
 from congress.extensions import db
 from congress.messages import RISK_LABELS, STATE_LABELS, describe
@@ -44,6 +50,7 @@ from workflows.rules import Action, State
 from . import web
 from .charts import branches_chart, progress_chart, readiness_chart, readiness_days
 from .common import is_city_user
+from .drafts import kind_title as draft_kind_title
 from .forms import StepActionForm
 
 #: the two verdicts the city gives on a submission
@@ -63,17 +70,36 @@ class Problem:
 
 @dataclass
 class QueueItem:
-    pending: queries.PendingApproval
+    """A submission in the queue: a draft version (with the approval step it moves, if any), or an
+    approval step submitted outside the drafts."""
+    submission: draft_queries.Submission
     #: the forms this user may use, by action ("approve", "return"); none for readers
     forms: dict[str, StepActionForm]
+    #: what it is, in words: "Báo cáo chính trị, dự thảo lần 2", or the step's title
+    what: str
+    #: the step's title, when there is a step
+    step_title: str | None = None
+    #: for a step: the document kind it records (a drafted kind, or the paper it produces)
+    document_kind: str | None = None
+    #: whether that kind is drafted in versions (its page is the unit's drafts of that kind)
+    drafted: bool = False
 
     @property
     def anchor(self) -> str:
-        return f"approval-{self.pending.step.id}"
+        return self.submission.anchor
 
 
 def decision_prefix(step: Step, action: Action) -> str:
     return f"s{step.id}-{action.value}"
+
+
+def draft_decision_prefix(draft: DraftVersion, action: Action) -> str:
+    return f"d{draft.id}-{action.value}"
+
+
+def draft_words(draft: DraftVersion) -> str:
+    """"Báo cáo chính trị, dự thảo lần 2" in the reader's language."""
+    return gettext("%(document)s, draft %(number)s", document=draft_kind_title(draft.kind), number=draft.number)
 
 
 def _decision_form(step: Step, action: Action, now: date) -> StepActionForm:
@@ -197,18 +223,38 @@ def matrix_cells(matrix: Matrix) -> list[Markup]:
 
 
 def _queue(province_code: str, now: date, failed: tuple | None) -> list[QueueItem]:
+    """Every submission waiting for the city (drafts and steps, read in one query) with the forms
+    this user may use; ``failed`` = (step id, or ("draft", id), action, form) keeps a refused form."""
+    language = _language()
     queue = []
-    for pending in queries.pending_approvals({province_code}):
+    for submission in draft_queries.pending_submissions({province_code}):
+        unit, draft, step = submission.unit, submission.draft, submission.step
+        step_title = submission.definition.step(step.key).title(language) if step is not None else None
         forms = {}
         for action in DECISIONS.values():
-            if not permissions.can_take_action(current_user, pending.unit, action):
-                continue
-            if failed and failed[0] == pending.step.id and failed[1] is action:
-                forms[action.value] = failed[2]
+            if draft is not None:
+                allowed, key = permissions.can_review_drafts(current_user, unit), ("draft", draft.id)
             else:
-                forms[action.value] = _decision_form(pending.step, action, now)
-        queue.append(QueueItem(pending, forms))
+                allowed, key = permissions.can_take_action(current_user, unit, action), step.id
+            if not allowed:
+                continue
+            if failed and failed[0] == key and failed[1] is action:
+                forms[action.value] = failed[2]
+            elif draft is not None:
+                forms[action.value] = _draft_decision_form(draft, action)
+            else:
+                forms[action.value] = _decision_form(step, action, now)
+        if draft is not None:
+            queue.append(QueueItem(submission, forms, draft_words(draft), step_title))
+        else:
+            kind = draft_queries.draft_kind_of_step(submission.definition, step.key)
+            queue.append(QueueItem(submission, forms, step_title, step_title,
+                                   kind or submission.definition.step(step.key).document, drafted=kind is not None))
     return queue
+
+
+def _draft_decision_form(draft: DraftVersion, action: Action) -> StepActionForm:
+    return StepActionForm(formdata=None, prefix=draft_decision_prefix(draft, action), data={"version": draft.version})
 
 
 def _charts(overview: queries.ProvinceOverview, province_code: str) -> dict:
@@ -284,6 +330,61 @@ def decide(step_id: int):
     else:
         flash(gettext("Returned “%(step)s” to %(unit)s.", step=title, unit=unit.name), "success")
     return redirect(url_for("web.dashboard", **_kept_args(), _anchor="approvals"))
+
+
+@web.post("/dashboard/approvals/drafts/<int:draft_id>")
+@login_required
+def decide_draft(draft_id: int):
+    """Approve or return one submitted draft version from the queue (its approval step follows)."""
+    action = DECISIONS.get(request.form.get("action", ""))
+    if action is None:
+        abort(400)
+    draft = db.session.get(DraftVersion, draft_id) if 0 < draft_id < 2**31 else None
+    if draft is None:
+        abort(404)
+    unit = draft.unit
+    if not is_city_user(current_user) or not permissions.can_read_unit(current_user, unit):
+        abort(403)
+    if not permissions.can_review_drafts(current_user, unit):
+        abort(403)
+    form = StepActionForm(prefix=draft_decision_prefix(draft, action))
+    valid = form.validate_on_submit()
+    if valid and action is Action.RETURN and not form.note.data:
+        form.note.errors.append(gettext("Give the reason for returning it: the unit will read it."))
+        valid = False
+    if not valid:
+        return _draft_refused(draft, action, form)
+    what = draft_words(draft)
+    try:
+        draft_operations.review_version(draft, verdict=action.value, text=form.note.data, actor=current_user,
+                                        expected=form.version.data)
+    except OperationError as exc:
+        if exc.status == 403:
+            raise
+        db.session.rollback()
+        reason = describe(exc.code, exc.params)
+        if isinstance(exc, Conflict):  # decided or changed by someone else first: the queue as it is now
+            message = gettext("“%(step)s” of %(unit)s was not changed: %(reason)s", step=what, unit=unit.name,
+                              reason=reason)
+            return dashboard_page(unit.province_code, status=409, problem=Problem(message, "approvals"))
+        form.form_errors.append(reason)
+        return _draft_refused(draft, action, form, reason=reason)
+    db.session.commit()
+    if action is Action.APPROVE:
+        flash(gettext("Approved “%(step)s” of %(unit)s.", step=what, unit=unit.name), "success")
+    else:
+        flash(gettext("Returned “%(step)s” to %(unit)s.", step=what, unit=unit.name), "success")
+    return redirect(url_for("web.dashboard", **_kept_args(), _anchor="approvals"))
+
+
+def _draft_refused(draft: DraftVersion, action: Action, form: StepActionForm, reason: str | None = None):
+    unit, what = draft.unit, draft_words(draft)
+    message = (gettext("“%(step)s” of %(unit)s was not changed: %(reason)s", step=what, unit=unit.name,
+                       reason=reason) if reason else
+               gettext("“%(step)s” of %(unit)s was not changed: correct the form below.", step=what,
+                       unit=unit.name))
+    return dashboard_page(unit.province_code, status=422, failed=(("draft", draft.id), action, form),
+                          problem=Problem(message, f"approval-draft-{draft.id}"))
 
 
 def _refused(unit, step: Step, action: Action, form: StepActionForm, title: str, anchor: str,
