@@ -15,6 +15,7 @@ from congress.audit.operations import changed_fields, record
 from congress.clock import today, utcnow
 from congress.errors import Conflict, Forbidden, Unprocessable
 from congress.extensions import db
+from congress.notices import events
 from congress.units.models import Branch, Unit
 from workflows.deadlines import Deadline, DeadlineKind
 from workflows.documents import DOCUMENT_KINDS
@@ -227,6 +228,7 @@ def transition(step: Step, *, action: Action, actor, version: int | None, on: da
     record(action=f"step.{action.value}", entity="step", actor=actor, entity_key=_step_label(step),
            unit_id=unit.id, step_key=step.key, old=old, new=new,
            reason=note if action in REASON_REQUIRED else None)
+    events.step_moved(step, action, actor)  # the city of a submission, the unit of a verdict
     return step
 
 
