@@ -20,6 +20,8 @@ from congress.units.models import Branch
 from workflows.loader import StepDefinition, WorkflowDefinition
 from workflows.rules import (
     AUTO_RULES,
+    GUARDS,
+    LIFECYCLE,
     Action,
     PrerequisiteFact,
     RuleInput,
@@ -34,8 +36,11 @@ from .models import Preparation, Step
 class UnitFacts:
     """What the guards of one unit's steps look at. Every fact is read on first use, once."""
 
-    def __init__(self, prep: Preparation, steps: Iterable[Step] | None = None, *, on: date | None = None):
+    def __init__(self, prep: Preparation, steps: Iterable[Step] | None = None, *, on: date | None = None,
+                 approved_kinds: Iterable[str] | None = None):
         self.prep = prep
+        if approved_kinds is not None:  # read by the caller for many units at once
+            self.__dict__["approved_kinds"] = frozenset(approved_kinds)
         self.today = on or today()
         #: steps already loaded by the caller, by scope (None: the unit's own, else a branch id)
         self._given: dict[int | None, list[Step]] = {}
@@ -96,29 +101,34 @@ class UnitFacts:
                                  self.excepted_kinds)
 
     def context(self, step: Step, action: Action | None = None) -> TransitionContext:
+        """The facts the guards of ``action`` read (every guard's, without an action); facts no
+        guard of the action reads are not gathered, so deciding a city's verdict reads no sibling."""
         definition = self.definition_of(step)
         step_def = definition.step(step.key)
-        siblings = self._siblings(step.branch_id)
-        order = {key: i for i, key in enumerate(step_def.requires)}
-        prerequisites = tuple(PrerequisiteFact(s.key, s.state_enum, s.completed_on)
-                              for s in sorted((siblings[k] for k in step_def.requires if k in siblings),
-                                              key=lambda s: order[s.key]))
+        needs = guards_of(action)
+        prerequisites: tuple[PrerequisiteFact, ...] = ()
+        if needs & {"prerequisites_finished", "date_not_before_prerequisites"} and step_def.requires:
+            siblings = self._siblings(step.branch_id)
+            prerequisites = tuple(PrerequisiteFact(siblings[k].key, siblings[k].state_enum, siblings[k].completed_on)
+                                  for k in step_def.requires if k in siblings)
         auto_rule = None
-        if step_def.done_when:
+        if step_def.done_when and "done_when_satisfied" in needs:
             result = AUTO_RULES[step_def.done_when](self.rule_input(step))
             auto_rule = (result.satisfied, result.done, result.total)
-        draft_kind = definition.draft_of_approval(step.key) if step_def.approval else None
         draft_approved = None
-        if draft_kind is not None and step.state_enum is State.SUBMITTED:
-            draft_approved = draft_kind in self.approved_kinds
+        if step_def.approval and step.state_enum is State.SUBMITTED and "draft_approved" in needs:
+            draft_kind = definition.draft_of_approval(step.key)
+            if draft_kind is not None:
+                draft_approved = draft_kind in self.approved_kinds
         is_congress = step.branch_id is None and is_congress_step(definition, step.key)
+        gate = ()
+        if is_congress and step.state_enum is not State.DONE and "congress_gate" in needs:
+            gate = self.gate_missing
         return TransitionContext(
             today=self.today, campaign_start=self.prep.campaign.starts_on, prerequisites=prerequisites,
             auto_rule=auto_rule, not_before=not_before(step, action) if action else None,
-            draft_approved=draft_approved,
-            planned_congress=self.prep.congress_on if is_congress else None,
-            gate_missing=self.gate_missing if is_congress and step.state_enum is not State.DONE else (),
-            skippable=step_def.skippable)
+            draft_approved=draft_approved, planned_congress=self.prep.congress_on if is_congress else None,
+            gate_missing=gate, skippable=step_def.skippable)
 
     def default_day(self, step: Step, action: Action) -> date:
         """The day an action is dated when the user gives none: today, but the planned day for the
@@ -137,6 +147,25 @@ class UnitFacts:
             return []
         return available_actions(state=step.state_enum, needs_approval=step_def.approval, role=user.role,
                                  context=lambda action: self.context(step, action))
+
+
+def approved_kinds_by_unit(unit_ids: Iterable[int]) -> dict[int, frozenset[str]]:
+    """For a page of many units (the city's queue): each unit's approved document kinds, in one query."""
+    found: dict[int, set[str]] = {}
+    ids = list(set(unit_ids))
+    if ids:
+        for unit_id, kind in db.session.execute(sa.select(DraftVersion.unit_id, DraftVersion.kind).where(
+                DraftVersion.unit_id.in_(ids), DraftVersion.status == "approved").distinct()):
+            found.setdefault(unit_id, set()).add(kind)
+    return {unit_id: frozenset(found.get(unit_id, ())) for unit_id in ids}
+
+
+_ALL_GUARDS = frozenset(GUARDS)
+
+
+def guards_of(action: Action | None) -> frozenset[str]:
+    """The guards ``action`` runs (every guard when None)."""
+    return frozenset(LIFECYCLE.actions[action.value].guards) if action is not None else _ALL_GUARDS
 
 
 def is_congress_step(definition: WorkflowDefinition, key: str) -> bool:
