@@ -14,9 +14,9 @@ from flask_babel import lazy_gettext as _l
 
 from workflows.deadlines import Deadline
 from workflows.readiness import Reason, Risk
-from workflows.rules import Action, State
+from workflows.rules import LIFECYCLE, Action, State
 
-from .formatting import deadline_phrase, short_date
+from .formatting import deadline_phrase, language, short_date
 
 MESSAGES = {
     # operations and the engine's refusals
@@ -41,6 +41,27 @@ MESSAGES = {
     "completed_before_prerequisite": _l("The step cannot be completed on %(on)s: its prerequisite "
                                         "\"%(step)s\" was completed later, on %(prerequisite_on)s."),
     "rule_not_satisfied": _l("Not yet: %(done)s of %(total)s branches have held their congress."),
+    "dated_before_prerequisite": _l("The step cannot be dated %(on)s: its prerequisite \"%(step)s\" was completed "
+                                    "later, on %(prerequisite_on)s."),
+    "approval_needs_approved_draft": _l("The city approves this step by approving a version of its draft: approve "
+                                        "the draft on the drafts page (or record an exception)."),
+    "congress_not_on_planned_date": _l("The congress is planned for %(planned)s, not %(on)s: if it was held on "
+                                       "another day, change the planned congress date first."),
+    "step_not_skippable": _l("This step cannot be marked not applicable."),
+    # moves of dates and changes to completed steps that must be explicit (progress/accountability.py)
+    "congress_after_deadline": _l("The congress cannot be planned on %(on)s: the unit must hold it %(deadline)s. "
+                                  "Only the city may plan it after the deadline, with a reason."),
+    "congress_after_deadline_unconfirmed": _l("%(on)s is after the unit's deadline (%(deadline)s): confirm that "
+                                              "the congress is planned after the deadline and give the reason."),
+    "deadline_in_past_unconfirmed": _l("The deadline %(deadline)s has already passed (today is %(today)s): "
+                                       "confirm that you set a deadline already passed and give the reason."),
+    "confirmation_reason_required": _l("Give the reason for this confirmation."),
+    "completed_step_reopen": _l("This would reopen “%(step)s” of %(unit_name)s, completed on %(completed_on)s: "
+                                "that needs an explicit confirmation."),
+    "completed_step_redate": _l("This would move the completion of “%(step)s” of %(unit_name)s from "
+                                "%(completed_on)s to %(new_on)s: that needs an explicit confirmation."),
+    "completed_after_dependent": _l("“%(step)s” cannot be completed on %(on)s: %(steps)s, which depends on it, "
+                                    "was completed earlier, on %(dependent_on)s. Reopen that step first."),
     "field_required": _l("The field \"%(field)s\" is required."),
     "must_not_be_negative": _l("The field \"%(field)s\" must not be negative."),
     "too_many_delegates": _l("A congress has at most %(limit)s delegates."),
@@ -98,24 +119,33 @@ HTTP_MESSAGES = {
     503: _l("The service is unavailable right now. Try again in a moment."),
 }
 
-STATE_LABELS = {
-    State.NOT_STARTED: _l("not started"),
-    State.IN_PROGRESS: _l("in progress"),
-    State.SUBMITTED: _l("submitted to the city"),
-    State.APPROVED: _l("approved"),
-    State.DONE: _l("done"),
-    State.NOT_APPLICABLE: _l("not applicable"),
-}
+class LifecycleLabel:
+    """A state's or an action's words in the reader's language, from workflows/lifecycle.yaml
+    (the one place that names them): str() gives them in the current locale."""
 
-ACTION_LABELS = {
-    Action.START: _l("start"),
-    Action.SUBMIT: _l("submit to the city"),
-    Action.APPROVE: _l("approve"),
-    Action.RETURN: _l("return"),
-    Action.COMPLETE: _l("complete"),
-    Action.MARK_NOT_APPLICABLE: _l("mark not applicable"),
-    Action.REOPEN: _l("reopen"),
-}
+    def __init__(self, name: str):
+        self.name = name
+
+    def __str__(self) -> str:
+        return LIFECYCLE.label(self.name, language())
+
+    def __html__(self) -> str:
+        from markupsafe import escape
+
+        return str(escape(str(self)))
+
+    def __mod__(self, other):
+        return str(self) % other
+
+    def __eq__(self, other) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+
+STATE_LABELS = {state: LifecycleLabel(state.value) for state in State}
+ACTION_LABELS = {action: LifecycleLabel(action.value) for action in Action}
 
 RISK_LABELS = {
     Risk.DONE: _l("done"),
@@ -133,6 +163,8 @@ REASONS = {
     "no_progress": _l("No step completed yet, %(days_left)s day(s) before the deadline."),
     "on_track": _l("At the current pace the unit finishes on %(projected)s; %(days_left)s day(s) left."),
     "branches_pending": _l("%(held)s of %(total)s branches have held their congress."),
+    "congress_after_deadline": _l("The congress is planned on %(congress_on)s, after the unit's deadline "
+                                  "(%(deadline)s)."),
 }
 
 

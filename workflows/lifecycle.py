@@ -5,6 +5,7 @@ actions leave a state, where they lead, who may take them and which guards may r
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ class ActionRule:
     roles: frozenset[str]
     roles_approval: frozenset[str]
     guards: tuple[str, ...]
+    label_vi: str = ""
+    label_en: str = ""
 
     def sources_for(self, approval: bool) -> frozenset[str]:
         return self.sources_approval if approval else self.sources
@@ -46,6 +49,16 @@ class Lifecycle:
     states: tuple[str, ...]
     finished: frozenset[str]
     actions: Mapping[str, ActionRule]
+    #: each state's words: {"vi": ..., "en": ...}
+    state_labels: Mapping[str, Mapping[str, str]]
+
+    def label(self, name: str, locale: str) -> str:
+        """A state's or an action's words in ``locale`` (Vietnamese unless "en")."""
+        language = "en" if locale == "en" else "vi"
+        if name in self.state_labels:
+            return self.state_labels[name][language]
+        rule = self.actions[name]
+        return rule.label_en if language == "en" else rule.label_vi
 
 
 def _names(raw: Any, where: str, known: tuple[str, ...] | frozenset[str], what: str,
@@ -57,6 +70,13 @@ def _names(raw: Any, where: str, known: tuple[str, ...] | frozenset[str], what: 
         if name not in known:
             problems.append(f"{where}: unknown {what[:-1]} {name!r}")
     return frozenset(raw)
+
+
+def _label(raw: Any, where: str, problems: list[str]) -> tuple[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw[k].strip() for k in ("vi", "en")):
+        problems.append(f"{where}: 'label' needs both 'vi' and 'en' words")
+        return "", ""
+    return unicodedata.normalize("NFC", raw["vi"].strip()), raw["en"].strip()
 
 
 def parse_lifecycle(raw: Any, *, guards: frozenset[str], states: tuple[str, ...],
@@ -84,6 +104,10 @@ def parse_lifecycle(raw: Any, *, guards: frozenset[str], states: tuple[str, ...]
                         + (f"; missing {', '.join(missing)}" if missing else "")
                         + (f"; unknown {', '.join(extra)}" if extra else ""))
     finished = frozenset(k for k, v in raw_states.items() if isinstance(v, dict) and v.get("finished") is True)
+    state_labels = {}
+    for key, value in raw_states.items():
+        label = _label(value.get("label") if isinstance(value, dict) else None, f"{source}: state '{key}'", problems)
+        state_labels[key] = {"vi": label[0], "en": label[1]}
     raw_actions = raw.get("actions")
     if not isinstance(raw_actions, dict):
         problems.append(f"{source}: 'actions' must be a mapping")
@@ -96,8 +120,8 @@ def parse_lifecycle(raw: Any, *, guards: frozenset[str], states: tuple[str, ...]
         if not isinstance(item, dict):
             problems.append(f"{where}: must be a mapping")
             continue
-        unknown = set(item) - {"from", "from_approval", "to", "dated", "reason", "roles", "roles_approval",
-                               "guards"}
+        unknown = set(item) - {"label", "from", "from_approval", "to", "dated", "reason", "roles",
+                               "roles_approval", "guards"}
         if unknown:
             problems.append(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
         sources = _names(item.get("from", []), f"{where}: 'from'", tuple(raw_states), "states", problems)
@@ -116,12 +140,13 @@ def parse_lifecycle(raw: Any, *, guards: frozenset[str], states: tuple[str, ...]
                 problems.append(f"{where}: '{flag}' must be true or false")
         if item.get("reason") and "reason_given" not in (guard_list or []):
             problems.append(f"{where}: an action whose reason is required must have the guard 'reason_given'")
+        label_vi, label_en = _label(item.get("label"), where, problems)
         rules[key] = ActionRule(key, sources, sources_approval, str(target), bool(item.get("dated", False)),
                                 bool(item.get("reason", False)), role_set, roles_approval,
-                                tuple(guard_list) if isinstance(guard_list, list) else ())
+                                tuple(guard_list) if isinstance(guard_list, list) else (), label_vi, label_en)
     if problems:
         raise LifecycleError(problems)
-    return Lifecycle(tuple(roles), tuple(raw_states), finished, rules)
+    return Lifecycle(tuple(roles), tuple(raw_states), finished, rules, state_labels)
 
 
 def load_lifecycle(*, guards: frozenset[str], states: tuple[str, ...], actions: tuple[str, ...],

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from congress.text import fold
+from workflows.rules import LIFECYCLE
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,7 @@ def lookup(kind: str) -> dict[str, Column]:
 #: the stored keys are accepted too).
 UNIT_KIND_WORDS = {"xa": "xã", "phuong": "phường", "dac_khu": "đặc khu"}
 BRANCH_KIND_WORDS = {"chi_bo": "chi bộ", "dang_bo_bo_phan": "đảng bộ bộ phận"}
-STATE_WORDS = {
-    "not_started": "chưa bắt đầu", "in_progress": "đang thực hiện", "submitted": "đã trình Thành ủy",
-    "approved": "đã phê duyệt", "done": "hoàn thành", "not_applicable": "không áp dụng",
-}
+STATE_WORDS = {state: LIFECYCLE.label(state, "vi") for state in LIFECYCLE.states}  # the lifecycle's words
 STATE_ALIASES = {"da trinh": "submitted", "da hoan thanh": "done", "not started": "not_started",
                  "in progress": "in_progress", "submitted to the city": "submitted",
                  "not applicable": "not_applicable", "da duyet": "approved", "chua thuc hien": "not_started"}
