@@ -9,15 +9,27 @@ transition at a time (start, submit, approve, complete ...), each on the day it 
 with its audit record, in the order the engine allows. The story of a unit is planned whole,
 possibly beyond today, then cut at ``congress.clock.today()``: what would happen later has not
 happened yet. Real facts of Hải Phòng (2025) are used where known; the rest is invented.
+
+The drafts tab tells the same story as the steps: a unit that drafted its political report has
+its numbered drafts, one that gathered comments has its closed round, one whose documents the
+city approved (or returned) has the version it approved (or returned, with the same reason), each
+written as the drafts operations write it, at the moment of the step's move (see UnitDrafts).
+Every time stamp falls on its event's day: on a fixed reference day (the demo's 5/8/2025) that
+day is stamped whole, whatever the hour of seeding (history_ceiling).
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import math
+import os
 import random
 import secrets
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from xml.sax.saxutils import escape as xml_escape
 
 import sqlalchemy as sa
 from flask import current_app
@@ -26,8 +38,22 @@ from congress.accounts.models import User
 from congress.accounts.operations import add_user
 from congress.audit.models import AuditRecord
 from congress.audit.operations import changed_fields
-from congress.clock import today, utcnow
+from congress.clock import fixed_day, today, utcnow
+from congress.drafts import storage
+from congress.drafts.messages import AUDIENCE_VI
+from congress.drafts.models import (
+    AUDIENCES,
+    DRAFT_KINDS,
+    CommentRound,
+    DraftReview,
+    DraftVersion,
+    RoundComment,
+)
+from congress.drafts.operations import version_snapshot
+from congress.drafts.queries import title_vi
 from congress.extensions import db
+from congress.formatting import number
+from congress.papers.context import lower_first
 from congress.progress.definitions import current_version
 from congress.progress.models import Campaign, Preparation, Step
 from congress.progress.operations import enrol_units, insert_steps, preparation_snapshot, refresh_due_dates
@@ -131,6 +157,8 @@ RETURN_REASONS = (
 PILOT_REASON = "Đơn vị được chọn tổ chức đại hội điểm"
 BEFORE_PILOT_REASON = "Đơn vị tổ chức đại hội trước đại hội điểm"
 WORK_START = time(9, 0)
+#: the demo accounts exist from the morning the campaign starts, before the units are enrolled
+ACCOUNTS_MADE_AT = time(7, 30)
 WORK_SECONDS = 8 * 3600
 
 SOUTH = frozenset({"75", "79", "80", "82", "86", "91", "92", "96"})
@@ -461,6 +489,11 @@ class UnitFacts:
     pilot_on: date | None
     delegates: int
     early_draft: bool
+    #: the unit's name, party members, branches and former units (what its drafts speak of)
+    name: str = ""
+    members: int = 0
+    branches: int = 0
+    formers: int = 0
 
 
 def plan_story(facts: UnitFacts, pace: Pace, unit_def: WorkflowDefinition, branch_def: WorkflowDefinition,
@@ -475,6 +508,8 @@ def plan_story(facts: UnitFacts, pace: Pace, unit_def: WorkflowDefinition, branc
     if pace.lagging:
         candidates = _stuck_candidates(unit_def, anchors, pace, congress_key, after)
         pace.stuck = pace.rng.choice(candidates) if candidates else None
+    # a draft's first upload starts its step, so those steps are always started before they are done
+    started_by_upload = {d.starts for d in unit_def.drafts.values() if d.starts}
     for index, step in enumerate(unit_def.steps):
         prerequisites = _prerequisites_day(step, done)
         due = _due_day(step, anchors)
@@ -493,7 +528,7 @@ def plan_story(facts: UnitFacts, pace: Pace, unit_def: WorkflowDefinition, branc
             target = max(facts.congress_on + timedelta(days=round(share * span)),
                          (prerequisites or facts.congress_on) + pace.days(0, 1))
             done[step.key] = _plan_work(story, index, step, target, prerequisites or facts.congress_on, pace,
-                                        before_congress=False)
+                                        before_congress=False, always_start=step.key in started_by_upload)
         else:
             target = pace.ahead_of(due) + timedelta(days=pace.rng.randint(-1, 1))
             if prerequisites:
@@ -505,7 +540,8 @@ def plan_story(facts: UnitFacts, pace: Pace, unit_def: WorkflowDefinition, branc
             if step.key == DELEGATES_STEP:
                 note = f"Triệu tập {facts.delegates} đại biểu"
             done[step.key] = _plan_work(story, index, step, max(target, pace.start), prerequisites or pace.start,
-                                        pace, before_congress=True, note=note)
+                                        pace, before_congress=True, note=note,
+                                        always_start=step.key in started_by_upload)
     return story
 
 
@@ -530,8 +566,9 @@ def _stuck_candidates(unit_def, anchors, pace: Pace, congress_key, after) -> lis
 
 
 def _plan_work(story: Story, index: int, step: StepDefinition, target: date, earliest: date, pace: Pace,
-               *, before_congress: bool, note: str | None = None) -> date:
-    """A step done by hand: start (if it takes a while), [submit, return, submit, approve], complete."""
+               *, before_congress: bool, note: str | None = None, always_start: bool = False) -> date:
+    """A step done by hand: start (if it takes a while, or ``always_start``), [submit, return, submit,
+    approve], complete."""
     cap = pace.before_congress if before_congress else (lambda d: d)
     rng = pace.rng
     complete = target
@@ -542,7 +579,7 @@ def _plan_work(story: Story, index: int, step: StepDefinition, target: date, ear
         if pace.stuck == step.key:
             start = max(pace.start, earliest, min(start, pace.today - pace.days(3, 10)))
         start, complete = cap(start), cap(complete)
-        if start < complete:
+        if start < complete or always_start:  # if only earlier on the day it is completed
             story.add(start, (index, 0, 0), "start", step_key=step.key)
         story.add(complete, (index, 0, 5), "complete", step_key=step.key, text=note)
         return complete
@@ -733,13 +770,23 @@ def _plain(values: dict) -> dict:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
 
 
+def history_ceiling() -> datetime | None:
+    """The latest moment the demo's history may be stamped with.
+
+    On the real date, now: what would happen later today has not happened yet. On a fixed
+    reference day (the demo's 5/8/2025, the tests) that day is the demo's whole day, stamped
+    9:00–17:00 whatever hour the demo is seeded at, so the same demo comes out every time.
+    """
+    return None if fixed_day() else utcnow()
+
+
 def local_time(day: date, at: time, ceiling: datetime | None = None) -> datetime:
     """A local time of day in Vietnam, in UTC; never later than ``ceiling``."""
     moment = datetime.combine(day, at, tzinfo=LOCAL_TZ).astimezone(UTC)
     return min(moment, ceiling) if ceiling else moment
 
 
-def stamp(story: Story, code: str, ceiling: datetime) -> None:
+def stamp(story: Story, code: str, ceiling: datetime | None) -> None:
     """Give each request a time on its day, 9:00–17:00 in Vietnam, in the order it happened."""
     rng = random.Random(f"congress-demo-times:{code}")
     by_day: dict[date, dict[int, tuple]] = {}
@@ -752,7 +799,8 @@ def stamp(story: Story, code: str, ceiling: datetime) -> None:
         offsets = sorted(rng.sample(range(WORK_SECONDS), len(groups)))
         opening = local_time(day, WORK_START)
         for group, offset in zip(groups, offsets, strict=True):
-            times[group] = min(ceiling, opening + timedelta(seconds=offset))
+            moment = opening + timedelta(seconds=offset)
+            times[group] = min(ceiling, moment) if ceiling else moment
     for move in story.moves:
         move.at = times[move.group]
 
@@ -784,12 +832,16 @@ class Written:
 
 
 def write_story(story: Story, facts: UnitFacts, province_code: str, branches: list[BranchDraft],
-                step_ids: dict[tuple[str | None, str], int], accounts: Accounts, now: date, out: Written) -> None:
-    """Cut the story at today and fold it into step states and audit records."""
+                step_ids: dict[tuple[str | None, str], int], accounts: Accounts, now: date, out: Written,
+                drafts: UnitDrafts | None = None) -> None:
+    """Cut the story at today and fold it into step states and audit records (and the drafts the
+    steps imply, when ``drafts`` is given)."""
     steps: dict[tuple[str | None, str], dict] = {}
     updated: dict[tuple[str | None, str], datetime] = {}
     for move in sorted((m for m in story.moves if m.day <= now), key=lambda m: (m.at, m.rank)):
         username, user_id = accounts.actor(move.role, facts.code, province_code)
+        if drafts is not None:
+            out.audit.extend(drafts.follow(move, (username, user_id)))
         branch = branches[move.branch] if move.branch is not None else None
         record = {"at": move.at, "actor_id": user_id, "actor": username, "unit_id": facts.unit_id,
                   "step_key": move.step_key, "reason": None}
@@ -817,10 +869,438 @@ def write_story(story: Story, facts: UnitFacts, province_code: str, branches: li
                                  **{f"b_{k}": v for k, v in values.items()}})
 
 
+# --- the drafts the steps imply --------------------------------------------------------------
+#
+# A unit whose steps say it drafted, discussed, submitted or had approved its documents shows
+# them on its drafts tab: the numbered versions, the comment round and the city's verdicts, each
+# written as congress.drafts.operations writes it, at the moment of the step's move it belongs to
+# and by the same person (the first upload starts the drafting step, closing the round completes
+# its step, a submission submits the approval step, the city's verdict approves or returns it).
+# Nothing is drafted that the steps do not show. The files are small, real Word documents.
+
+#: the comment round asks about the political report
+ROUND_KIND = "political_report"
+#: what the office writes beside an upload: (kind, occasion) -> note
+UPLOAD_NOTES = {
+    ("political_report", "first"): "Dự thảo lần đầu của Tiểu ban Văn kiện",
+    ("political_report", "final"): "Hoàn thiện sau khi Ban Thường vụ Đảng ủy cho ý kiến",
+    ("political_report", "submission"): "Tiếp thu ý kiến góp ý của cán bộ, đảng viên và Nhân dân, hoàn thiện để "
+                                        "trình Ban Thường vụ Thành ủy",
+    ("political_report", "revised"): "Tiếp thu ý kiến của Ban Thường vụ Thành ủy",
+    ("self_review_report", "first"): "Dự thảo lần đầu của Tiểu ban Văn kiện",
+    ("self_review_report", "final"): "Hoàn thiện sau khi Ban Chấp hành cho ý kiến",
+    ("personnel_submission", "submission"): "Phương án do Tiểu ban Nhân sự chuẩn bị",
+    ("personnel_submission", "revised"): "Rà soát lại cơ cấu, độ tuổi theo ý kiến của Ban Thường vụ Thành ủy",
+    ("congress_resolution", "first"): "Dự thảo Nghị quyết trình Đại hội",
+    ("congress_resolution", "final"): "Hoàn chỉnh theo kết luận của Đại hội",
+}
+#: one notable comment of each audience is written out; the others are counted
+NOTABLE_COMMENTS = {
+    "cadres": ("Đề nghị làm rõ hơn khâu đột phá về chuyển đổi số và cải cách thủ tục hành chính.",
+               "Cần bổ sung chỉ tiêu thu nhập bình quân đầu người và thu ngân sách trên địa bàn."),
+    "members": ("Đề nghị đánh giá sát hơn chất lượng sinh hoạt của các chi bộ khu dân cư.",
+                "Đề nghị bổ sung giải pháp phát triển đảng viên trong đoàn viên thanh niên."),
+    "branch_secretaries": ("Đề nghị có giải pháp cụ thể nâng cao chất lượng sinh hoạt chi bộ sau sắp xếp.",
+                           "Cần quan tâm kinh phí hoạt động của các chi bộ khu dân cư."),
+    "fatherland_front": ("Đề nghị nêu rõ vai trò giám sát, phản biện xã hội của Mặt trận Tổ quốc và các đoàn "
+                         "thể.",),
+    "residents": ("Đề nghị quan tâm hơn đến vệ sinh môi trường và trật tự an toàn giao thông.",
+                  "Đề nghị giải quyết nhanh hơn thủ tục hành chính tại Trung tâm Phục vụ hành chính công."),
+}
+
+
+@dataclass(frozen=True)
+class DraftFigures:
+    """The figures a unit's drafts quote, drawn once per unit."""
+    growth: float
+    budget: int
+    target: float
+    recruits: int
+    committee: int
+    standing: int
+    women: int
+    young: int
+
+    @classmethod
+    def draw(cls, facts: UnitFacts, rng: random.Random) -> DraftFigures:
+        # Directive 45-CT/TW: at most 27 members if formed from two units or fewer, 33 from three or more
+        committee = 27 if facts.formers <= 2 else rng.choice((29, 31, 33))
+        return cls(growth=round(rng.uniform(6.2, 9.4), 1), budget=rng.randint(5, 35),
+                   target=round(rng.uniform(8.0, 10.5), 1), recruits=rng.randint(2, 6) * 10,
+                   committee=committee, standing=rng.choice((9, 11)), women=rng.randint(15, 24),
+                   young=rng.randint(10, 16))
+
+
+def _decimal(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",")
+
+
+def draft_paragraphs(kind: str, draft_number: int, facts: UnitFacts, figures: DraftFigures) -> list[tuple[str, str]]:
+    """(style, text) of one draft: a later draft says more, and a revised one changes its figures."""
+    place = lower_first(facts.name)
+    term = "nhiệm kỳ 2025 – 2030"
+    lines = [("head", f"ĐẢNG BỘ {facts.name.upper()}"), ("mark", f"DỰ THẢO LẦN {draft_number}")]
+    if kind == "political_report":
+        growth = figures.growth + (0.2 if draft_number >= 3 else 0)
+        lines += [
+            ("title", "BÁO CÁO CHÍNH TRỊ"),
+            ("centre", f"của Ban Chấp hành Đảng bộ {place} tại Đại hội đại biểu Đảng bộ {place} lần thứ I, {term}"),
+            ("heading", "Phần thứ nhất: Kết quả thực hiện Nghị quyết Đại hội nhiệm kỳ 2020 – 2025"),
+            ("body", f"Đảng bộ {place} được thành lập theo Đề án sắp xếp đơn vị hành chính cấp xã, có "
+                     f"{number(facts.members, 'vi')} đảng viên sinh hoạt tại {facts.branches} chi bộ, đảng bộ bộ phận "
+                     f"trực thuộc."),
+            ("body", f"Tốc độ tăng trưởng giá trị sản xuất bình quân đạt {_decimal(growth)}%/năm; thu ngân sách trên "
+                     f"địa bàn vượt dự toán {figures.budget}%."),
+        ]
+        if draft_number >= 2:
+            lines.append(("body", "Công tác xây dựng Đảng được chú trọng; trên 90% tổ chức cơ sở đảng hoàn thành tốt "
+                                  "nhiệm vụ."))
+        if draft_number >= 3:
+            lines.append(("body", "Hạn chế: chuyển đổi số còn chậm; chất lượng sinh hoạt của một số chi bộ khu dân "
+                                  "cư chưa cao."))
+        if draft_number >= 4:
+            lines.append(("body", "Khâu đột phá: cải cách thủ tục hành chính gắn với chuyển đổi số; giải pháp trọng "
+                                  "tâm là nâng cao chất lượng đội ngũ cán bộ sau sắp xếp."))
+        lines += [
+            ("heading", f"Phần thứ hai: Phương hướng, mục tiêu, nhiệm vụ và giải pháp {term}"),
+            ("body", f"Phấn đấu tốc độ tăng trưởng bình quân {_decimal(figures.target)}%/năm; 100% chi bộ sinh "
+                     f"hoạt đúng quy định; kết nạp {figures.recruits} đảng viên mới trở lên."),
+        ]
+    elif kind == "self_review_report":
+        lines += [
+            ("title", "BÁO CÁO KIỂM ĐIỂM"),
+            ("centre", f"sự lãnh đạo, chỉ đạo của Ban Chấp hành Đảng bộ {place} nhiệm kỳ 2020 – 2025"),
+            ("heading", "I. Ưu điểm"),
+            ("body", "Ban Chấp hành lãnh đạo hoàn thành cơ bản các chỉ tiêu Nghị quyết Đại hội; giữ vững nguyên tắc "
+                     "tập trung dân chủ."),
+        ]
+        if draft_number >= 2:
+            lines.append(("body", "Chủ động thực hiện sắp xếp tổ chức bộ máy, vận hành chính quyền địa phương hai cấp "
+                                  "từ ngày 01/7/2025."))
+        lines += [
+            ("heading", "II. Hạn chế, khuyết điểm và nguyên nhân"),
+            ("body", "Công tác kiểm tra, giám sát có lúc chưa thường xuyên; việc nắm tình hình cơ sở có nơi chưa "
+                     "kịp thời."),
+            ("heading", "III. Phương hướng khắc phục"),
+        ]
+    elif kind == "personnel_submission":
+        women = figures.women + (3 if draft_number >= 2 else 0)
+        young = figures.young + (2 if draft_number >= 2 else 0)
+        lines += [
+            ("title", "TỜ TRÌNH"),
+            ("centre", f"về phương án nhân sự Ban Chấp hành Đảng bộ {place}, {term}"),
+            ("body", f"Số lượng Ban Chấp hành: {figures.committee} đồng chí; Ban Thường vụ: {figures.standing} đồng "
+                     f"chí; Bí thư và 02 Phó Bí thư."),
+            ("body", f"Cơ cấu: cán bộ nữ {women}%, cán bộ trẻ dưới 42 tuổi {young}%."),
+        ]
+    else:
+        lines += [
+            ("title", "NGHỊ QUYẾT"),
+            ("centre", f"Đại hội đại biểu Đảng bộ {place} lần thứ I, {term}"),
+            ("heading", "QUYẾT NGHỊ:"),
+            ("body", "1. Tán thành những nội dung cơ bản đánh giá kết quả thực hiện Nghị quyết Đại hội nhiệm kỳ "
+                     "2020 – 2025 nêu trong Báo cáo chính trị."),
+            ("body", f"2. Phấn đấu tốc độ tăng trưởng bình quân {_decimal(figures.target)}%/năm."),
+        ]
+        if draft_number >= 2:
+            lines.append(("body", f"3. Bầu Ban Chấp hành Đảng bộ {term} gồm {figures.committee} đồng chí."))
+    return [(style, nfc(text)) for style, text in lines]
+
+
+WORD_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+WORD_PARTS = {
+    "[Content_Types].xml": (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/word/document.xml" ContentType="{storage.WORD_MAIN}"/>'
+        '<Override PartName="/word/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/></Types>'),
+    "_rels/.rels": (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Target="word/document.xml" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"/>'
+        '</Relationships>'),
+    "word/_rels/document.xml.rels": (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Target="styles.xml" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"/></Relationships>'),
+    "word/styles.xml": (
+        f'<w:styles xmlns:w="{WORD_NS}"><w:docDefaults><w:rPrDefault><w:rPr>'
+        '<w:rFonts w:ascii="Times New Roman" w:hAnsi="Times New Roman" w:cs="Times New Roman"/>'
+        '<w:sz w:val="28"/><w:lang w:val="vi-VN"/></w:rPr></w:rPrDefault>'
+        '<w:pPrDefault><w:pPr><w:spacing w:after="120"/></w:pPr></w:pPrDefault></w:docDefaults></w:styles>'),
+}
+#: paragraph style -> (paragraph properties, run properties)
+WORD_STYLES = {
+    "head": ('<w:jc w:val="left"/>', "<w:b/>"),
+    "mark": ('<w:jc w:val="right"/>', "<w:b/>"),
+    "title": ('<w:jc w:val="center"/>', '<w:b/><w:sz w:val="32"/>'),
+    "centre": ('<w:jc w:val="center"/>', "<w:i/>"),
+    "heading": ('<w:jc w:val="both"/>', "<w:b/>"),
+    "body": ('<w:ind w:firstLine="567"/><w:jc w:val="both"/>', ""),
+}
+
+
+def word_document(paragraphs: list[tuple[str, str]]) -> bytes:
+    """A plain .docx (A4, Times New Roman 14 pt) of styled paragraphs, as an office would upload it.
+
+    Written part by part with fixed time stamps, so the same text always gives the same bytes.
+    """
+    body = "".join(f"<w:p><w:pPr>{WORD_STYLES[style][0]}</w:pPr><w:r><w:rPr>{WORD_STYLES[style][1]}</w:rPr>"
+                   f'<w:t xml:space="preserve">{xml_escape(text)}</w:t></w:r></w:p>' for style, text in paragraphs)
+    parts = {**WORD_PARTS, "word/document.xml": (
+        f'<w:document xmlns:w="{WORD_NS}"><w:body>{body}<w:sectPr><w:pgSz w:w="11906" w:h="16838"/>'
+        '<w:pgMar w:top="1134" w:right="851" w:bottom="1134" w:left="1701" w:header="720" w:footer="720" '
+        'w:gutter="0"/></w:sectPr></w:body></w:document>')}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, xml in parts.items():
+            info = zipfile.ZipInfo(name, date_time=(2025, 7, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + xml)
+    return buffer.getvalue()
+
+
+@dataclass
+class PlannedVersion:
+    """One draft as a DraftVersion row holds it (version_snapshot reads kind, number and status)."""
+    unit_id: int
+    kind: str
+    number: int
+    sha256: str
+    size: int
+    original_name: str
+    note: str | None
+    uploaded_on: date
+    uploaded_at: datetime
+    actor_id: int | None
+    actor: str
+    status: str = "draft"
+    submitted_on: date | None = None
+    decided_on: date | None = None
+    verdict_reason: str | None = None
+    #: the row's version counter: 1 when uploaded, one more with each change of status
+    version: int = 1
+    reviews: list[dict] = field(default_factory=list)
+    id: int | None = None
+
+    def row(self) -> dict:
+        return {"unit_id": self.unit_id, "kind": self.kind, "number": self.number, "format": "docx",
+                "sha256": self.sha256, "size": self.size, "original_name": self.original_name, "note": self.note,
+                "uploaded_on": self.uploaded_on, "uploaded_at": self.uploaded_at, "actor_id": self.actor_id,
+                "actor": self.actor, "status": self.status, "submitted_on": self.submitted_on,
+                "decided_on": self.decided_on, "verdict_reason": self.verdict_reason, "version": self.version}
+
+
+@dataclass
+class PlannedRound:
+    """One comment round as a CommentRound row holds it, with its comments."""
+    draft: PlannedVersion
+    #: the audit key of its draft; the round's own key adds its id
+    draft_key: str
+    starts_on: date
+    ends_on: date
+    opened_at: datetime
+    opened_by: str
+    state: str = "open"
+    closed_on: date | None = None
+    closed_by: str | None = None
+    version: int = 1
+    comments: list[dict] = field(default_factory=list)
+    #: its audit records, keyed by the round's id once it has one
+    records: list[dict] = field(default_factory=list)
+    id: int | None = None
+
+    def row(self) -> dict:
+        return {"draft_id": self.draft.id, "unit_id": self.draft.unit_id, "audiences": list(AUDIENCES),
+                "starts_on": self.starts_on, "ends_on": self.ends_on, "state": self.state,
+                "opened_at": self.opened_at, "opened_by": self.opened_by, "closed_on": self.closed_on,
+                "closed_by": self.closed_by, "version": self.version}
+
+
+class UnitDrafts:
+    """The drafts of one unit, written move by move as write_story folds its story."""
+
+    def __init__(self, facts: UnitFacts, story: Story, definition: WorkflowDefinition, files: dict[str, bytes]):
+        self.facts = facts
+        #: where the files go: content by SHA-256, kept once for every unit
+        self.files = files
+        #: the approval steps and the kind each records; the steps that draft a kind in versions; the
+        #: step a closed comment round completes (the workflow's facts, see its "drafts" section)
+        self.approval = {d.approved_by: kind for kind, d in definition.drafts.items() if d.approved_by}
+        self.drafting = {s.key: s.document for s in definition.steps if s.document in DRAFT_KINDS and not s.approval}
+        self.round_step = definition.comment_round_step
+        #: the day each unit step is planned to be completed (a round ends on its step's)
+        self.planned_end = {m.step_key: m.day for m in story.moves if m.branch is None and m.action == "complete"}
+        self.versions: dict[str, list[PlannedVersion]] = {}
+        self.rounds: list[PlannedRound] = []
+        self.rng = random.Random(f"congress-demo-drafts:{facts.code}")
+        self.figures = DraftFigures.draw(facts, self.rng)
+
+    def follow(self, move: Move, actor: tuple[str, int | None]) -> list[dict]:
+        """The audit records of what this move of a unit step did to the drafts (they come before the
+        step's own record, as the drafts operations write theirs before following the workflow)."""
+        key, action, out = move.step_key, move.action, []
+        if move.branch is not None or key is None:
+            return out
+        if key in self.drafting:
+            kind = self.drafting[key]
+            if action == "start" and not self.versions.get(kind):
+                self._upload(kind, "first", move, actor, out)
+            elif action == "complete":
+                self._upload(kind, "final" if self.versions.get(kind) else "first", move, actor, out)
+        elif key in self.approval:
+            kind = self.approval[key]
+            latest = self._latest(kind)
+            if action == "start":
+                self._upload(kind, "submission", move, actor, out)
+            elif action == "submit":
+                if latest is None or latest.status != "draft":
+                    latest = self._upload(kind, "revised" if latest else "submission", move, actor, out)
+                self._submit(latest, move, actor, out)
+            elif action in ("approve", "return") and latest is not None and latest.status == "submitted":
+                self._verdict(latest, action, move, actor, out)
+        elif key == self.round_step and self.versions.get(ROUND_KIND):
+            found = self.rounds[-1] if self.rounds and self.rounds[-1].state == "open" else None
+            if found is None and action in ("start", "complete"):
+                found = self._open_round(move, actor, out)
+            if action == "complete":
+                self._close_round(found, move, actor, out)
+        return out
+
+    def _latest(self, kind: str) -> PlannedVersion | None:
+        versions = self.versions.get(kind)
+        return versions[-1] if versions else None
+
+    def _record(self, move: Move, actor: tuple[str, int | None], action: str, entity: str, key: str | None, *,
+                old: dict | None = None, new: dict | None = None, reason: str | None = None) -> dict:
+        username, user_id = actor
+        return {"at": move.at, "actor_id": user_id, "actor": username, "action": action, "entity": entity,
+                "entity_key": key, "unit_id": self.facts.unit_id, "step_key": None, "old": old,
+                "new": _plain(new) if new is not None else None, "reason": reason}
+
+    def _key(self, version: PlannedVersion) -> str:
+        return f"{self.facts.code}/{version.kind}/{version.number}"
+
+    def _upload(self, kind: str, occasion: str, move: Move, actor, out: list[dict]) -> PlannedVersion:
+        versions = self.versions.setdefault(kind, [])
+        draft_number = len(versions) + 1
+        content = word_document(draft_paragraphs(kind, draft_number, self.facts, self.figures))
+        digest = hashlib.sha256(content).hexdigest()
+        self.files[digest] = content
+        name = nfc(f"{title_vi(kind)} - dự thảo lần {draft_number}.docx")
+        username, user_id = actor
+        version = PlannedVersion(self.facts.unit_id, kind, draft_number, digest, len(content), name,
+                                 UPLOAD_NOTES.get((kind, occasion)), move.day, move.at, user_id, username)
+        versions.append(version)
+        out.append(self._record(move, actor, "draft.upload", "draft", self._key(version),
+                                new={**version_snapshot(version), "file": name, "size": version.size},
+                                reason=version.note))
+        return version
+
+    def _review(self, version: PlannedVersion, action: str, text: str | None, move: Move, actor) -> None:
+        username, user_id = actor
+        version.reviews.append({"action": action, "text": text, "on": move.day, "at": move.at, "actor_id": user_id,
+                                "actor": username})
+
+    def _submit(self, version: PlannedVersion, move: Move, actor, out: list[dict]) -> None:
+        before = version.status
+        version.status, version.submitted_on = "submitted", move.day
+        version.decided_on = version.verdict_reason = None
+        version.version += 1
+        self._review(version, "submit", None, move, actor)
+        out.append(self._record(move, actor, "draft.submit", "draft", self._key(version), old={"status": before},
+                                new=version_snapshot(version)))
+
+    def _verdict(self, version: PlannedVersion, verdict: str, move: Move, actor, out: list[dict]) -> None:
+        version.status = "approved" if verdict == "approve" else "returned"
+        version.decided_on, version.verdict_reason = move.day, move.text
+        version.version += 1
+        self._review(version, verdict, move.text, move, actor)
+        out.append(self._record(move, actor, f"draft.{verdict}", "draft", self._key(version),
+                                old={"status": "submitted"}, new=version_snapshot(version), reason=move.text))
+
+    def _open_round(self, move: Move, actor, out: list[dict]) -> PlannedRound:
+        draft = self._latest(ROUND_KIND)
+        ends_on = max(move.day, self.planned_end.get(self.round_step, move.day))
+        found = PlannedRound(draft, self._key(draft), move.day, ends_on, move.at, actor[0])
+        self.rounds.append(found)
+        record = self._record(move, actor, "round.open", "round", None, new={
+            "document": title_vi(draft.kind), "version_number": draft.number,
+            "audiences": ", ".join(AUDIENCE_VI[a] for a in AUDIENCES), "starts_on": found.starts_on,
+            "ends_on": found.ends_on})
+        found.records.append(record)
+        out.append(record)
+        return found
+
+    def _comments(self) -> list[tuple[str, int, str | None]]:
+        """(audience, count, text): per audience the comments counted, then one written out."""
+        rng, facts = self.rng, self.facts
+        counts = {"cadres": rng.randint(12, 40), "members": max(20, round(facts.members * rng.uniform(0.02, 0.06))),
+                  "branch_secretaries": max(5, round(facts.branches * rng.uniform(0.4, 0.9))),
+                  "fatherland_front": rng.randint(3, 12), "residents": rng.randint(30, 160)}
+        found = []
+        for audience in AUDIENCES:
+            found.append((audience, counts[audience] - 1, None))
+            found.append((audience, 1, rng.choice(NOTABLE_COMMENTS[audience])))
+        return found
+
+    def _close_round(self, found: PlannedRound, move: Move, actor, out: list[dict]) -> None:
+        """The comments received, entered at once, then the round closed (which completes its step)."""
+        draft = found.draft
+        document = {"document": title_vi(draft.kind), "version_number": draft.number}
+        username = actor[0]
+        for audience, count, text in self._comments():
+            found.comments.append({"audience": audience, "count": count, "text": text, "recorded_at": move.at,
+                                   "actor": username})
+            found.records.append(self._record(move, actor, "round.comment", "round", None, new={
+                **document, "audience": AUDIENCE_VI[audience], "count": count, "text": text}))
+            out.append(found.records[-1])
+        found.state, found.closed_on, found.closed_by = "closed", move.day, username
+        found.version += 1
+        found.records.append(self._record(move, actor, "round.close", "round", None, old={"status": "open"}, new={
+            **document, "status": "closed", "closed_on": move.day,
+            "comments": sum(c["count"] for c in found.comments)}))
+        out.append(found.records[-1])
+
+
+def keep_files(files: dict[str, bytes]) -> None:
+    """Keep the demo's files where uploads are kept (FILES_FOLDER, by their hash), each renamed into
+    place whole. Unlike an upload, not forced to disk one by one: thousands of small files would
+    take minutes, and seeding again makes the same ones."""
+    for digest, content in files.items():
+        target = storage.path_of(digest)
+        if target.exists() and target.stat().st_size == len(content):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".demo-{digest}")
+        temporary.write_bytes(content)
+        os.replace(temporary, target)
+
+
+def _insert_drafts(drafts: list[UnitDrafts], files: dict[str, bytes]) -> None:
+    """The files first, then the rows that name them."""
+    keep_files(files)
+    versions = [v for unit in drafts for kind in unit.versions.values() for v in kind]
+    for version, found in zip(versions, insert_returning_ids(DraftVersion.__table__, [v.row() for v in versions]),
+                              strict=True):
+        version.id = found
+    insert_rows(DraftReview.__table__, [{**review, "draft_id": v.id} for v in versions for review in v.reviews])
+    rounds = [r for unit in drafts for r in unit.rounds]
+    for found, round_id in zip(rounds, insert_returning_ids(CommentRound.__table__, [r.row() for r in rounds]),
+                               strict=True):
+        found.id = round_id
+        for record in found.records:
+            record["entity_key"] = f"{found.draft_key}/{round_id}"
+    insert_rows(RoundComment.__table__, [{**comment, "round_id": r.id} for r in rounds for comment in r.comments])
+
+
 # --- the seeding itself --------------------------------------------------------------------
 
-def ensure_accounts(province_codes: list[str], report, actor) -> Accounts:
-    """Create the demo accounts whose scope is seeded; existing ones stay as they are.
+def ensure_accounts(province_codes: list[str], report, actor, made_at: datetime | None = None) -> Accounts:
+    """Create the demo accounts whose scope is seeded; existing ones stay as they are. Their
+    records are dated ``made_at`` (before the demo's story) when given.
 
     In the embedded and testing modes they share the known demo password; in production each
     gets a random one, listed once in the report's notes.
@@ -843,6 +1323,8 @@ def ensure_accounts(province_codes: list[str], report, actor) -> Accounts:
         user = add_user(username, role=role, password=password, display_name=display_name, unit=unit,
                         province=province, actor=actor)
         existing[username] = user.id
+        if made_at is not None:
+            _date_new_records("user.add", {username}, made_at)
         if not known_password:
             report.notes.append(f"demo account {username} ({role}): password {password}")
     return Accounts(existing)
@@ -850,8 +1332,10 @@ def ensure_accounts(province_codes: list[str], report, actor) -> Accounts:
 
 def seed_demo(province_codes: list[str], campaigns: dict[str, Campaign], report, actor="seed") -> None:
     """Add the demo accounts, and branches, congress dates and progress to units without branches."""
-    accounts = ensure_accounts(province_codes, report, actor)
     now = today()
+    first_day = min((campaigns[code].starts_on for code in province_codes), default=now)
+    accounts = ensure_accounts(province_codes, report, actor,
+                               local_time(first_day, ACCOUNTS_MADE_AT, history_ceiling()))
     totals = {"units": 0, "branches": 0, "records": 0}
     for code in province_codes:
         _seed_province(code, campaigns[code], accounts, now, report, actor, totals)
@@ -880,7 +1364,9 @@ def _seed_province(province_code: str, campaign: Campaign, accounts: Accounts, n
     enrolled = {p.unit_id: p for p in db.session.execute(
         db.select(Preparation).filter_by(campaign_id=campaign.id)).scalars()}
     touched = _touched_preparations([p.id for p in enrolled.values()])
-    chosen = [u for u in units if u.id not in with_branches
+    drafted = set(db.session.execute(sa.select(DraftVersion.unit_id).distinct().where(
+        DraftVersion.unit_id.in_([u.id for u in units]))).scalars())
+    chosen = [u for u in units if u.id not in with_branches and u.id not in drafted
               and (u.id not in enrolled or enrolled[u.id].id not in touched)]
     left = sum(1 for u in units if u.id not in with_branches) - len(chosen)
     if left:
@@ -891,7 +1377,7 @@ def _seed_province(province_code: str, campaign: Campaign, accounts: Accounts, n
     versions = (current_version(campaign.unit_workflow), current_version(campaign.branch_workflow))
     pilot = pilot_of(province_code, units)
     formers = _former_names([u.id for u in chosen])
-    ceiling = utcnow()
+    ceiling = history_ceiling()
     plans = []
     for unit in chosen:
         prep = enrolled.get(unit.id)
@@ -903,10 +1389,13 @@ def _seed_province(province_code: str, campaign: Campaign, accounts: Accounts, n
     records = _enrol(plans, campaign, accounts, province_code, report, actor, now, ceiling)
     step_ids = _step_ids([p.prep.id for p in plans])
     written = Written()
+    drafts, files = [], {}
     for plan in plans:
+        drafts.append(UnitDrafts(plan.facts, plan.story, plan.prep.workflow_version.definition(), files))
         write_story(plan.story, plan.facts, province_code, plan.branches, step_ids.get(plan.prep.id, {}),
-                    accounts, now, written)
+                    accounts, now, written, drafts[-1])
     _update_steps(written.step_updates)
+    _insert_drafts(drafts, files)
     records = sorted(records + written.audit, key=lambda r: r["at"])
     insert_rows(AuditRecord.__table__, records)
     totals["units"] += len(plans)
@@ -915,7 +1404,7 @@ def _seed_province(province_code: str, campaign: Campaign, accounts: Accounts, n
 
 
 def _plan_unit(unit: Unit, prep: Preparation | None, campaign: Campaign, versions, pilot: tuple[str, date],
-               former_names: list[str], now: date, ceiling: datetime) -> UnitPlan:
+               former_names: list[str], now: date, ceiling: datetime | None) -> UnitPlan:
     rng = random.Random(f"congress-demo:{unit.code}")
     branches = make_branches(unit.code, unit.name, unit.kind, unit.province_code, former_names, rng)
     special = UNIT_DEADLINES.get(unit.code) if unit.province_code == "31" else None
@@ -931,7 +1420,8 @@ def _plan_unit(unit: Unit, prep: Preparation | None, campaign: Campaign, version
     delegates = KNOWN_DELEGATES.get(unit.code) or min(250, max(90, round(members / rng.uniform(9, 16))))
     facts = UnitFacts(unit_id=unit.id, code=unit.code, congress_on=congress_on, deadline=deadline,
                       is_pilot=unit.code == pilot[0], pilot_on=pilot[1], delegates=delegates,
-                      early_draft=unit.code in EARLY_DRAFTS)
+                      early_draft=unit.code in EARLY_DRAFTS, name=unit.name, members=members,
+                      branches=len(branches), formers=len(former_names))
     pace = choose_pace(unit.code, campaign.starts_on, congress_on, now, rng)
     story = plan_story(facts, pace, versions[0].definition(), versions[1].definition(), branches)
     stamp(story, unit.code, ceiling)
@@ -973,7 +1463,7 @@ def _insert_branches(plans: list[UnitPlan], now: date) -> None:
 
 
 def _enrol(plans: list[UnitPlan], campaign: Campaign, accounts: Accounts, province_code: str, report, actor,
-           now: date, ceiling: datetime) -> list[dict]:
+           now: date, ceiling: datetime | None) -> list[dict]:
     """Enrol the new units (their branches exist now), then set the deadlines the city gave.
 
     Returns the audit records of the changes made here by hand.
@@ -983,7 +1473,8 @@ def _enrol(plans: list[UnitPlan], campaign: Campaign, accounts: Accounts, provin
     if fresh:
         preps = enrol_units(campaign, [p.unit for p in fresh], {p.unit.id: p.facts.congress_on for p in fresh},
                             actor=actor)
-        _date_enrolment_records({p.unit.code for p in fresh}, local_time(campaign.starts_on, time(8, 0), ceiling))
+        _date_new_records("preparation.create", {p.unit.code for p in fresh},
+                          local_time(campaign.starts_on, time(8, 0), ceiling))
         report.enrolled += len(preps)
         by_unit = {prep.unit_id: prep for prep in preps}
         for plan in fresh:
@@ -996,19 +1487,20 @@ def _enrol(plans: list[UnitPlan], campaign: Campaign, accounts: Accounts, provin
     return records
 
 
-def _date_enrolment_records(unit_codes: set[str], at: datetime) -> None:
-    """In the demo's history the units were enrolled when the campaign started, not today.
+def _date_new_records(action: str, keys: set[str], at: datetime) -> None:
+    """In the demo's history the units were enrolled (and the accounts made) when the campaign
+    started, not at the moment of seeding.
 
-    enrol_units stamps its (still unflushed) records with the real time; they are dated before
-    they are written, so the log reads in the order the demo's events happened.
+    The operations stamp their (still unflushed) records with the clock's now; they are dated
+    before they are written, so the log reads in the order the demo's events happened.
     """
     for entry in db.session.new:
-        if isinstance(entry, AuditRecord) and entry.action == "preparation.create" and entry.entity_key in unit_codes:
+        if isinstance(entry, AuditRecord) and entry.action == action and entry.entity_key in keys:
             entry.at = at
 
 
 def _complete_enrolment(plan: UnitPlan, accounts: Accounts, province_code: str,
-                        ceiling: datetime) -> list[dict]:
+                        ceiling: datetime | None) -> list[dict]:
     """A unit enrolled before it had branches: plan its congress date and add its branches' steps."""
     prep = plan.prep
     records = []
@@ -1031,7 +1523,8 @@ def _complete_enrolment(plan: UnitPlan, accounts: Accounts, province_code: str,
     return records
 
 
-def _set_deadline(plan: UnitPlan, accounts: Accounts, province_code: str, now: date, ceiling: datetime) -> dict:
+def _set_deadline(plan: UnitPlan, accounts: Accounts, province_code: str, now: date,
+                  ceiling: datetime | None) -> dict:
     """The city's own deadline for one unit; due dates counted from it follow."""
     prep, special = plan.prep, plan.deadline
     before = preparation_snapshot(prep)
@@ -1063,6 +1556,15 @@ def _step_ids(prep_ids: list[int]) -> dict[int, dict[tuple[str | None, str], int
 def insert_rows(table: sa.Table, rows: list[dict], chunk: int = 5000) -> None:
     for start in range(0, len(rows), chunk):
         db.session.execute(sa.insert(table), rows[start:start + chunk])
+
+
+def insert_returning_ids(table: sa.Table, rows: list[dict], chunk: int = 5000) -> list[int]:
+    """Insert the rows; their new ids, in the order of the rows."""
+    ids: list[int] = []
+    statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    for start in range(0, len(rows), chunk):
+        ids.extend(db.session.execute(statement, rows[start:start + chunk]).scalars())
+    return ids
 
 
 def _update_steps(rows: list[dict], chunk: int = 5000) -> None:
