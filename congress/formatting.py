@@ -16,6 +16,11 @@ def _locale() -> str:
         return "vi"
 
 
+def language() -> str:
+    """The reader's language: "en" or "vi" (the default, also outside a request)."""
+    return "en" if _locale() == "en" else "vi"
+
+
 def short_date(day: date | None, locale: str | None = None) -> str:
     """20/8/2025 (Vietnamese style: no leading zeros, day first); the user's language unless
     ``locale`` says."""
@@ -51,6 +56,19 @@ def number(value: int | float | None, locale: str | None = None) -> str:
     return text if (locale or _locale()) == "en" else text.replace(",", ".")
 
 
+def file_size(size: int | None, locale: str | None = None) -> str:
+    """"245 KB", "1,2 MB" ("1.2 MB" in English), "812 B": the size of a file as people say it
+    (1 KB = 1,024 bytes)."""
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1000:
+        return f"{number(round(size / 1024), locale)} KB"
+    text = f"{size / (1024 * 1024):.1f} MB"
+    return text if (locale or _locale()) == "en" else text.replace(".", ",")
+
+
 def deadline_phrase(deadline: Deadline | None) -> str:
     """"trước ngày 20/8/2025" or "chậm nhất ngày 20/8/2025", in the user's language."""
     from flask_babel import gettext
@@ -76,6 +94,7 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(number, "number")
     app.add_template_filter(deadline_phrase, "deadline")
     app.add_template_filter(datetime_local, "datetime_local")
+    app.add_template_filter(file_size, "file_size")
 
     from workflows.readiness import Risk
     from workflows.rules import State
@@ -83,8 +102,10 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(State, "state_enum")
     app.add_template_filter(Risk, "risk_enum")
 
+    from congress.audit.words import describe as record_words
     from congress.messages import ACTION_LABELS, RISK_LABELS, STATE_LABELS, describe_reason
 
     # globals, not a context processor: imported macro files see globals only
     app.jinja_env.globals.update(get_locale=_locale, risk_labels=RISK_LABELS, state_labels=STATE_LABELS,
-                                 action_labels=ACTION_LABELS, describe_reason=describe_reason)
+                                 action_labels=ACTION_LABELS, describe_reason=describe_reason,
+                                 record_words=record_words)
