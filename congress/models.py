@@ -2,6 +2,7 @@
 from congress.accounts.models import ApiToken, User
 from congress.audit.models import AuditRecord
 from congress.drafts.models import ApprovalException, CommentRound, DraftReview, DraftVersion, RoundComment
+from congress.idempotency import RequestKey
 from congress.notices.models import (
     CalendarFeed,
     NoticeAddress,
@@ -21,3 +22,4 @@ __all__ = ["ApiToken", "User", "AuditRecord", "PaperIssue", "PaperJob", "PaperNu
 __all__ += ["ImportBatch", "ImportRow"]
 __all__ += ["CalendarFeed", "NoticeAddress", "NoticeLedger", "NoticePreference", "Notification",
             "ReadinessSnapshot"]
+__all__ += ["RequestKey"]

@@ -8,6 +8,7 @@ from flask import jsonify
 from flask_login import current_user
 
 from congress.extensions import db
+from congress.idempotency import idempotent
 from congress.notices import operations, texts
 from congress.notices.models import Notification, ReadinessSnapshot
 from congress.progress import queries
@@ -48,6 +49,7 @@ def list_notifications():
 
 @api.post("/notifications/<int:notification_id>/read")
 @login_required
+@idempotent
 def read_notification(notification_id: int):
     check_fields(json_body(), set())
     notification = operations.mark_read(current_user, notification_id)
@@ -57,6 +59,7 @@ def read_notification(notification_id: int):
 
 @api.post("/notifications/read-all")
 @login_required
+@idempotent
 def read_all_notifications():
     check_fields(json_body(), set())
     marked = operations.mark_all_read(current_user)

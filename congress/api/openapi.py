@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from congress.accounts.models import ROLES
+from congress.idempotency import HEADER as IDEMPOTENCY_HEADER
+from congress.idempotency import KEY_LIMIT
 from congress.units.models import BRANCH_KINDS, UNIT_KINDS
 from congress.units.operations import TEXT_LIMITS
 from workflows.deadlines import DeadlineKind
@@ -247,7 +249,12 @@ def _schemas() -> dict[str, Schema]:
             "branches": {"type": "array", "items": ref("Branch")},
         }),
         "StepAction": obj({"action": ref("Action"), "label": STRING}),
-        "Step": obj(step_props, description="A step of a unit's workflow or of a branch's."),
+        "Step": obj({**step_props, "repeated": {
+            "type": "boolean", "description": "Only in the answer to a transition sent without an Idempotency-Key "
+                                              "whose `version` was one behind because the sender's own same action "
+                                              "was applied just before (a request sent twice): true, and the step "
+                                              "as it is; nothing was applied again."}},
+                    optional=("repeated",), description="A step of a unit's workflow or of a branch's."),
         "Branch": obj(branch_props, optional=("steps",),
                       description="A subordinate party organisation (chi bộ, đảng bộ bộ phận)."),
         "Campaign": obj(campaign_props, description="A round of congresses in one province."),
@@ -394,14 +401,18 @@ ERROR_RESPONSES = {
                         "`not_enrolled`, `paper_kind_not_found`)."),
     "409": ("Conflict", "`stale_version`: someone changed it since you read it. `current` holds the current "
                         "state and version; nothing is changed. `paper_number_taken`: a simultaneous issue took "
-                        "the number; try again."),
+                        "the number; try again. `request_in_progress`: a request with the same Idempotency-Key "
+                        "is still being carried out; ask again in a moment. `request_done_unknown`: it was "
+                        "carried out but its answer was lost; read the current state."),
     "422": ("Unprocessable", "Well formed but not acceptable; nothing is changed. `error` says why: "
                              "version_required, unknown_fields, invalid_field (e.g. a date not YYYY-MM-DD), "
                              "field_required, unknown_action, unknown_filter, unknown_deadline_kind, "
                              "invalid_transition, approval_not_required, reason_required, date_in_future, "
                              "date_before_campaign, prerequisites_incomplete (`details.steps` names them), "
                              "completed_before_prerequisite, rule_not_satisfied, must_not_be_negative, "
-                             "too_many_delegates, unknown_branch_kind."),
+                             "too_many_delegates, unknown_branch_kind, request_key_invalid (an Idempotency-Key "
+                             "that is not 1–64 visible ASCII characters), request_key_reused (the key was used "
+                             "for another request)."),
 }
 DEFAULT_RESPONSE = {"description": "Any other error (405 method not allowed, 413 body too large, "
                                    "503 database unavailable, 500), with the same JSON body.",
@@ -420,6 +431,10 @@ def _parameters() -> dict:
                                 "else Accept-Language, else Vietnamese)."},
         "AcceptLanguage": {"name": "Accept-Language", "in": "header", "required": False, "schema": STRING,
                            "description": "vi (the default) or en."},
+        "IdempotencyKey": {"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+                           "schema": {"type": "string", "minLength": 1, "maxLength": KEY_LIMIT,
+                                      "pattern": "^[!-~]+$", "examples": ["3f0c9a52-7d1e-4b8a-9e55-2c4b1a7d6e10"]},
+                           "description": IDEMPOTENCY_DESCRIPTION},
         "UnitCode": {"name": "code", "in": "path", "required": True, "schema": UNIT_CODE},
         "BranchCode": {"name": "code", "in": "path", "required": True, "schema": BRANCH_CODE},
         "StepKey": {"name": "key", "in": "path", "required": True,
@@ -447,6 +462,13 @@ def _parameters() -> dict:
     }
 
 
+IDEMPOTENCY_DESCRIPTION = (
+    "A key of your choosing, new for every write you mean (a UUID, say). Send the same request again with "
+    "the same key (after a timeout, a lost answer) and it is carried out once: the repeat gets the first "
+    "answer again (with the header `Idempotent-Replayed: true`), nothing is applied or audited twice. A "
+    "repeat that arrives while the first is still being carried out waits for it. The same key with another "
+    "method, path or body: 422 `request_key_reused`. A first request that was refused (4xx) keeps nothing, so "
+    "the corrected request may use the same key. Keys are per user and remembered for 24 hours.")
 READ_SECURITY = [{"bearerAuth": []}, {"sessionCookie": []}]
 WRITE_SECURITY = [{"bearerAuth": []}, {"sessionCookie": [], "csrfHeader": []}]
 
@@ -460,7 +482,7 @@ def _operation(operation_id: str, summary: str, description: str, ok_schema: str
                body: str | None = None, write: bool = False) -> dict:
     op: dict[str, Any] = {
         "operationId": operation_id, "summary": summary, "description": description, "tags": tags,
-        "parameters": [_param(p) for p in (*params, "Lang", "AcceptLanguage")],
+        "parameters": [_param(p) for p in (*params, "Lang", "AcceptLanguage", *(("IdempotencyKey",) if write else ()))],
         "security": WRITE_SECURITY if write else READ_SECURITY,
         "responses": {
             "200": {"description": ok_description, "content": {"application/json": {"schema": ref(ok_schema)}}},
@@ -484,7 +506,9 @@ TRANSITION_DESCRIPTION = (
     "Roles: start, complete and mark_not_applicable by the unit's staff and leader; submit by the unit "
     "leader only; approve and return by city_leader, city_staff or admin; reopen by the unit leader, "
     "city_staff or admin. Completing needs every step in `requires` finished, and is refused when "
-    "dated before one of them was completed. Audited.")
+    "dated before one of them was completed. Audited. Sent again without an Idempotency-Key after its own "
+    "action was applied (the answer was lost), with the version it read then: 200 with the step as it is and "
+    "`repeated: true`, not 409.")
 
 
 def _created(operation: dict) -> dict:
@@ -558,7 +582,8 @@ def _paths() -> dict:
             "issueUnitPaper", "Issue a document with its number (the unit's leader or staff, admin)",
             "Takes the next number(s) of the document's sequence (per issuing committee, per type, per term, "
             "from 01; a congress's documents share one sequence) and dates it today. A number is never given "
-            "again; issuing again gives a new number. Audited.", "PaperIssue", "The issued document.",
+            "again; issuing again gives a new number, but the same request sent again with its Idempotency-Key "
+            "gets the first issue. Audited.", "PaperIssue", "The issued document.",
             WRITE_ERRORS, tags=["papers"], params=("UnitCode", "PaperKind"), body="IssueRequest", write=True))},
         "/campaigns": {"get": _operation(
             "listCampaigns", "Campaigns", "The campaigns of the provinces the user may read (a unit's users: "
@@ -602,7 +627,9 @@ def document() -> dict:
                 "JSON over HTTPS. Authenticate with a bearer token (`Authorization: Bearer cgt_…`, made with "
                 "`flask tokens create`) or with the browser session; session writes also send the "
                 "X-CSRFToken header. Every write carries the `version` it read (optimistic locking), is "
-                "checked, applied and audited in one transaction, or refused with nothing changed. "
+                "checked, applied and audited in one transaction, or refused with nothing changed. A write "
+                "may carry an `Idempotency-Key` header: sent again with the same key, it is carried out once "
+                "and answered with its first answer. "
                 "Errors are JSON: {\"error\": code, \"message\": text, \"status\": n}. Texts and messages "
                 "are Vietnamese by default, English with `lang=en` or `Accept-Language: en`.\n\n"
                 "Dates are local dates in Asia/Ho_Chi_Minh. Deadlines keep their wording: \"trước ngày D\" "

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from congress.errors import NotFound
 from congress.extensions import db
+from congress.idempotency import idempotent
 from congress.papers import generate, operations
 from congress.papers.messages import PAPER_MESSAGES  # noqa: F401  (registers the messages)
 from congress.papers.models import PaperIssue
@@ -43,6 +44,7 @@ def list_unit_papers(code: str):
 
 @api.post("/units/<code>/papers/<kind>/issue")
 @login_required
+@idempotent
 def issue_unit_paper(code: str, kind: str):
     unit = readable_unit(code)
     preparation_of(unit)

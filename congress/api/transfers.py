@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from congress.errors import Unprocessable
 from congress.extensions import db
+from congress.idempotency import idempotent
 from congress.messages import describe
 from congress.transfers import importing
 from congress.transfers.models import IMPORT_KINDS, IMPORT_STATES, ROW_STATUSES, ImportBatch, ImportRow
@@ -59,6 +60,7 @@ def batch_json(batch: ImportBatch, with_rows: bool = False) -> dict:
 
 @api.post("/imports")
 @login_required
+@idempotent
 def start_import():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -81,6 +83,7 @@ def get_import(token: str):
 
 @api.post("/imports/<token>/confirm")
 @login_required
+@idempotent
 def confirm_import(token: str):
     check_fields(json_body(), set())
     batch = importing.batch_for(token, current_user)
@@ -91,6 +94,7 @@ def confirm_import(token: str):
 
 @api.post("/imports/<token>/cancel")
 @login_required
+@idempotent
 def drop_import(token: str):
     check_fields(json_body(), set())
     batch = importing.batch_for(token, current_user)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, g, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms.validators import ValidationError
 
 from congress.accounts import permissions
@@ -252,7 +253,7 @@ def _transition(step: Step, unit: Unit, definition):
     try:
         progress_ops.transition(step, action=action, actor=current_user, version=version, on=on, note=note,
                                 facts=facts)
-    except Conflict:  # without a request key: the sender's own last action sent again is not a conflict
+    except (Conflict, StaleDataError):  # without a key: the sender's own last action sent again is no conflict
         db.session.rollback()
         if not repeats_last_transition(step, action=action, actor=current_user, version=version):
             raise

@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 
+from congress import idempotency
 from congress.accounts import permissions
 from congress.audit.operations import record
 from congress.clock import today, utcnow
@@ -30,6 +31,8 @@ def issue_document(unit: Unit, kind: str, actor, on: date | None = None) -> Pape
     all its documents); a number once taken is never given again, even if the issue is
     superseded by a later one. On PostgreSQL a transaction-scoped advisory lock makes two
     simultaneous issues take turns; the unique constraint refuses anything that slips through.
+    Called twice under one request key, it gives the first issue again rather than a second
+    number (a repeated click is answered before it gets here: congress.idempotency).
     """
     if not permissions.can_issue_papers(actor, unit):
         raise Forbidden("paper_issue_forbidden")
@@ -39,6 +42,9 @@ def issue_document(unit: Unit, kind: str, actor, on: date | None = None) -> Pape
     prep = queries.unit_preparation(unit)
     if prep is None:
         raise NotFound("not_enrolled", {"code": unit.code})
+    earlier = idempotency.earlier_effect(("paper.issue", unit.id, kind))
+    if earlier is not None and (issued := db.session.get(PaperIssue, earlier)) is not None:
+        return issued
     source = generate.source_for(unit.province_code, kind)
     issuer = numbering.ISSUER_SYMBOLS[source.issuer]
     series = numbering.series_for(source.issuer, info.abbreviation)
@@ -60,6 +66,7 @@ def issue_document(unit: Unit, kind: str, actor, on: date | None = None) -> Pape
     symbols = [n.symbol for n in issue.numbers]
     record(action="paper.issue", entity="paper", actor=actor, entity_key=f"{unit.code}/{kind}",
            unit_id=unit.id, new={"kind": kind, "numbers": symbols, "issued_on": issue.issued_on})
+    idempotency.remember_effect(("paper.issue", unit.id, kind), issue.id)
     return issue
 
 

@@ -38,6 +38,7 @@ from congress.drafts import queries as draft_queries
 from congress.drafts.models import DraftVersion
 from congress.errors import Conflict, OperationError
 from congress.extensions import db
+from congress.idempotency import already_done, idempotent, repeats_last_transition
 from congress.messages import RISK_LABELS, STATE_LABELS, describe
 from congress.progress import queries
 from congress.progress.definitions import definitions
@@ -289,6 +290,7 @@ def dashboard():
 
 @web.post("/dashboard/approvals/<int:step_id>")
 @login_required
+@idempotent
 def decide(step_id: int):
     """Approve or return one submission from the queue."""
     action = DECISIONS.get(request.form.get("action", ""))
@@ -317,6 +319,9 @@ def decide(step_id: int):
                    on=form.on.data if action is Action.APPROVE else None, note=form.note.data)
     except Conflict:
         db.session.rollback()
+        if repeats_last_transition(step, action=action, actor=current_user, version=form.version.data):
+            flash(already_done(title), "info")
+            return redirect(url_for("web.dashboard", **_kept_args(), _anchor="approvals"))
         return conflict_page(db.session.get(Step, step_id), title, action)
     except OperationError as exc:
         if exc.status == 403:
@@ -334,6 +339,7 @@ def decide(step_id: int):
 
 @web.post("/dashboard/approvals/drafts/<int:draft_id>")
 @login_required
+@idempotent
 def decide_draft(draft_id: int):
     """Approve or return one submitted draft version from the queue (its approval step follows)."""
     action = DECISIONS.get(request.form.get("action", ""))

@@ -17,10 +17,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import NumberInput
 
+from congress.idempotency import new_key
 from congress.text import clean_text
 from congress.units.models import BRANCH_KINDS
 from congress.units.operations import TEXT_LIMITS
 from workflows.deadlines import DeadlineKind
+
+from . import web
 
 #: the wordings of a deadline (workflows.deadlines.DeadlineKind), as a person reads them
 DEADLINE_KIND_LABELS = {DeadlineKind.BEFORE.value: _l("before the day (the day itself excluded)"),
@@ -120,9 +123,29 @@ def too_long(limit: int):
     return Length(max=limit, message=_l("At most %(max)d characters.", max=limit))
 
 
+# --- the shared base of every write form ----------------------------------------------------
+
+class RequestKeyField(HiddenField):
+    """The form's one-time request key (congress.idempotency): a second click on the same form
+    sends the same key and gets the first click's answer. Each showing of the form gets a new
+    key, so a form shown again after a refusal is a new request."""
+
+    def _value(self) -> str:
+        return new_key()
+
+
+class KeyedForm(FlaskForm):
+    """A write form: the CSRF token and the request key, rendered together by ui.form_keys(form)."""
+    request_key = RequestKeyField()
+
+
+# forms written by hand in the templates get their key from here
+web.add_app_template_global(new_key, "request_key")
+
+
 # --- a step -------------------------------------------------------------------------------
 
-class StepActionForm(FlaskForm):
+class StepActionForm(KeyedForm):
     """One action on one step. Prefixed with "<step>-<action>" so a page can hold many."""
     version = VersionField()
     on = DayField(_l("Date"), validators=[Optional()])
@@ -131,7 +154,7 @@ class StepActionForm(FlaskForm):
 
 # --- the unit's dates ----------------------------------------------------------------------
 
-class DeadlineForm(FlaskForm):
+class DeadlineForm(KeyedForm):
     version = VersionField()
     day = DayField(_l("Deadline day"), validators=[Optional()])
     kind = ChoiceField(_l("Wording"), choices=[SelectChoice(k, label) for k, label in DEADLINE_KIND_LABELS.items()],
@@ -139,7 +162,7 @@ class DeadlineForm(FlaskForm):
     basis = StringField(_l("Basis"), filters=[clean], validators=[Optional(), too_long(BASIS_LIMIT)])
 
 
-class CongressDateForm(FlaskForm):
+class CongressDateForm(KeyedForm):
     version = VersionField()
     day = DayField(_l("Planned congress date"),
                    validators=[InputRequired(message=_l("Choose the planned date."))])
@@ -186,7 +209,7 @@ def _iso_or_none(text: str | None) -> date | None:
         return None
 
 
-class BranchTableForm(FlaskForm):
+class BranchTableForm(KeyedForm):
     rows = FieldList(FormField(BranchRowForm), min_entries=0)
 
 
@@ -198,7 +221,7 @@ def branch_row_data(branch) -> dict:
             "seen_new_secretary": branch.new_secretary or ""}
 
 
-class AddBranchForm(FlaskForm):
+class AddBranchForm(KeyedForm):
     name = StringField(_l("Name"), filters=[clean],
                        validators=[DataRequired(message=_l("Give the branch a name.")), too_long(TEXT_LIMITS["name"])])
     kind = ChoiceField(_l("Kind"), choices=[SelectChoice(k, label) for k, label in BRANCH_KIND_LABELS.items()])

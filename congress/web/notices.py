@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from congress.errors import OperationError
 from congress.extensions import db
+from congress.idempotency import idempotent
 from congress.notices import calendar, operations, texts
 from congress.notices.models import NOTICE_KINDS, CalendarFeed, Notification
 from congress.units.models import Unit
@@ -15,6 +17,9 @@ from congress.units.models import Unit
 from . import web
 
 PAGE_SIZE = 50
+#: a second click on "make an address" (the address is shown once, and only to the first click)
+CALENDAR_SHOWN_ONCE = _l("Your first click made this calendar address, and an address is shown only once. If "
+                         "you did not copy it, revoke it below and make a new one.")
 
 
 @web.app_context_processor
@@ -60,6 +65,7 @@ def notification(notification_id: int):
 
 @web.post("/notifications/<int:notification_id>/read")
 @login_required
+@idempotent
 def notification_read(notification_id: int):
     try:
         operations.mark_read(current_user, notification_id)
@@ -71,6 +77,7 @@ def notification_read(notification_id: int):
 
 @web.post("/notifications/read-all")
 @login_required
+@idempotent
 def notifications_read_all():
     count = operations.mark_all_read(current_user)
     db.session.commit()
@@ -108,6 +115,7 @@ def notification_settings():
 
 @web.post("/notifications/settings")
 @login_required
+@idempotent
 def save_notification_settings():
     choices = {kind: {"in_app": request.form.get(f"{kind}-in_app") == "on",
                       "email": request.form.get(f"{kind}-email") == "on"} for kind in NOTICE_KINDS}
@@ -131,6 +139,7 @@ def feed_url(token: str) -> str:
 
 @web.post("/notifications/calendars")
 @login_required
+@idempotent(replay_message=CALENDAR_SHOWN_ONCE)
 def create_calendar():
     scope = request.form.get("scope", "user")
     if scope not in ("user", "unit"):
@@ -152,6 +161,7 @@ def create_calendar():
 
 @web.post("/notifications/calendars/<int:feed_id>/revoke")
 @login_required
+@idempotent
 def revoke_calendar(feed_id: int):
     feed = db.session.get(CalendarFeed, feed_id)
     if feed is None or (feed.user_id != current_user.id and current_user.role != "admin"):

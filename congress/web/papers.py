@@ -13,6 +13,7 @@ from congress.accounts import permissions
 from congress.clock import today
 from congress.errors import NotFound, Unprocessable
 from congress.extensions import db
+from congress.idempotency import idempotent
 from congress.papers import bundles, convert, generate, operations, report
 from congress.papers.context import UNIT_PLACEHOLDERS
 from congress.papers.messages import Unavailable
@@ -103,6 +104,7 @@ def unit_papers_zip(code: str):
 
 @web.post("/units/<code>/papers/<kind>/issue")
 @login_required
+@idempotent
 def issue_unit_paper(code: str, kind: str):
     unit = readable_unit(code)
     issue = operations.issue_document(unit, _kind_or_404(kind), current_user)
@@ -130,6 +132,7 @@ def province_papers(code: str):
 
 @web.post("/provinces/<code>/papers/jobs")
 @login_required
+@idempotent
 def start_province_job(code: str):
     province = readable_province(code)
     job = operations.start_province_job(province, request.form.get("kind", ""),
@@ -204,6 +207,7 @@ def progress_report(code: str, fmt: str):
 
 @web.post("/provinces/<code>/paper-templates/<kind>")
 @login_required
+@idempotent
 def upload_paper_template(code: str, kind: str):
     province = readable_province(code)
     upload = request.files.get("file")
@@ -218,6 +222,7 @@ def upload_paper_template(code: str, kind: str):
 
 @web.post("/provinces/<code>/paper-templates/<kind>/delete")
 @login_required
+@idempotent
 def remove_paper_template(code: str, kind: str):
     province = readable_province(code)
     operations.remove_template(province, _kind_or_404(kind), current_user)

@@ -14,6 +14,7 @@ from congress.clock import today
 from congress.dashboard.matrix import MatrixParams, build_matrix, due_soon, overdue_items
 from congress.errors import Conflict, NotFound, Unprocessable
 from congress.extensions import db
+from congress.idempotency import idempotent
 from congress.messages import STATE_LABELS, describe
 from congress.papers.names import content_disposition
 from congress.progress import queries
@@ -88,6 +89,7 @@ def transfers():
 
 @web.post("/transfers")
 @login_required
+@idempotent
 def upload_import():
     kind = request.form.get("kind", "")
     upload = request.files.get("file")
@@ -139,6 +141,7 @@ def import_status(token: str):
 
 @web.post("/transfers/<token>/confirm")
 @login_required
+@idempotent
 def confirm_import(token: str):
     batch = importing.batch_for(token, current_user)
     batch_id = batch.id
@@ -156,6 +159,7 @@ def confirm_import(token: str):
 
 @web.post("/transfers/<token>/cancel")
 @login_required
+@idempotent
 def cancel_import(token: str):
     batch = importing.batch_for(token, current_user)
     importing.cancel(batch, current_user)
