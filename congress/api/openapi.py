@@ -11,6 +11,7 @@ from typing import Any
 from congress.accounts.models import ROLES
 from congress.idempotency import HEADER as IDEMPOTENCY_HEADER
 from congress.idempotency import KEY_LIMIT
+from congress.progress.accountability import REASON_LIMIT
 from congress.units.models import BRANCH_KINDS, UNIT_KINDS
 from congress.units.operations import TEXT_LIMITS
 from workflows.deadlines import DeadlineKind
@@ -89,6 +90,15 @@ def text(limit: int, description: str | None = None) -> Schema:
 
 
 # --- schemas -----------------------------------------------------------------------------------
+
+#: the explicit confirmation a move against a deadline needs (congress/progress/accountability.py)
+CONFIRMATION: dict[str, Schema] = {
+    "confirm": {"type": "boolean", "default": False,
+                "description": "Confirms a move that needs it: a congress planned after the unit's deadline, "
+                               "a deadline already passed. Needs `reason`."},
+    "reason": nullable(text(REASON_LIMIT, "Why, for the audit (required with `confirm`; else 422 "
+                                          "`confirmation_reason_required`).")),
+}
 
 DEADLINE_DESCRIPTION = (
     "A deadline: a day and its wording, which decides the last allowed day. "
@@ -336,16 +346,26 @@ def _schemas() -> dict[str, Schema]:
         }, required=["name"]), "additionalProperties": False, "description": TEXT_INPUT},
         "UnitDeadlineRequest": {**obj({
             "version": {**VERSION, "description": "The preparation's version."},
-            "date": nullable({**DATE, "description": "The day D; null goes back to the campaign's deadline."}),
+            "date": nullable({**DATE, "description": "The day D; null goes back to the campaign's deadline. A "
+                                                     "deadline whose last allowed day is before today needs "
+                                                     "`confirm` and `reason` (else 422 "
+                                                     "`deadline_in_past_unconfirmed`)."}),
             "kind": {**ref("DeadlineKind"), "default": "by"},
             "basis": nullable(text(BASIS_LIMIT, "What set the deadline, e.g. a city document.")),
+            **CONFIRMATION,
         }, required=["version", "date"]), "additionalProperties": False},
         "UnitDeadline": obj({"deadline": ref("Deadline"), "deadline_is_override": BOOLEAN,
                              "deadline_basis": nullable(STRING), "version": VERSION}),
         "CongressDateRequest": {**obj({
             "version": {**VERSION, "description": "The preparation's version."},
             "date": nullable({**DATE, "description": "The planned first day; not before the campaign start. "
-                                                     "null: not planned yet."}),
+                                                     "null: not planned yet. After the unit's last allowed day: "
+                                                     "refused for the unit's users (422 "
+                                                     "`congress_after_deadline`); city staff and admins send "
+                                                     "`confirm` and `reason` (else 422 "
+                                                     "`congress_after_deadline_unconfirmed`). The readiness then "
+                                                     "names it (reason `congress_after_deadline`)."}),
+            **CONFIRMATION,
         }, required=["version", "date"]), "additionalProperties": False},
         "CongressDate": obj({"congress_on": nullable(DATE), "version": VERSION}),
         "PaperNumber": obj({
@@ -380,9 +400,12 @@ def _schemas() -> dict[str, Schema]:
                          "description": "Empty: the number and the date (today) are the server's."},
         "CampaignDeadlineRequest": {**obj({
             "version": {**VERSION, "description": "The campaign's version."},
-            "date": {**DATE, "description": "The day D; not before the campaign start."},
+            "date": {**DATE, "description": "The day D; not before the campaign start. A deadline whose last "
+                                            "allowed day is before today needs `confirm` and `reason` (else 422 "
+                                            "`deadline_in_past_unconfirmed`)."},
             "kind": {**ref("DeadlineKind"), "default": "by"},
             "basis": nullable(text(BASIS_LIMIT)),
+            **CONFIRMATION,
         }, required=["version", "date"]), "additionalProperties": False},
     }
 

@@ -21,6 +21,7 @@ from congress.idempotency import idempotent, repeats_last_transition
 from congress.messages import describe
 from congress.progress import operations as progress_ops
 from congress.progress import queries
+from congress.progress.accountability import REASON_LIMIT
 from congress.progress.actions import UnitFacts
 from congress.progress.models import Campaign, Step
 from congress.text import clean_text
@@ -362,12 +363,14 @@ def put_unit_deadline(code: str):
     unit = readable_unit(code)
     prep = preparation_of(unit)
     body = json_body()
-    check_fields(body, {"version", "date", "kind", "basis"})
+    check_fields(body, {"version", "date", "kind", "basis", "confirm", "reason"})
     version = parse_version(body)
     day = parse_date(required(body, "date"), "date")  # null clears the unit's own deadline
     kind = _deadline_kind(body.get("kind", "by"))
+    confirm, reason = _confirmation(body)
     progress_ops.set_unit_deadline(prep, actor=current_user, version=version, day=day, kind=kind,
-                                   basis=parse_text(body.get("basis"), "basis", 200))
+                                   basis=parse_text(body.get("basis"), "basis", 200), confirm=confirm,
+                                   reason=reason)
     db.session.commit()
     return jsonify({"deadline": out.deadline(prep.deadline), "deadline_is_override": prep.deadline_is_override,
                     "deadline_basis": prep.deadline_basis, "version": prep.version})
@@ -380,12 +383,22 @@ def put_congress_date(code: str):
     unit = readable_unit(code)
     prep = preparation_of(unit)
     body = json_body()
-    check_fields(body, {"version", "date"})
+    check_fields(body, {"version", "date", "confirm", "reason"})
     version = parse_version(body)
+    confirm, reason = _confirmation(body)
     progress_ops.set_congress_date(prep, actor=current_user, version=version,
-                                   day=parse_date(required(body, "date"), "date"))
+                                   day=parse_date(required(body, "date"), "date"), confirm=confirm, reason=reason)
     db.session.commit()
     return jsonify({"congress_on": out.iso(prep.congress_on), "version": prep.version})
+
+
+def _confirmation(body: dict) -> tuple[bool, str | None]:
+    """``confirm`` (a boolean, default false) and ``reason`` of a move that needs an explicit
+    confirmation (congress.progress.accountability)."""
+    confirm = body.get("confirm", False)
+    if not isinstance(confirm, bool):
+        raise Unprocessable("invalid_field", {"field": "confirm", "problem": "true / false"})
+    return confirm, parse_text(body.get("reason"), "reason", REASON_LIMIT)
 
 
 def _deadline_kind(value) -> DeadlineKind:
@@ -421,14 +434,16 @@ def put_campaign_deadline(campaign_id: int):
     if campaign is None or not permissions.can_read_province(current_user, campaign.province_code):
         raise NotFound("not_found")
     body = json_body()
-    check_fields(body, {"version", "date", "kind", "basis"})
+    check_fields(body, {"version", "date", "kind", "basis", "confirm", "reason"})
     version = parse_version(body)
     day = parse_date(required(body, "date"), "date")
     if day is None:
         raise Unprocessable("field_required", {"field": "date"})
+    confirm, reason = _confirmation(body)
     progress_ops.set_campaign_deadline(campaign, actor=current_user, version=version, day=day,
                                        kind=_deadline_kind(body.get("kind", "by")),
-                                       basis=parse_text(body.get("basis"), "basis", 200))
+                                       basis=parse_text(body.get("basis"), "basis", 200), confirm=confirm,
+                                       reason=reason)
     db.session.commit()
     return jsonify(_campaign_json(campaign))
 

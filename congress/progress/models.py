@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from congress.extensions import db
 from workflows.deadlines import Deadline, DeadlineKind
 from workflows.loader import WorkflowDefinition, definition_from_snapshot
-from workflows.rules import State
+from workflows.rules import FINISHED, State
 
 
 class Campaign(db.Model):
@@ -117,7 +117,8 @@ class Step(db.Model):
         sa.Index("ix_steps_state_due", "state", "due_on"),
         # PostgreSQL reads every unit's facts for readiness from this index alone (index-only scan)
         sa.Index("ix_steps_unit_facts", "preparation_id", "key",
-                 postgresql_include=["state", "due_on", "due_kind", "completed_on"],
+                 postgresql_include=["state", "due_on", "due_kind", "completed_on", "missed_due_on",
+                                     "missed_due_kind"],
                  postgresql_where=sa.text("branch_id IS NULL")).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -133,6 +134,10 @@ class Step(db.Model):
     #: last allowed day (inclusive) and the deadline's wording, from the step's due rule
     due_on: Mapped[date | None]
     due_kind: Mapped[str | None] = mapped_column(sa.String(6))
+    #: the first last allowed day the step let pass unfinished, kept when its due date later moved
+    #: (the congress or a deadline re-planned): the lapse stays on the record until the step is done
+    missed_due_on: Mapped[date | None]
+    missed_due_kind: Mapped[str | None] = mapped_column(sa.String(6))
     note: Mapped[str | None] = mapped_column(sa.Text)
     #: why the step was returned, reopened or is not applicable
     reason: Mapped[str | None] = mapped_column(sa.Text)
@@ -150,6 +155,31 @@ class Step(db.Model):
 
     @property
     def due(self) -> Deadline | None:
+        """The deadline the step answers to (see :func:`accountable_due`)."""
+        return accountable_due(State(self.state), self.due_on, self.due_kind, self.missed_due_on,
+                               self.missed_due_kind)
+
+    @property
+    def planned_due(self) -> Deadline | None:
+        """The deadline its due rule gives today, whatever it missed before."""
         if self.due_on is None:
             return None
         return Deadline.from_last_day(self.due_on, self.due_kind or "by")
+
+    @property
+    def lapsed(self) -> bool:
+        """Unfinished and answering to a due date it already missed before its due date moved."""
+        due = self.due
+        return due is not None and due.last_allowed_day != self.due_on
+
+
+def accountable_due(state: State, due_on: date | None, due_kind: str | None, missed_on: date | None,
+                    missed_kind: str | None) -> Deadline | None:
+    """The deadline a step answers to: its due rule's, or, while it is unfinished, the earlier
+    one it already let pass. Moving the congress or a deadline later does not make a late step
+    punctual: it stays overdue against its original date until it is done."""
+    if missed_on is not None and state not in FINISHED and (due_on is None or missed_on < due_on):
+        return Deadline.from_last_day(missed_on, missed_kind or due_kind or "by")
+    if due_on is None:
+        return None
+    return Deadline.from_last_day(due_on, due_kind or "by")

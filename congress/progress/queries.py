@@ -19,13 +19,14 @@ from workflows.deadlines import LOCAL_TZ, Deadline
 from workflows.readiness import (
     ProvinceReadiness,
     Reason,
+    Risk,
     StepFacts,
     UnitReadiness,
     province_readiness,
     task_summary,
     unit_readiness,
 )
-from workflows.rules import State
+from workflows.rules import FINISHED, State
 
 from .models import Campaign, Preparation, Step, WorkflowVersion
 
@@ -102,7 +103,8 @@ def _indexed_table_sqlite(element, compiler, **kw):
 _UNIT_STEPS = _IndexedTable("steps", "uq_steps_unit_step", *(
     sa.column(c.name, sa.String() if isinstance(c.type, sa.Date) else c.type)
     for c in Step.__table__.columns
-    if c.name in ("preparation_id", "branch_id", "key", "state", "due_on", "due_kind", "completed_on")))
+    if c.name in ("preparation_id", "branch_id", "key", "state", "due_on", "due_kind", "completed_on",
+                  "missed_due_on", "missed_due_kind")))
 
 
 def _date_reader():
@@ -128,7 +130,8 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
     definitions = _definitions({p.workflow_version_id for p in preps})
     steps_by_prep: dict[int, list] = {}
     t = _UNIT_STEPS.c
-    columns = (t.preparation_id, t.key, t.state, t.due_on, t.due_kind, t.completed_on)
+    columns = (t.preparation_id, t.key, t.state, t.due_on, t.due_kind, t.completed_on, t.missed_due_on,
+               t.missed_due_kind)
     if province_codes is None and unit_ids is None and kind is None:
         # every unit: one scan of the unit steps, not an IN list of thousands of ids
         chunks = [sa.select(*columns).where(t.branch_id.is_(None))]
@@ -153,8 +156,8 @@ def unit_readiness_row(prep: Preparation, steps: list[Step] | None = None, as_of
     are the only queries (readiness_rows would read the preparation and its workflow again)."""
     if steps is None:
         steps = unit_steps(prep)
-    rows = [(s.preparation_id, s.key, s.state, s.due_on, s.due_kind, s.completed_on)
-            for s in steps if s.branch_id is None]
+    rows = [(s.preparation_id, s.key, s.state, s.due_on, s.due_kind, s.completed_on, s.missed_due_on,
+             s.missed_due_kind) for s in steps if s.branch_id is None]
     return _unit_rows([prep], {prep.workflow_version_id: prep.workflow_version.definition()}, {prep.id: rows},
                       _branch_counts_for(None, [prep.unit_id]), as_of or today())[0]
 
@@ -162,10 +165,12 @@ def unit_readiness_row(prep: Preparation, steps: list[Step] | None = None, as_of
 def _unit_rows(preps: list[Preparation], definitions: dict, steps_by_prep: dict[int, list],
                counts: dict[int, tuple[int, int]], now: date) -> list[UnitRow]:
     """Each unit's facts and readiness from its unit steps (preparation id, key, state, due day
-    and kind, completion day) and its branch counts."""
+    and kind, completion day, the due day and kind it missed before its due date moved) and its
+    branch counts."""
     # thousands of units share a handful of states, dates and whole steps: convert and build each
     # value once (StepFacts are immutable, so units with the same facts share them)
     states = {state.value: state for state in State}
+    unfinished = {state.value for state in State if state not in FINISHED}
     read_date = _date_reader()
     deadlines: dict[tuple, Deadline | None] = {}
     shared_facts: dict[tuple, StepFacts] = {}
@@ -182,7 +187,10 @@ def _unit_rows(preps: list[Preparation], definitions: dict, steps_by_prep: dict[
         total, held = counts.get(prep.unit_id, (0, 0))
         share = held / total if total else 0.0
         placed: list = [None] * len(info)
-        for _, key, state, due_on, due_kind, completed_on in steps_by_prep.get(prep.id, ()):
+        for _, key, state, due_on, due_kind, completed_on, missed_on, missed_kind in steps_by_prep.get(prep.id, ()):
+            if missed_on is not None and state in unfinished and (
+                    due_on is None or read_date(missed_on) < read_date(due_on)):
+                due_on, due_kind = missed_on, missed_kind or due_kind  # late against its original date
             try:
                 weight, rollup, place = info[key]
             except KeyError:
@@ -203,9 +211,24 @@ def _unit_rows(preps: list[Preparation], definitions: dict, steps_by_prep: dict[
         facts = [f for f in placed if f is not None]
         readiness = unit_readiness(facts, branches_held=held, branches_total=total,
                                    deadline=prep.deadline, started_on=prep.campaign.starts_on, today=now)
+        if prep.congress_on is not None and prep.congress_on > readiness.deadline.last_allowed_day:
+            readiness = _with_congress_after_deadline(readiness, prep.congress_on)
         readiness = _with_step_titles(readiness, definition)
         rows.append(UnitRow(prep.unit, prep, readiness, tuple(facts)))
     return rows
+
+
+def _with_congress_after_deadline(readiness: UnitReadiness, congress_on: date) -> UnitReadiness:
+    """A congress planned after the unit's deadline (only the city may plan one, with a reason) is
+    named among the reasons, and a unit otherwise on track is at risk: by its own plan it misses
+    the deadline."""
+    if readiness.risk is Risk.DONE:
+        return readiness
+    reason = Reason("congress_after_deadline", {"congress_on": congress_on, "deadline": readiness.deadline})
+    risk = Risk.AT_RISK if readiness.risk is Risk.ON_TRACK else readiness.risk
+    reasons = readiness.reasons if risk is readiness.risk else tuple(
+        r for r in readiness.reasons if r.code != "on_track")
+    return replace(readiness, risk=risk, reasons=(reason, *reasons))
 
 
 def _with_step_titles(readiness: UnitReadiness, definition) -> UnitReadiness:

@@ -6,6 +6,11 @@ why. The page polls the job's progress. Confirming applies every row in one tran
 the same checks as the pages (branch rules, the workflow's transitions), refuses when what a
 row changes was changed by someone since the preview (409), and writes one audit event with the
 counts beside the records of each change.
+
+The preview runs that same confirmation once, in a savepoint it rolls back (:func:`check_batch`):
+a row the confirmation would refuse is an error in the preview, and every completed step of a
+unit the import would reopen or re-date is named on the row that causes it. Confirming such an
+import needs that consequence accepted (the preview's checkbox).
 """
 from __future__ import annotations
 
@@ -13,11 +18,13 @@ import logging
 import secrets
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
+from functools import partial
+from typing import TypeVar
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 
 from congress.accounts import permissions
 from congress.accounts.models import User
@@ -25,7 +32,9 @@ from congress.audit.operations import changed_fields, record
 from congress.clock import today, utcnow
 from congress.errors import Conflict, Forbidden, NotFound, OperationError, Unprocessable
 from congress.extensions import db
+from congress.formatting import short_date
 from congress.messages import describe
+from congress.progress.accountability import CompletedStepPolicy, completed_steps
 from congress.progress.models import Campaign, Preparation, Step, WorkflowVersion
 from congress.progress.operations import (
     add_branch_steps,
@@ -46,8 +55,11 @@ from .models import IMPORT_KINDS, ImportBatch, ImportRow
 from .reading import CellProblem, cell_value, open_sheet
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 #: rows read, classified and staged together (a fixed number of queries per chunk)
 CHUNK = 500
+#: the preview's checkbox that accepts reopening or re-dating completed steps
+ACCEPT_FIELD = "accept_completed_changes"
 DEFAULT_MAX_ROWS = 20_000
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -147,6 +159,8 @@ def read_batch(batch: ImportBatch) -> None:
     batch.counts = row_counts(batch)
     if not any(batch.counts.values()):
         raise Unprocessable("import_no_rows")
+    check_batch(batch, actor)
+    batch.counts = row_counts(batch)
     batch.state, batch.content = "previewed", None
     batch.total = batch.done
     batch.finished_at = batch.updated_at = utcnow()
@@ -164,6 +178,11 @@ def _stage(batch: ImportBatch, classifier, chunk: list[tuple[int, dict, list]]) 
     batch.total = max(batch.total, batch.done)
     batch.updated_at = utcnow()
     db.session.commit()
+
+
+def _shown(params: dict) -> dict:
+    """A finding's parameters as the preview keeps them: JSON, the days already in words (20/8/2025)."""
+    return _jsonable({k: short_date(v) if isinstance(v, date) else v for k, v in params.items()})
 
 
 def _jsonable(value):
@@ -567,11 +586,13 @@ def cancel(batch: ImportBatch, actor) -> None:
     batch.state, batch.content, batch.updated_at = "cancelled", None, utcnow()
 
 
-def apply_batch(batch: ImportBatch, actor) -> dict[str, int]:
+def apply_batch(batch: ImportBatch, actor, *, accept_completed_changes: bool | None = None) -> dict[str, int]:
     """Apply every staged row in the caller's transaction, all or nothing; the caller commits.
 
     Raises Conflict when what a row changes was changed since the preview, Unprocessable naming
-    the row when an operation refuses it.
+    the row when an operation refuses it. Completed steps the preview said the import reopens or
+    re-dates are changed only with ``accept_completed_changes`` (by default: the preview's
+    checkbox, when the confirmation comes from its form).
     """
     if batch.user_id != actor.id:
         raise NotFound("import_not_found")
@@ -584,18 +605,15 @@ def apply_batch(batch: ImportBatch, actor) -> dict[str, int]:
     counts = row_counts(batch)
     if counts["error"]:
         raise Unprocessable("import_has_errors", {"count": counts["error"]})
-    applier = APPLIERS[batch.kind](actor)
-    last = 0
-    while True:
-        rows = db.session.execute(
-            db.select(ImportRow).where(ImportRow.batch_id == batch.id, ImportRow.number > last,
-                                       ImportRow.status.in_(("new", "updated", "unchanged", "warning")))
-            .order_by(ImportRow.number).limit(CHUNK)).scalars().all()
-        if not rows:
-            break
-        applier.apply(rows)
-        last = rows[-1].number
-    applier.finish()
+    foreseen = completed_changes(batch)
+    accept = _accepted_in_request() if accept_completed_changes is None else accept_completed_changes
+    if foreseen and not accept:
+        raise Unprocessable("import_completed_changes_unconfirmed", {"count": foreseen})
+    applier = APPLIERS[batch.kind](actor, accept=accept)
+    _apply_rows(batch, applier)
+    if accept and len(applier.policy.changes) != foreseen:
+        raise Conflict("import_completed_changes_differ",
+                       {"count": len(applier.policy.changes), "foreseen": foreseen})
     unit_ids = applier.unit_ids
     record(action="import.apply", entity="import", actor=actor, entity_key=batch.token,
            unit_id=next(iter(unit_ids)) if len(unit_ids) == 1 else None,
@@ -604,6 +622,66 @@ def apply_batch(batch: ImportBatch, actor) -> dict[str, int]:
     batch.finished_at = batch.updated_at = utcnow()
     db.session.flush()
     return counts
+
+
+def _accepted_in_request() -> bool:
+    """Whether the confirmation accepts the changes to completed steps: the preview's checkbox
+    ticked, or ``"accept_completed_changes": true`` in a JSON body."""
+    if not has_request_context():
+        return False
+    if request.is_json:
+        body = request.get_json(silent=True)
+        return isinstance(body, dict) and body.get(ACCEPT_FIELD) is True
+    return request.form.get(ACCEPT_FIELD) == "1"
+
+
+def _apply_rows(batch: ImportBatch, applier: _Applier) -> None:
+    """Every row the confirmation applies (none with an error), chunk by chunk, through ``applier``;
+    the workflow's rules may do to completed steps what its policy allows."""
+    with completed_steps(applier.policy):
+        last = 0
+        while True:
+            rows = db.session.execute(
+                db.select(ImportRow).where(ImportRow.batch_id == batch.id, ImportRow.number > last,
+                                           ImportRow.status.in_(("new", "updated", "unchanged", "warning")))
+                .order_by(ImportRow.number).limit(CHUNK)).scalars().all()
+            if not rows:
+                break
+            applier.apply(rows)
+            last = rows[-1].number
+        applier.finish()
+
+
+def check_batch(batch: ImportBatch, actor) -> None:
+    """The preview's check: the confirmation itself, in a savepoint rolled back at the end, each row
+    in its own savepoint so a refused row does not hide the next. What it would refuse becomes the
+    row's error; each completed step it reopens or re-dates, a warning on the row that causes it
+    (the confirmation must accept them)."""
+    applier = APPLIERS[batch.kind](actor, checking=True)
+    savepoint = db.session.begin_nested()
+    try:
+        _apply_rows(batch, applier)
+    finally:
+        savepoint.rollback()
+    findings = applier.findings
+    numbers = sorted(findings)
+    for start in range(0, len(numbers), CHUNK):
+        for row in db.session.execute(db.select(ImportRow).where(
+                ImportRow.batch_id == batch.id, ImportRow.number.in_(numbers[start:start + CHUNK]))).scalars():
+            row.problems = [*(row.problems or []), *findings[row.number]]
+            row.status = "error" if any(p.get("error") for p in findings[row.number]) else "warning"
+    db.session.flush()
+
+
+def completed_changes(batch: ImportBatch) -> int:
+    """How many completed steps the preview found the import reopens or re-dates (warnings only)."""
+    problems = db.session.execute(sa.select(ImportRow.problems).where(
+        ImportRow.batch_id == batch.id, ImportRow.status == "warning")).scalars()
+    return sum(1 for found in problems for p in found or [] if p["code"] in CONSEQUENCES.values())
+
+
+#: the warning on a row that reopens or re-dates a completed step, by the change
+CONSEQUENCES = {"reopen": "import_reopens_completed_step", "redate": "import_redates_completed_step"}
 
 
 def _stale(row: ImportRow) -> Conflict:
@@ -621,27 +699,52 @@ def _date_value(value) -> date | None:
 
 
 class _Applier:
-    def __init__(self, actor):
+    """Applies rows. Confirming (the default), the first refusal stops the import; checking (the
+    preview), each row runs in its own savepoint and what is refused or what changes a completed
+    step is noted in ``findings``, by row number."""
+
+    def __init__(self, actor, *, accept: bool = False, checking: bool = False):
         self.actor = actor
         self.unit_ids: set[int] = set()
+        #: what the rules may do to completed steps, and what they did (the check allows all, to see it)
+        self.policy = CompletedStepPolicy(reopen=accept or checking, redate=accept or checking)
+        self.findings: dict[int, list[dict]] | None = {} if checking else None
+
+    def guarded(self, row: ImportRow, work: Callable[[], T]) -> T | None:
+        """Run one row's work (or work the row caused, such as its unit's rules)."""
+        if self.findings is None:
+            try:
+                return work()
+            except OperationError as exc:
+                raise _refused(row, exc) from None
+        seen = len(self.policy.changes)
+        try:
+            with db.session.begin_nested():
+                result = work()
+        except OperationError as exc:
+            del self.policy.changes[seen:]  # rolled back with the refused work
+            self.findings.setdefault(row.number, []).append(
+                {"code": exc.code, "params": _shown(exc.params), "error": True})
+            return None
+        for change in self.policy.changes[seen:]:
+            self.findings.setdefault(row.number, []).append(
+                {"code": CONSEQUENCES[change["change"]], "params": _shown(change)})
+        return result
 
     def finish(self) -> None:
         """Work left after the last chunk; appliers that batch their writes override it."""
 
 
 class UnitApplier(_Applier):
-    def __init__(self, actor):
-        super().__init__(actor)
-        self.added: list[tuple[Unit, date | None]] = []
+    def __init__(self, actor, **options):
+        super().__init__(actor, **options)
+        self.added: list[tuple[Unit, date | None, ImportRow]] = []
 
     def apply(self, rows: list[ImportRow]) -> None:
         units = _units_by_code(r.values["code"] for r in rows)
         preps = _preparations(u.id for u in units.values())
         for row in rows:
-            try:
-                self._one(row, units.get(row.values["code"]), preps)
-            except OperationError as exc:
-                raise _refused(row, exc) from None
+            self.guarded(row, partial(self._one, row, units.get(row.values["code"]), preps))
 
     def _one(self, row: ImportRow, unit: Unit | None, preps) -> None:
         values = row.values
@@ -655,7 +758,7 @@ class UnitApplier(_Applier):
             record(action="unit.add", entity="unit", actor=self.actor, entity_key=unit.code, unit_id=unit.id,
                    new={"name": unit.name, "kind": unit.kind, "province": unit.province_code,
                         "members": unit.members})
-            self.added.append((unit, _date_value(values.get("congress_on"))))
+            self.added.append((unit, _date_value(values.get("congress_on")), row))
             self.unit_ids.add(unit.id)
             return
         if unit is None:
@@ -684,14 +787,19 @@ class UnitApplier(_Applier):
         if not self.added:
             return
         by_province: dict[str, list[Unit]] = {}
-        for unit, _ in self.added:
+        first_row: dict[str, ImportRow] = {}
+        for unit, _, row in self.added:
             by_province.setdefault(unit.province_code, []).append(unit)
-        dates = {unit.id: day for unit, day in self.added if day}
+            first_row.setdefault(unit.province_code, row)
+        dates = {unit.id: day for unit, day, _ in self.added if day}
         for province_code, units in by_province.items():
-            campaign = db.session.execute(db.select(Campaign).filter_by(province_code=province_code)
-                                          .order_by(Campaign.id.desc())).scalars().first()
-            if campaign is not None:
-                enrol_units(campaign, units, dates, actor=self.actor)
+            self.guarded(first_row[province_code], partial(self._enrol, province_code, units, dates))
+
+    def _enrol(self, province_code: str, units: list[Unit], dates: dict[int, date]) -> None:
+        campaign = db.session.execute(db.select(Campaign).filter_by(province_code=province_code)
+                                      .order_by(Campaign.id.desc())).scalars().first()
+        if campaign is not None:
+            enrol_units(campaign, units, dates, actor=self.actor)
 
 
 class BranchApplier(_Applier):
@@ -706,23 +814,34 @@ class BranchApplier(_Applier):
         branches = {b.code: b for b in db.session.execute(
             db.select(Branch).where(Branch.code.in_(codes))).scalars()} if codes else {}
         touched: dict[int, list[Branch]] = {}
+        # per unit, the row its rules run on behalf of: the first that adds a branch or records a
+        # branch congress, else the first that changed one of its branches
+        first: dict[int, ImportRow] = {}
+        causing: dict[int, ImportRow] = {}
         for row in rows:
             unit = units.get(row.values["unit"])
-            try:
-                if unit is None or not permissions.can_import_for_unit(self.actor, unit):
-                    raise Forbidden("import_unit_out_of_scope", {"code": row.values["unit"]})
-                branch = self._one(row, unit, preps.get(unit.id), branches)
-            except OperationError as exc:
-                raise _refused(row, exc) from None
-            if branch is not None:
-                touched.setdefault(unit.id, []).append(branch)
+            branch = self.guarded(row, partial(self._scoped_one, row, unit, preps, branches))
+            if branch is None:
+                continue
+            touched.setdefault(unit.id, []).append(branch)
+            first.setdefault(unit.id, row)
+            if row.before is None or "held_on" in (row.changes or {}):
+                causing.setdefault(unit.id, row)
         for unit_id, changed in touched.items():
             prep = preps.get(unit_id)
-            if prep is None:
-                continue
-            refresh_due_dates(prep, changed)
-            for branch in changed:
-                apply_branch_rules(prep, branch, self.actor)
+            if prep is not None:
+                self.guarded(causing.get(unit_id) or first[unit_id], partial(self._settle, prep, changed))
+
+    def _settle(self, prep: Preparation, changed: list[Branch]) -> None:
+        """The branches' due dates and the workflow's rules, once per unit and chunk."""
+        refresh_due_dates(prep, changed, actor=self.actor)
+        for branch in changed:
+            apply_branch_rules(prep, branch, self.actor)
+
+    def _scoped_one(self, row: ImportRow, unit: Unit | None, preps, branches) -> Branch | None:
+        if unit is None or not permissions.can_import_for_unit(self.actor, unit):
+            raise Forbidden("import_unit_out_of_scope", {"code": row.values["unit"]})
+        return self._one(row, unit, preps.get(unit.id), branches)
 
     def _one(self, row: ImportRow, unit: Unit, prep, branches) -> Branch | None:
         changes = {k: (_date_value(new) if k.endswith("_on") else new) for k, (_, new) in (row.changes or {}).items()}
@@ -770,12 +889,8 @@ class BranchApplier(_Applier):
 class ProgressApplier(_Applier):
     def apply(self, rows: list[ImportRow]) -> None:
         for row in rows:
-            if not row.changes:
-                continue
-            try:
-                self._one(row)
-            except OperationError as exc:
-                raise _refused(row, exc) from None
+            if row.changes:
+                self.guarded(row, partial(self._one, row))
 
     def _one(self, row: ImportRow) -> None:
         values = row.values

@@ -53,6 +53,16 @@ TRANSFER_MESSAGES = {
     "import_step_automatic": _l("This step follows the branches' congresses by itself: import the branches "
                                 "instead."),
     "import_dates_kept": _l("The step is already in this state; its dates are kept as they are."),
+    "import_reopens_completed_step": _l("Importing this reopens “%(step)s” of %(unit_name)s, completed on "
+                                        "%(completed_on)s."),
+    "import_redates_completed_step": _l("Importing this moves the completion of “%(step)s” of %(unit_name)s from "
+                                        "%(completed_on)s to %(new_on)s."),
+    "import_completed_changes_unconfirmed": _l("This import reopens or re-dates %(count)s completed step(s), "
+                                               "named in the preview: tick the box that accepts it to confirm. "
+                                               "Nothing was changed."),
+    "import_completed_changes_differ": _l("The completed steps this import reopens or re-dates are no longer those "
+                                          "of the preview (%(count)s now, %(foreseen)s then): upload the file again "
+                                          "to see a new preview. Nothing was changed."),
     "backup_invalid": _l("The file is not a backup archive of this application (%(detail)s)."),
     "backup_checksum": _l("The backup archive is damaged: %(member)s does not match its checksum. Nothing "
                           "was restored."),

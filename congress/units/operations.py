@@ -1,4 +1,10 @@
-"""Writes to branches: check -> change -> flush -> audit -> apply the workflow's rules."""
+"""Writes to branches: check -> change -> flush -> audit -> apply the workflow's rules.
+
+A change that would reopen the unit's completed roll-up step ("Hoàn thành đại hội các chi bộ":
+a branch added, or a branch's congress taken back, while every branch had held its congress) is
+refused unless the caller confirms it (``confirm_reopen``). A refusal may come after the branch
+was flushed: the caller rolls back, as for every refused operation.
+"""
 from __future__ import annotations
 
 from datetime import date
@@ -8,6 +14,7 @@ from congress.audit.operations import changed_fields, record
 from congress.clock import today
 from congress.errors import Forbidden, Unprocessable
 from congress.extensions import db
+from congress.progress.accountability import CompletedStepPolicy, completed_steps
 from congress.progress.models import Preparation
 from congress.progress.operations import add_branch_steps, apply_branch_rules, check_version, refresh_due_dates
 from congress.progress.queries import unit_preparation
@@ -48,7 +55,8 @@ def validate_branch_changes(changes: dict, prep: Preparation | None) -> None:
                                                          "start": prep.campaign.starts_on})
 
 
-def update_branch(branch: Branch, changes: dict, *, actor, version: int | None) -> Branch:
+def update_branch(branch: Branch, changes: dict, *, actor, version: int | None,
+                  confirm_reopen: bool = False) -> Branch:
     """Apply ``changes`` (already typed and cleaned) to a branch, all or nothing."""
     if not permissions.can_edit_branches(actor, branch.unit):
         raise Forbidden("branch_forbidden")
@@ -61,15 +69,16 @@ def update_branch(branch: Branch, changes: dict, *, actor, version: int | None) 
     after = branch_snapshot(branch)
     if after == before:
         return branch
-    db.session.flush()
-    old, new = changed_fields(before, branch_snapshot(branch))
-    record(action="branch.update", entity="branch", actor=actor, entity_key=branch.code,
-           unit_id=branch.unit_id, old=old, new=new)
-    if prep is not None:
-        if "planned_on" in old:
-            refresh_due_dates(prep, [branch])
-        if "held_on" in old:
-            apply_branch_rules(prep, branch, actor)
+    with completed_steps(CompletedStepPolicy(reopen=confirm_reopen)):
+        db.session.flush()
+        old, new = changed_fields(before, branch_snapshot(branch))
+        record(action="branch.update", entity="branch", actor=actor, entity_key=branch.code,
+               unit_id=branch.unit_id, old=old, new=new)
+        if prep is not None:
+            if "planned_on" in old:
+                refresh_due_dates(prep, [branch], actor=actor)
+            if "held_on" in old:
+                apply_branch_rules(prep, branch, actor)
     return branch
 
 
@@ -79,8 +88,10 @@ def _next_branch_code(unit: Unit) -> str:
     return f"{unit.code}-{max(numbers, default=0) + 1:03d}"
 
 
-def add_branch(unit: Unit, fields: dict, *, actor) -> Branch:
-    """Add a subordinate branch to a unit, with its workflow steps; audited."""
+def add_branch(unit: Unit, fields: dict, *, actor, confirm_reopen: bool = False) -> Branch:
+    """Add a subordinate branch to a unit, with its workflow steps; audited. Adding one not yet held
+    to a unit whose branches had all held their congress reopens its completed step: only with
+    ``confirm_reopen``."""
     if not permissions.can_edit_branches(actor, unit):
         raise Forbidden("branch_forbidden")
     if not fields.get("name"):
@@ -92,11 +103,12 @@ def add_branch(unit: Unit, fields: dict, *, actor) -> Branch:
         raise Unprocessable("duplicate_branch", {"name": fields["name"]})
     branch = Branch(unit_id=unit.id, code=_next_branch_code(unit), kind=fields.get("kind") or "chi_bo",
                     **{k: v for k, v in fields.items() if k != "kind"})
-    db.session.add(branch)
-    db.session.flush()
-    record(action="branch.add", entity="branch", actor=actor, entity_key=branch.code, unit_id=unit.id,
-           new=branch_snapshot(branch))
-    if prep is not None:
-        add_branch_steps(prep, branch)
-        apply_branch_rules(prep, branch, actor)
+    with completed_steps(CompletedStepPolicy(reopen=confirm_reopen)):
+        db.session.add(branch)
+        db.session.flush()
+        record(action="branch.add", entity="branch", actor=actor, entity_key=branch.code, unit_id=unit.id,
+               new=branch_snapshot(branch))
+        if prep is not None:
+            add_branch_steps(prep, branch)
+            apply_branch_rules(prep, branch, actor)
     return branch

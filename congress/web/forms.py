@@ -11,13 +11,14 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields import FieldList
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import NumberInput
 
 from congress.idempotency import new_key
+from congress.progress.accountability import REASON_LIMIT
 from congress.text import clean_text
 from congress.units.models import BRANCH_KINDS
 from congress.units.operations import TEXT_LIMITS
@@ -160,12 +161,20 @@ class DeadlineForm(KeyedForm):
     kind = ChoiceField(_l("Wording"), choices=[SelectChoice(k, label) for k, label in DEADLINE_KIND_LABELS.items()],
                        default=DeadlineKind.BEFORE.value)
     basis = StringField(_l("Basis"), filters=[clean], validators=[Optional(), too_long(BASIS_LIMIT)])
+    #: a deadline already passed is set only with this ticked and a reason (progress/accountability.py)
+    confirm = BooleanField(_l("I confirm a deadline that has already passed"))
+    reason = TextAreaField(_l("Reason for the confirmation"), filters=[clean],
+                           validators=[Optional(), too_long(REASON_LIMIT)])
 
 
 class CongressDateForm(KeyedForm):
     version = VersionField()
     day = DayField(_l("Planned congress date"),
                    validators=[InputRequired(message=_l("Choose the planned date."))])
+    #: a date after the unit's deadline: the city ticks this and gives the reason
+    confirm = BooleanField(_l("I confirm a congress date after the unit's deadline"))
+    reason = TextAreaField(_l("Reason for the confirmation"), filters=[clean],
+                           validators=[Optional(), too_long(REASON_LIMIT)])
 
 
 # --- branches ------------------------------------------------------------------------------
