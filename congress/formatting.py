@@ -102,10 +102,8 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(State, "state_enum")
     app.add_template_filter(Risk, "risk_enum")
 
-    from congress.audit.words import describe as record_words
     from congress.messages import ACTION_LABELS, RISK_LABELS, STATE_LABELS, describe_reason
 
     # globals, not a context processor: imported macro files see globals only
     app.jinja_env.globals.update(get_locale=_locale, risk_labels=RISK_LABELS, state_labels=STATE_LABELS,
-                                 action_labels=ACTION_LABELS, describe_reason=describe_reason,
-                                 record_words=record_words)
+                                 action_labels=ACTION_LABELS, describe_reason=describe_reason)

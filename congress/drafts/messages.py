@@ -78,20 +78,3 @@ REVIEW_LABELS = {
     "approve": _l("Approved"),
     "return": _l("Returned"),
 }
-HISTORY_ACTIONS = {
-    "draft.upload": _l("Draft uploaded"),
-    "draft.submit": _l("Draft submitted to the city"),
-    "draft.comment": _l("City commented on a draft"),
-    "draft.approve": _l("Draft approved by the city"),
-    "draft.return": _l("Draft returned by the city"),
-    "draft.exception": _l("Exception to the city's approval recorded"),
-    "round.open": _l("Comment round opened"),
-    "round.comment": _l("Comment recorded"),
-    "round.close": _l("Comment round closed"),
-}
-FIELD_LABELS = {
-    "document": _l("Document"), "version_number": _l("Version"), "file": _l("File"), "size": _l("Size"),
-    "status": _l("Status"), "audiences": _l("Audiences"), "starts_on": _l("Starts on"), "ends_on": _l("Ends on"),
-    "audience": _l("Audience"), "count": _l("Number of comments"), "text": _l("Comment"),
-    "closed_on": _l("Closed on"), "comments": _l("Comments received"),
-}

@@ -41,6 +41,7 @@ from congress.extensions import db
 from congress.idempotency import already_done, idempotent, repeats_last_transition
 from congress.messages import RISK_LABELS, STATE_LABELS, describe
 from congress.progress import queries
+from congress.progress.actions import UnitFacts, approved_kinds_by_unit
 from congress.progress.definitions import definitions
 from congress.progress.models import Step
 from congress.progress.operations import transition
@@ -228,15 +229,19 @@ def _queue(province_code: str, now: date, failed: tuple | None) -> list[QueueIte
     this user may use; ``failed`` = (step id, or ("draft", id), action, form) keeps a refused form."""
     language = _language()
     queue = []
-    for submission in draft_queries.pending_submissions({province_code}):
+    submissions = draft_queries.pending_submissions({province_code})
+    approved = approved_kinds_by_unit(s.unit.id for s in submissions if s.draft is None)
+    for submission in submissions:
         unit, draft, step = submission.unit, submission.draft, submission.step
         step_title = submission.definition.step(step.key).title(language) if step is not None else None
+        offered = set() if draft is not None else set(
+            UnitFacts(step.preparation, on=now, approved_kinds=approved[unit.id]).offered(current_user, step))
         forms = {}
         for action in DECISIONS.values():
             if draft is not None:
                 allowed, key = permissions.can_review_drafts(current_user, unit), ("draft", draft.id)
             else:
-                allowed, key = permissions.can_take_action(current_user, unit, action), step.id
+                allowed, key = action in offered, step.id
             if not allowed:
                 continue
             if failed and failed[0] == key and failed[1] is action:
@@ -413,7 +418,7 @@ def conflict_page(step: Step, title: str, tried: Action):
     now = today()
     forms = {}
     if step.state == "submitted":
-        forms = {a.value: _decision_form(step, a, now) for a in DECISIONS.values()
-                 if permissions.can_take_action(current_user, unit, a)}
+        offered = UnitFacts(step.preparation, on=now).offered(current_user, step)
+        forms = {a.value: _decision_form(step, a, now) for a in DECISIONS.values() if a in offered}
     return render_template("dashboard/conflict.html", step=step, unit=unit, title=title, tried=tried,
                            last=last, forms=forms, today=now, kept_args=_kept_args()), 409

@@ -14,13 +14,12 @@ from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 
 from congress.accounts import permissions
+from congress.audit import words as record_words
 from congress.clock import today
 from congress.drafts import diff, operations, storage
 from congress.drafts import queries as drafts
 from congress.drafts.messages import (
     AUDIENCE_LABELS,
-    FIELD_LABELS,
-    HISTORY_ACTIONS,
     REVIEW_LABELS,
     STATUS_LABELS,
 )
@@ -32,13 +31,8 @@ from congress.messages import describe
 from congress.units.models import Unit
 from workflows.documents import DOCUMENT_KINDS
 
-from . import units as unit_pages
 from . import web
 from .common import preparation_or_404, readable_unit
-
-# the unit's history names these actions and fields in words
-unit_pages.HISTORY_ACTIONS.update(HISTORY_ACTIONS)
-unit_pages.FIELD_LABELS.update(FIELD_LABELS)
 
 
 @dataclass(frozen=True)
@@ -235,7 +229,7 @@ def _form_date(name: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise Unprocessable("invalid_field", {"field": str(FIELD_LABELS.get(name, name)),
+        raise Unprocessable("invalid_field", {"field": record_words.field_label(name),
                                               "problem": gettext("a date")}) from None
 
 

@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 
 from congress.accounts import permissions
 from congress.accounts.models import User
+from congress.audit import words as record_words
 from congress.audit.models import AuditRecord
 from congress.audit.operations import SYSTEM_ACTOR
 from congress.clock import today
@@ -25,7 +26,7 @@ from congress.errors import Conflict, OperationError
 from congress.extensions import db
 from congress.formatting import deadline_phrase, short_date
 from congress.idempotency import already_done, idempotent, repeats_last_transition
-from congress.messages import STATE_LABELS, describe
+from congress.messages import describe
 from congress.papers import convert, generate
 from congress.papers.models import PaperIssue
 from congress.progress import operations as progress_ops
@@ -38,13 +39,12 @@ from workflows.deadlines import Deadline, DeadlineKind
 from workflows.documents import DOCUMENT_KINDS
 from workflows.loader import StepDefinition
 from workflows.readiness import is_due_soon, is_overdue
-from workflows.rules import FINISHED, REASON_REQUIRED, Action, State
+from workflows.rules import FINISHED, REASON_REQUIRED, Action
 
 from . import web
 from .common import preparation_or_404, readable_unit
 from .forms import (
     BRANCH_KIND_LABELS,
-    DEADLINE_KIND_LABELS,
     AddBranchForm,
     BranchTableForm,
     CongressDateForm,
@@ -74,38 +74,8 @@ ACTION_DONE = {
     Action.MARK_NOT_APPLICABLE: _l("Marked “%(step)s” not applicable."),
     Action.REOPEN: _l("Reopened “%(step)s”."),
 }
-#: the words of the audit log's actions
-HISTORY_ACTIONS = {
-    "preparation.create": _l("Preparation started"),
-    "step.start": _l("Step started"),
-    "step.complete": _l("Step completed"),
-    "step.submit": _l("Submitted to the city"),
-    "step.approve": _l("Approved by the city"),
-    "step.return": _l("Returned by the city"),
-    "step.mark_not_applicable": _l("Marked not applicable"),
-    "step.reopen": _l("Step reopened"),
-    "step.auto_start": _l("Started automatically"),
-    "step.auto_complete": _l("Completed automatically"),
-    "step.auto_update": _l("Completion date corrected automatically"),
-    "step.auto_reopen": _l("Reopened automatically"),
-    "branch.add": _l("Branch added"),
-    "branch.update": _l("Branch updated"),
-    "deadline.set": _l("Unit deadline set"),
-    "deadline.clear": _l("Unit deadline removed"),
-    "congress_date.set": _l("Congress date planned"),
-    "user.add": _l("Account created"),
-}
-#: the words of the fields that operations write and the audit log keeps
-FIELD_LABELS = {
-    "state": _l("State"), "started_on": _l("Started on"), "submitted_on": _l("Submitted on"),
-    "approved_on": _l("Approved on"), "completed_on": _l("Completed on"), "note": _l("Note"),
-    "reason": _l("Reason"), "congress_on": _l("Planned congress date"), "deadline_on": _l("Deadline day"),
-    "deadline_kind": _l("Wording"), "deadline_basis": _l("Basis"), "name": _l("Name"), "kind": _l("Kind"),
-    "members": _l("Party members"), "secretary": _l("Secretary"), "planned_on": _l("Planned congress date"),
-    "held_on": _l("Held on"), "delegates": _l("Delegates"), "new_secretary": _l("New secretary"),
-    "campaign": _l("Campaign"), "workflow": _l("Workflow"), "role": _l("Role"), "unit": _l("Unit"),
-    "province": _l("Province"),
-}
+#: the words of the fields that operations write and the audit log keeps (one list, with the log's)
+FIELD_LABELS = record_words.FIELDS
 ROLE_LABELS = {"admin": _l("administrator"), "city_leader": _l("city leader"), "city_staff": _l("city staff"),
                "unit_leader": _l("unit leader"), "unit_staff": _l("unit staff"), "viewer": _l("viewer")}
 #: the Party's document types behind the abbreviations (Hướng dẫn 36-HD/VPTW)
@@ -478,7 +448,7 @@ def save_branches(code: str):
 
 
 def _branch_values(branch: Branch) -> str:
-    return "; ".join(f"{FIELD_LABELS[name]}: {_value(name, getattr(branch, name))}"
+    return "; ".join(f"{FIELD_LABELS[name]}: {record_words.value_words(name, getattr(branch, name))}"
                      for name in ("held_on", "delegates", "new_secretary"))
 
 
@@ -516,10 +486,21 @@ def add_branch(code: str):
 class HistoryEntry:
     record: AuditRecord
     who: str
-    what: str
     subject: str
-    changes: list[tuple[str, str, str]]
-    reason: str | None
+    #: the record in words (congress.audit.words: the one place that says what a record means)
+    words: record_words.RecordWords
+
+    @property
+    def what(self) -> str:
+        return self.words.what
+
+    @property
+    def changes(self) -> list[tuple[str, str, str]]:
+        return [(c.label, c.old or "—", c.new) for c in self.words.changes]
+
+    @property
+    def reason(self) -> str | None:
+        return self.words.note
 
 
 @web.get("/units/<code>/history")
@@ -569,12 +550,8 @@ def _history_entries(records: list[AuditRecord], prep: Preparation) -> list[Hist
             subject = gettext("Account %(name)s", name=r.entity_key or "")
         else:
             subject = gettext("The unit")
-        old, new = r.old or {}, r.new or {}
-        changes = [(str(FIELD_LABELS.get(name, name)), _value(name, old.get(name)), _value(name, new.get(name)))
-                   for name in list(dict.fromkeys([*old, *new])) if name not in UNSHOWN_FIELDS]
-        changes = [change for change in changes if change[1] != change[2]]
-        entries.append(HistoryEntry(r, who, str(HISTORY_ACTIONS.get(r.action, r.action)), subject, changes,
-                                    _reason(r)))
+        words = record_words.describe(r)
+        entries.append(HistoryEntry(r, who, words.subject or subject, words))
     return entries
 
 
@@ -584,43 +561,6 @@ def _branch_code(record: AuditRecord) -> str | None:
     if record.entity == "step" and record.entity_key and "-" in record.entity_key.split("/", 1)[0]:
         return record.entity_key.split("/", 1)[0]
     return None
-
-
-def _value(name: str, value) -> str:
-    """A stored value as a person reads it."""
-    if value is None or value == "":
-        return "—"
-    if name == "state" and value in State._value2member_map_:
-        return str(STATE_LABELS[State(value)])
-    if name == "kind" and value in BRANCH_KIND_LABELS:
-        return str(BRANCH_KIND_LABELS[value])
-    if name == "role" and value in ROLE_LABELS:
-        return str(ROLE_LABELS[value])
-    if name == "deadline_kind" and value in DEADLINE_KIND_LABELS:
-        return str(DEADLINE_KIND_LABELS[value])
-    if isinstance(value, date):
-        return short_date(value)
-    if isinstance(value, str) and name.endswith("_on"):
-        try:
-            return short_date(date.fromisoformat(value))
-        except ValueError:
-            return value
-    return str(value)
-
-
-def _reason(record: AuditRecord) -> str | None:
-    """Automatic changes store their rule and count ("all_branches_held: 40/40"): say it in words."""
-    reason = record.reason
-    if not reason or not record.action.startswith("step.auto_"):
-        return reason
-    rule, _, count = reason.partition(": ")
-    done, _, total = count.partition("/")
-    if rule == "all_branches_held" and done.isdigit() and total.isdigit():
-        return gettext("%(held)s of %(total)s branches have held their congress.", held=done, total=total)
-    if rule == "branch_held":
-        return gettext("The branch held its congress.") if done == "1" else gettext(
-            "The branch has not held its congress.")
-    return reason
 
 
 # --- documents ----------------------------------------------------------------------------
