@@ -35,6 +35,8 @@ class ActionRule:
     guards: tuple[str, ...]
     label_vi: str = ""
     label_en: str = ""
+    #: an action that undoes a move (return, reopen)
+    backward: bool = False
 
     def sources_for(self, approval: bool) -> frozenset[str]:
         return self.sources_approval if approval else self.sources
@@ -120,7 +122,7 @@ def parse_lifecycle(raw: Any, *, guards: frozenset[str], states: tuple[str, ...]
         if not isinstance(item, dict):
             problems.append(f"{where}: must be a mapping")
             continue
-        unknown = set(item) - {"label", "from", "from_approval", "to", "dated", "reason", "roles",
+        unknown = set(item) - {"label", "backward", "from", "from_approval", "to", "dated", "reason", "roles",
                                "roles_approval", "guards"}
         if unknown:
             problems.append(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
@@ -135,7 +137,7 @@ def parse_lifecycle(raw: Any, *, guards: frozenset[str], states: tuple[str, ...]
                                  problems) if "roles_approval" in item else role_set)
         guard_list = item.get("guards", [])
         _names(guard_list, f"{where}: 'guards'", guards, "guards", problems)
-        for flag in ("dated", "reason"):
+        for flag in ("dated", "reason", "backward"):
             if not isinstance(item.get(flag, False), bool):
                 problems.append(f"{where}: '{flag}' must be true or false")
         if item.get("reason") and "reason_given" not in (guard_list or []):
@@ -143,7 +145,8 @@ def parse_lifecycle(raw: Any, *, guards: frozenset[str], states: tuple[str, ...]
         label_vi, label_en = _label(item.get("label"), where, problems)
         rules[key] = ActionRule(key, sources, sources_approval, str(target), bool(item.get("dated", False)),
                                 bool(item.get("reason", False)), role_set, roles_approval,
-                                tuple(guard_list) if isinstance(guard_list, list) else (), label_vi, label_en)
+                                tuple(guard_list) if isinstance(guard_list, list) else (), label_vi, label_en,
+                                bool(item.get("backward", False)))
     if problems:
         raise LifecycleError(problems)
     return Lifecycle(tuple(roles), tuple(raw_states), finished, rules, state_labels)

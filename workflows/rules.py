@@ -184,6 +184,33 @@ def allowed_actions(state: State, needs_approval: bool) -> list[Action]:
     return [a for a in Action if state in _sources(a, needs_approval)]
 
 
+def forward_path(current: State, target: State, needs_approval: bool,
+                 prefer: Action | None = None) -> list[Action] | None:
+    """The shortest run of forward actions (none that undoes a move) taking a step from ``current``
+    to ``target`` (an empty run when they are the same), or None when there is none. With
+    ``prefer``, a run through that action is taken when one exists (start, then complete)."""
+    forward = [a for a in Action if not _rule(a).backward]
+    frontier: list[tuple[State, list[Action]]] = [(current, [])]
+    seen = {current}
+    found = None
+    while frontier and found is None:
+        following = []
+        for state, run in frontier:
+            if state is target:
+                found = run
+                break
+            for action in forward:
+                if state in _sources(action, needs_approval) and TARGET[action] not in seen:
+                    seen.add(TARGET[action])
+                    following.append((TARGET[action], run + [action]))
+        frontier = following
+    if found and prefer is not None and prefer not in found and current in _sources(prefer, needs_approval):
+        through = forward_path(TARGET[prefer], target, needs_approval)
+        if through is not None:
+            return [prefer, *through]
+    return found
+
+
 def roles_for(action: Action, needs_approval: bool) -> frozenset[str]:
     """The roles that may take ``action`` on a step (scope is checked by the application)."""
     return _rule(action).roles_for(needs_approval)

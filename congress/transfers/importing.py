@@ -47,7 +47,7 @@ from congress.progress.operations import (
 )
 from congress.units.models import Branch, Province, Unit
 from congress.units.operations import BRANCH_FIELDS, TEXT_LIMITS, branch_snapshot, validate_branch_changes
-from workflows.rules import Action, State
+from workflows.rules import Action, State, forward_path
 
 from . import messages  # noqa: F401  (registers the messages)
 from .columns import BRANCH_KIND_WORDS, STATE_ALIASES, STATE_WORDS, UNIT_KIND_WORDS, heading_key, word_key
@@ -411,39 +411,22 @@ def _scoped_unit(row: Staged, units: dict[str, Unit], actor) -> Unit | None:
     return unit
 
 
-#: the order a step moves forward in; an import only moves steps forward
-FORWARD = (State.NOT_STARTED, State.IN_PROGRESS, State.SUBMITTED, State.APPROVED, State.DONE)
 ACTION_DATE = {Action.START: "started_on", Action.SUBMIT: "submitted_on", Action.APPROVE: "approved_on",
                Action.COMPLETE: "completed_on"}
-NEXT_ACTION = {State.NOT_STARTED: Action.START, State.IN_PROGRESS: Action.SUBMIT,
-               State.SUBMITTED: Action.APPROVE, State.APPROVED: Action.COMPLETE}
 
 
 def plan_actions(current: State, target: State, needs_approval: bool, values: dict) -> list[Action]:
-    """The actions that take a step from ``current`` to ``target``; raises CellProblem if none do."""
-    if target is current:
-        return []
-    if target is State.NOT_APPLICABLE:
-        if current not in (State.NOT_STARTED, State.IN_PROGRESS):
-            raise CellProblem("import_state_backwards", {"current": current, "target": target})
-        return [Action.MARK_NOT_APPLICABLE]
-    if current not in FORWARD or FORWARD.index(target) < FORWARD.index(current):
-        raise CellProblem("import_state_backwards", {"current": current, "target": target})
-    if not needs_approval:
-        if target in (State.SUBMITTED, State.APPROVED):
-            raise CellProblem("approval_not_required", {"action": Action.SUBMIT.value})
-        if target is State.IN_PROGRESS:
-            return [Action.START]
-        if current is State.NOT_STARTED and values.get("started_on") and values["started_on"] != values.get(
-                "completed_on"):
-            return [Action.START, Action.COMPLETE]
-        return [Action.COMPLETE]
-    actions, state = [], current
-    while state is not target:
-        action = NEXT_ACTION[state]
-        actions.append(action)
-        state = FORWARD[FORWARD.index(state) + 1]
-    return actions
+    """The actions that take a step from ``current`` to ``target``: the lifecycle's shortest run of
+    forward moves (an import never undoes one), through "start" when the row gives a start date of
+    its own; raises CellProblem if none do."""
+    started, completed = values.get("started_on"), values.get("completed_on")
+    prefer = Action.START if started and started != completed else None
+    found = forward_path(current, target, needs_approval, prefer=prefer)
+    if found is not None:
+        return found
+    if not needs_approval and target in (State.SUBMITTED, State.APPROVED):
+        raise CellProblem("approval_not_required", {"action": Action.SUBMIT.value})
+    raise CellProblem("import_state_backwards", {"current": current, "target": target})
 
 
 class ProgressClassifier:
@@ -531,7 +514,7 @@ class ProgressClassifier:
             row.error("import_step_automatic", step=step_def.key)
             return
         for action in actions:
-            if not permissions.can_take_action(self.actor, unit, action):
+            if not permissions.can_take_action(self.actor, unit, action, step_def.approval):
                 row.error("action_forbidden", action=action.value)
                 return
         if Action.MARK_NOT_APPLICABLE in actions and not values.get("note"):
