@@ -510,9 +510,6 @@ class ProgressClassifier:
         except CellProblem as problem:
             row.error(problem.code, **problem.params)
             return
-        if actions and step_def.done_when:
-            row.error("import_step_automatic", step=step_def.key)
-            return
         for action in actions:
             if not permissions.can_take_action(self.actor, unit, action, step_def.approval):
                 row.error("action_forbidden", action=action.value)

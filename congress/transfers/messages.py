@@ -50,8 +50,6 @@ TRANSFER_MESSAGES = {
     "import_unknown_step": _l("Unknown step \"%(step)s\"."),
     "import_state_backwards": _l("The step is \"%(current)s\": an import does not take it back to "
                                  "\"%(target)s\" (reopen it on the unit's page)."),
-    "import_step_automatic": _l("This step follows the branches' congresses by itself: import the branches "
-                                "instead."),
     "import_dates_kept": _l("The step is already in this state; its dates are kept as they are."),
     "import_reopens_completed_step": _l("Importing this reopens “%(step)s” of %(unit_name)s, completed on "
                                         "%(completed_on)s."),
