@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 from sqlalchemy.orm import aliased, selectinload
 
 from congress.audit.models import AuditRecord
@@ -118,8 +119,17 @@ def gated_kinds(unit: Unit) -> tuple[str, ...]:
 
 
 def province_stages(province_code: str) -> list[dict]:
-    """Every unit of a province with at least one version: its code, name and the stage of each
-    draft kind it has (none, draft, submitted, returned, approved); one query, by unit name."""
+    """Every unit of a province with at least one version: its id, code, name, the stage of each
+    draft kind it has (none, draft, submitted, returned, approved) and the kinds of which the city
+    approved a version; one query, by unit name, read once per request (the dashboard's queue and
+    its stage table share it)."""
+    cache = g.setdefault("province_stages", {}) if has_request_context() else {}
+    if province_code not in cache:
+        cache[province_code] = _province_stages(province_code)
+    return cache[province_code]
+
+
+def _province_stages(province_code: str) -> list[dict]:
     rows = db.session.execute(
         sa.select(Unit.id, Unit.code, Unit.name, DraftVersion.kind, DraftVersion.status)
         .join(DraftVersion, DraftVersion.unit_id == Unit.id).where(Unit.province_code == province_code)
@@ -127,8 +137,11 @@ def province_stages(province_code: str) -> list[dict]:
     units: dict[int, dict] = {}
     pending: set[tuple[int, str]] = set()
     for row in rows:
-        entry = units.setdefault(row.id, {"code": row.code, "name": row.name, "stages": {}})
+        entry = units.setdefault(row.id, {"id": row.id, "code": row.code, "name": row.name, "stages": {},
+                                          "approved": set()})
         entry["stages"][row.kind] = row.status
+        if row.status == "approved":
+            entry["approved"].add(row.kind)
         if row.status == "submitted":
             pending.add((row.id, row.kind))
     for unit_id, kind in pending:

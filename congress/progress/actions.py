@@ -37,8 +37,10 @@ class UnitFacts:
     """What the guards of one unit's steps look at. Every fact is read on first use, once."""
 
     def __init__(self, prep: Preparation, steps: Iterable[Step] | None = None, *, on: date | None = None,
-                 approved_kinds: Iterable[str] | None = None):
+                 approved_kinds: Iterable[str] | None = None, definition: WorkflowDefinition | None = None):
         self.prep = prep
+        if definition is not None:  # the unit's definition, already in the caller's hands
+            self.__dict__["unit_definition"] = definition
         if approved_kinds is not None:  # read by the caller for many units at once
             self.__dict__["approved_kinds"] = frozenset(approved_kinds)
         self.today = on or today()
@@ -147,17 +149,6 @@ class UnitFacts:
             return []
         return available_actions(state=step.state_enum, needs_approval=step_def.approval, role=user.role,
                                  context=lambda action: self.context(step, action))
-
-
-def approved_kinds_by_unit(unit_ids: Iterable[int]) -> dict[int, frozenset[str]]:
-    """For a page of many units (the city's queue): each unit's approved document kinds, in one query."""
-    found: dict[int, set[str]] = {}
-    ids = list(set(unit_ids))
-    if ids:
-        for unit_id, kind in db.session.execute(sa.select(DraftVersion.unit_id, DraftVersion.kind).where(
-                DraftVersion.unit_id.in_(ids), DraftVersion.status == "approved").distinct()):
-            found.setdefault(unit_id, set()).add(kind)
-    return {unit_id: frozenset(found.get(unit_id, ())) for unit_id in ids}
 
 
 _ALL_GUARDS = frozenset(GUARDS)

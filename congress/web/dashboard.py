@@ -41,7 +41,7 @@ from congress.extensions import db
 from congress.idempotency import already_done, idempotent, repeats_last_transition
 from congress.messages import RISK_LABELS, STATE_LABELS, describe
 from congress.progress import queries
-from congress.progress.actions import UnitFacts, approved_kinds_by_unit
+from congress.progress.actions import UnitFacts
 from congress.progress.definitions import definitions
 from congress.progress.models import Step
 from congress.progress.operations import transition
@@ -230,12 +230,13 @@ def _queue(province_code: str, now: date, failed: tuple | None) -> list[QueueIte
     language = _language()
     queue = []
     submissions = draft_queries.pending_submissions({province_code})
-    approved = approved_kinds_by_unit(s.unit.id for s in submissions if s.draft is None)
+    approved = {entry["id"]: frozenset(entry["approved"]) for entry in draft_queries.province_stages(province_code)}
     for submission in submissions:
         unit, draft, step = submission.unit, submission.draft, submission.step
         step_title = submission.definition.step(step.key).title(language) if step is not None else None
         offered = set() if draft is not None else set(
-            UnitFacts(step.preparation, on=now, approved_kinds=approved[unit.id]).offered(current_user, step))
+            UnitFacts(step.preparation, on=now, approved_kinds=approved.get(unit.id, frozenset()),
+                      definition=submission.definition).offered(current_user, step))
         forms = {}
         for action in DECISIONS.values():
             if draft is not None:
