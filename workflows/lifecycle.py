@@ -16,10 +16,16 @@ import yaml
 LIFECYCLE_FILE = Path(__file__).parent / "lifecycle.yaml"
 
 
-class LifecycleError(Exception):
+class ProblemsError(Exception):
+    """Every problem found in a file of workflows/, one line each."""
+
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class LifecycleError(ProblemsError):
+    """lifecycle.yaml has problems."""
 
 
 @dataclass(frozen=True)

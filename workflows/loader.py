@@ -18,6 +18,7 @@ import yaml
 
 from .deadlines import DEFAULT_CALENDAR, Deadline, DeadlineKind, WorkingCalendar
 from .documents import DOCUMENT_KINDS
+from .lifecycle import ProblemsError
 from .rules import AUTO_RULE_SUBJECTS, AUTO_RULES
 
 DEFINITIONS_DIR = Path(__file__).parent / "definitions"
@@ -33,10 +34,8 @@ ANCHOR_FALLBACK = {"branch_congress": "congress", "congress": "deadline"}
 DAY_KINDS = ("calendar", "working")
 
 
-class DefinitionError(Exception):
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
+class DefinitionError(ProblemsError):
+    """A workflow definition has problems."""
 
 
 @dataclass(frozen=True)
