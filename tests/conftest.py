@@ -228,6 +228,13 @@ def empty_app(make_app):
 
 
 @pytest.fixture
+def files(app, tmp_path):
+    """A folder of this test's own for uploaded drafts."""
+    app.config["FILES_FOLDER"] = str(tmp_path / "files")
+    return tmp_path / "files"
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

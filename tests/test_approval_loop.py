@@ -32,12 +32,6 @@ REASON = "Cần nêu rõ khâu đột phá và giải pháp then chốt"
 
 
 @pytest.fixture
-def files(app, tmp_path):
-    app.config["FILES_FOLDER"] = str(tmp_path / "files")
-    return tmp_path / "files"
-
-
-@pytest.fixture
 def city(app, files):
     return signed_in(app, "thanhuy.vanphong")
 
