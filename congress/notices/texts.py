@@ -47,10 +47,10 @@ def deadline_of(item: dict) -> str:
 
 
 def action_label(action: str) -> str:
-    from congress.web.units import HISTORY_ACTIONS
+    """An audit action in words, as the unit's history names it."""
+    from congress.audit.words import action_words
 
-    label = HISTORY_ACTIONS.get(action)
-    return str(label) if label is not None else action
+    return action_words(action)
 
 
 def submission_of(p: dict) -> str:
