@@ -79,7 +79,8 @@ def is_due_soon(state: State, due: Deadline | None, today: date, days: int = DUE
 
 
 def unit_readiness(steps: Sequence[StepFacts], *, branches_held: int, branches_total: int,
-                   deadline: Deadline, started_on: date, today: date) -> UnitReadiness:
+                   deadline: Deadline, started_on: date, today: date,
+                   congress_on: date | None = None) -> UnitReadiness:
     # one pass over the steps (this runs for every unit of the country on a national overview)
     not_applicable, done = State.NOT_APPLICABLE, State.DONE
     applicable = total_weight = steps_done = 0
@@ -134,6 +135,12 @@ def unit_readiness(steps: Sequence[StepFacts], *, branches_held: int, branches_t
     else:
         risk = Risk.ON_TRACK
         reasons.append(Reason("on_track", {"projected": projected, "days_left": days_left}))
+    if congress_on is not None and congress_on > deadline.last_allowed_day and risk is not Risk.DONE:
+        # planned after the deadline (only the city may, with a reason): by its own plan the unit
+        # misses the deadline, so it is never on track
+        if risk is Risk.ON_TRACK:
+            risk, reasons = Risk.AT_RISK, [r for r in reasons if r.code != "on_track"]
+        reasons.insert(0, Reason("congress_after_deadline", {"congress_on": congress_on, "deadline": deadline}))
     if branches_total and branches_held < branches_total and risk is not Risk.DONE:
         reasons.append(Reason("branches_pending", {"held": branches_held, "total": branches_total}))
 

@@ -19,7 +19,6 @@ from workflows.deadlines import LOCAL_TZ, Deadline
 from workflows.readiness import (
     ProvinceReadiness,
     Reason,
-    Risk,
     StepFacts,
     UnitReadiness,
     province_readiness,
@@ -209,26 +208,11 @@ def _unit_rows(preps: list[Preparation], definitions: dict, steps_by_prep: dict[
                     due=due, completed_on=read_date(completed_on), partial=partial)
             placed[place] = fact  # one step per key and unit (uq_steps_unit_step)
         facts = [f for f in placed if f is not None]
-        readiness = unit_readiness(facts, branches_held=held, branches_total=total,
-                                   deadline=prep.deadline, started_on=prep.campaign.starts_on, today=now)
-        if prep.congress_on is not None and prep.congress_on > readiness.deadline.last_allowed_day:
-            readiness = _with_congress_after_deadline(readiness, prep.congress_on)
+        readiness = unit_readiness(facts, branches_held=held, branches_total=total, deadline=prep.deadline,
+                                   started_on=prep.campaign.starts_on, today=now, congress_on=prep.congress_on)
         readiness = _with_step_titles(readiness, definition)
         rows.append(UnitRow(prep.unit, prep, readiness, tuple(facts)))
     return rows
-
-
-def _with_congress_after_deadline(readiness: UnitReadiness, congress_on: date) -> UnitReadiness:
-    """A congress planned after the unit's deadline (only the city may plan one, with a reason) is
-    named among the reasons, and a unit otherwise on track is at risk: by its own plan it misses
-    the deadline."""
-    if readiness.risk is Risk.DONE:
-        return readiness
-    reason = Reason("congress_after_deadline", {"congress_on": congress_on, "deadline": readiness.deadline})
-    risk = Risk.AT_RISK if readiness.risk is Risk.ON_TRACK else readiness.risk
-    reasons = readiness.reasons if risk is readiness.risk else tuple(
-        r for r in readiness.reasons if r.code != "on_track")
-    return replace(readiness, risk=risk, reasons=(reason, *reasons))
 
 
 def _with_step_titles(readiness: UnitReadiness, definition) -> UnitReadiness:
