@@ -149,6 +149,10 @@ def test_city_staff_plan_it_only_with_a_confirmed_reason(app, city):
     assert "congress_after_deadline" in [r["code"] for r in row["readiness"]["reasons"]]
     page = text(web_client(app, "thanhuy.vanphong").get(f"/units/{HONG_BANG}"))
     assert "Ngày đại hội dự kiến sau thời hạn" in page and 'id="congress-after-deadline"' in page
+    dashboard = text(web_client(app, "thanhuy.lanhdao").get("/dashboard"))
+    listed_late = dashboard.split('id="planned-late"')[1].split("</section>")[0]
+    assert "Đại hội dự kiến sau thời hạn (1)" in listed_late and "Phường Hồng Bàng" in listed_late
+    assert "25/8/2025" in listed_late and "trước ngày 20/8/2025" in listed_late
     english = city.get(f"{API}/units/{HONG_BANG}", headers={"Accept-Language": "en"}).json
     assert "after the unit's deadline (before 20 Aug 2025)" in " ".join(
         r["text"] for r in english["readiness"]["reasons"])

@@ -173,6 +173,10 @@ def _campaign_context(overview: queries.ProvinceOverview, province_code: str, fa
         "due_soon": due_soon(overview.rows, definition, now),
         "week_ahead": timedelta(days=DUE_SOON_DAYS - 1),
         "queue": _queue(province_code, now, failed),
+        # units whose congress the city let be planned after their deadline (the readiness says why)
+        "planned_late": sorted((r for r in overview.rows
+                                if any(reason.code == "congress_after_deadline" for reason in r.readiness.reasons)),
+                               key=lambda r: r.preparation.congress_on),
         "risk_shares": [(risk.value, readiness.risk_percentages[risk], RISK_LABELS[risk]) for risk in RISK_ORDER],
         "risk_rank": RISK_RANK, "states": list(State), "kind_labels": KIND_LABELS,
         **_charts(overview, province_code),
