@@ -587,3 +587,14 @@ def test_pages_in_vietnamese_then_english(app):
     assert "Record the date held" in text(client.get("/units/10891/branches"))
     assert "The congress document set" in text(client.get("/units/10891/documents"))
     assert "Step completed" in text(client.get("/units/10891/history"))
+
+
+def test_city_approves_a_drafted_step_through_its_draft(app):
+    """Hồng Bàng's documents await the city with the political report's draft: the unit page
+    offers the city no approval of the step itself, and says where to approve it."""
+    page = text(signed_in(app, "thanhuy.vanphong").get("/units/11311"))
+    card = page.split('id="step-documents_approval"')[1].split("</li>")[0]
+    assert "/units/11311/steps/documents_approval/return" in card
+    assert "/units/11311/steps/documents_approval/approve" not in card
+    assert "Thành ủy phê duyệt bước này bằng việc phê duyệt một bản dự thảo:" in card
+    assert 'href="/units/11311/drafts/political_report"' in card

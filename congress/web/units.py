@@ -39,7 +39,7 @@ from workflows.deadlines import Deadline, DeadlineKind
 from workflows.documents import DOCUMENT_KINDS
 from workflows.loader import StepDefinition
 from workflows.readiness import is_due_soon, is_overdue
-from workflows.rules import FINISHED, REASON_REQUIRED, Action
+from workflows.rules import FINISHED, REASON_REQUIRED, Action, State
 
 from . import web
 from .common import preparation_or_404, readable_unit
@@ -121,6 +121,8 @@ class StepCard:
     forms: dict[Action, StepActionForm]
     #: prerequisites not finished yet, by key
     waiting_for: list[str] = field(default_factory=list)
+    #: the document kind whose draft the city approves to approve this step (when it waits for it)
+    approved_by_draft: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -175,8 +177,10 @@ def unit_page(unit: Unit, prep: Preparation, *, status: int = 200, failed: tuple
                 forms[action] = failed[2]
             else:
                 forms[action] = _action_form(step, action, facts.default_day(step, action))
+        draft_kind = definition.draft_of_approval(step.key) if step.state_enum is State.SUBMITTED else None
         cards.append(StepCard(step, step_def, step.key in overdue, forms,
-                              [key for key in step_def.requires if key not in finished]))
+                              [key for key in step_def.requires if key not in finished],
+                              draft_kind if draft_kind and draft_kind not in facts.approved_kinds else None))
     phases = [(phase, [c for c in cards if c.definition.phase == phase.key]) for phase in definition.phases]
     due_soon = [c for c in cards if not c.overdue and is_due_soon(c.step.state_enum, c.step.due, now)]
     deadline_form, congress_form = _dates_forms(prep, deadline_form, congress_form)
@@ -188,7 +192,7 @@ def unit_page(unit: Unit, prep: Preparation, *, status: int = 200, failed: tuple
         late=[c for c in cards if c.overdue], due_soon=sorted(due_soon, key=lambda c: c.step.due_on),
         done=[c for c in cards if c.finished], steps_total=len(cards), titles=_titles(definition),
         action_buttons=ACTION_BUTTONS, action_dates=ACTION_DATES, reason_actions=REASON_REQUIRED,
-        problem=problem, failed=failed,
+        problem=problem, failed=failed, document_title=record_words.document_title,
         deadline_form=deadline_form, congress_form=congress_form,
         rule_progress=(row.readiness.branches_held, row.readiness.branches_total)), status
 
@@ -408,6 +412,12 @@ def save_branches(code: str):
         abort(403)
     form = BranchTableForm()
     form.validate_on_submit()  # parse errors are reported per row below
+    # the box the page offers once a save was refused for reopening the unit's completed step
+    confirm_reopen = request.form.get("confirm_reopen") == "1"
+    definition = prep.workflow_version.definition()
+    roll_up = next((s.key for s in definition.steps if s.done_when == "all_branches_held"), None)
+    form.reopen_step = _titles(definition).get(roll_up) if confirm_reopen and roll_up else None
+    form.reopen_confirmed = confirm_reopen
     by_code = {b.code: b for b in queries.unit_branches(found)}
     errors: dict[str, list[str]] = {}
     saved = 0
@@ -424,7 +434,8 @@ def save_branches(code: str):
             errors[code_] = [describe("branch_not_found", {"code": code_[:16]})]
             continue
         try:
-            unit_ops.update_branch(branch, changes, actor=current_user, version=row.version.data)
+            unit_ops.update_branch(branch, changes, actor=current_user, version=row.version.data,
+                                   confirm_reopen=confirm_reopen)
             saved += 1
         except Conflict:
             errors[code_] = [gettext("Someone else changed this branch while you were editing: it now reads "
@@ -433,6 +444,8 @@ def save_branches(code: str):
             if exc.status == 403:
                 raise
             errors[code_] = [explain(exc)]
+            if exc.code == "completed_step_reopen":
+                form.reopen_step = _titles(definition)[exc.params["step"]]
     if errors:
         db.session.rollback()
         problem = Problem(gettext("Nothing was saved: %(count)s row(s) need correcting (marked below).",
@@ -461,16 +474,25 @@ def add_branch(code: str):
     if not permissions.can_edit_branches(current_user, found):
         abort(403)
     form = AddBranchForm(prefix="new")
+    # the box the form offers once the branch was refused for reopening the unit's completed step
+    confirm_reopen = request.form.get("confirm_reopen") == "1"
+    definition = prep.workflow_version.definition()
+    roll_up = next((s.key for s in definition.steps if s.done_when == "all_branches_held"), None)
+    form.reopen_step = _titles(definition).get(roll_up) if confirm_reopen and roll_up else None
+    form.reopen_confirmed = confirm_reopen
     if not form.validate_on_submit():
         return branches_page(found, prep, status=422, add_form=form,
                              problem=Problem(gettext("The branch was not added: correct the form below."),
                                              "add-branch"))
     try:
-        branch = unit_ops.add_branch(found, form.fields_for_operation(), actor=current_user)
+        branch = unit_ops.add_branch(found, form.fields_for_operation(), actor=current_user,
+                                     confirm_reopen=confirm_reopen)
     except OperationError as exc:
         if exc.status == 403:
             raise
         db.session.rollback()
+        if exc.code == "completed_step_reopen":
+            form.reopen_step = _titles(definition)[exc.params["step"]]
         attach_refusal(form, exc)
         return branches_page(found, prep, status=422, add_form=form,
                              problem=Problem(gettext("The branch was not added: %(reason)s", reason=explain(exc)),
