@@ -39,6 +39,7 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from congress.audit.models import AuditRecord
 from congress.clock import utcnow
@@ -157,10 +158,13 @@ def idempotent(view=None, *, replay_message=None):
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        key = sent_key()
-        if key is None or not current_user.is_authenticated:
+        try:
+            key = sent_key()
+            asked = _fingerprint() if key is not None and current_user.is_authenticated else None
+        except RequestEntityTooLarge:  # a body over the limit: the view refuses it in its own words
+            asked = None
+        if asked is None:
             return view(*args, **kwargs)
-        asked = _fingerprint()
         claimed = _claim_or_replay(current_user.id, key, asked)
         if isinstance(claimed, Response):
             return claimed
