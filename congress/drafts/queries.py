@@ -41,8 +41,10 @@ def versions(unit: Unit, kind: str | None = None) -> list[DraftVersion]:
 
 
 def version_or_404(unit: Unit, kind: str, number: int) -> DraftVersion:
-    found = db.session.execute(db.select(DraftVersion).filter_by(
-        unit_id=unit.id, kind=kind, number=number)).scalar_one_or_none()
+    found = None
+    if 0 < number < 2**31:  # beyond the column's range there is none (and SQLite cannot bind the number)
+        found = db.session.execute(db.select(DraftVersion).filter_by(
+            unit_id=unit.id, kind=kind, number=number)).scalar_one_or_none()
     if found is None:
         raise NotFound("draft_not_found", {"number": number})
     return found

@@ -18,7 +18,7 @@ EMAIL_LIMIT = 200
 
 
 def own_notification(user, notification_id: int) -> Notification:
-    notification = db.session.get(Notification, notification_id)
+    notification = db.session.get(Notification, notification_id) if 0 < notification_id < 2**31 else None
     if notification is None or notification.user_id != user.id or not notification.in_app:
         raise NotFound("notification_not_found", {"id": notification_id})
     return notification
