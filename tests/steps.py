@@ -59,3 +59,21 @@ def plan_congress(code: str, day: date) -> None:
     db.session.flush()
     refresh_due_dates(prep)
     db.session.commit()
+
+
+def submit_without_draft(code: str, key: str, actor) -> Step:
+    """Send the unit's approval step ``key`` to the city without a draft, as the step's own submit
+    does (the API's transition): its prerequisites finished, the step started if it was not and
+    submitted by ``actor`` through the engine, today; committed. Returns the step."""
+    from congress.progress.operations import transition
+    from workflows.rules import Action
+
+    finish_prerequisites(code, key)
+    prep = _prep(code)
+    step = db.session.execute(db.select(Step).where(
+        Step.preparation_id == prep.id, Step.branch_id.is_(None), Step.key == key)).scalar_one()
+    if step.state == "not_started":
+        transition(step, action=Action.START, actor=actor, version=step.version)
+    transition(step, action=Action.SUBMIT, actor=actor, version=step.version)
+    db.session.commit()
+    return step

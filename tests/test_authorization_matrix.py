@@ -139,6 +139,13 @@ class Demo:
         found = drafts.open_round(version, audiences=["cadres"], starts_on=date(2025, 8, 1),
                                   ends_on=date(2025, 8, 20), actor=staff)
         self.round_id = found.id
+        # a submission waiting for the city in its queue (decided on the draft): the personnel
+        # submission, a kind of its own, so that the political report's versions above stay drafts
+        waiting = drafts.upload_version(unit, "personnel_submission", filename="nhan-su.docx",
+                                        content=make_docx("TỜ TRÌNH NHÂN SỰ", "Dự thảo."), note=None, actor=staff)
+        drafts.submit_version(waiting, actor=users["tuminh.bithu"])
+        db.session.flush()
+        self.pending_draft_id, self.pending_draft_version = waiting.id, waiting.version
         now = utcnow()
         jobs.send_reminders(datetime(2025, 8, 5, 8, 0, tzinfo=LOCAL_TZ))
         jobs.send_digests(datetime(2025, 8, 5, 17, 30, tzinfo=LOCAL_TZ))
@@ -282,6 +289,11 @@ def cases(d: Demo) -> list[Case]:
                {"data": {"action": action, f"s{d.step_id}-{action}-version": d.step_version,
                          f"s{d.step_id}-{action}-note": "lý do"}})
           for action in ("approve", "return")],
+        # a submission sent with its draft is decided on the draft, by the city alone
+        *[Case("web.decide_draft", "POST", {"draft_id": d.pending_draft_id}, CITY,
+               {"data": {"action": action, f"d{d.pending_draft_id}-{action}-version": d.pending_draft_version,
+                         f"d{d.pending_draft_id}-{action}-note": "lý do"}})
+          for action in ("return", "approve")],
         *[Case("api.transition_unit_step", "POST", {"code": unit, "key": d.step}, allowed,
                transition(action, d.step_version))
           for action, allowed in (("start", UNIT_WRITERS), ("complete", UNIT_WRITERS),

@@ -115,18 +115,29 @@ BAD_UPLOADS = [
 ]
 
 
+def versions_kept() -> int:
+    """Every draft version stored (the demo's own drafts among them)."""
+    return db.session.execute(db.select(db.func.count(DraftVersion.id))).scalar()
+
+
+def uploads_audited() -> int:
+    return db.session.execute(db.select(db.func.count(AuditRecord.id)).filter_by(action="draft.upload")).scalar()
+
+
 @pytest.mark.parametrize(("label", "content", "name", "status", "code"), BAD_UPLOADS, ids=[b[0] for b in BAD_UPLOADS])
 def test_bad_uploads_are_refused_and_store_nothing(clients, files, label, content, name, status, code):
+    versions, audited = versions_kept(), uploads_audited()
     response = upload(clients.staff, content, name)
     assert response.status_code == status, response.json
     assert response.json["error"] == code and response.json["message"]
-    assert db.session.execute(db.select(db.func.count(DraftVersion.id))).scalar() == 0
+    assert versions_kept() == versions
     assert not files.exists() or not any(p.is_file() for p in files.rglob("*"))
-    assert not db.session.execute(db.select(AuditRecord).filter_by(action="draft.upload")).scalars().all()
+    assert uploads_audited() == audited
 
 
 def test_an_upload_over_the_limit_is_a_clear_413(clients, files, app):
     app.config["MAX_UPLOAD_MB"] = 1
+    versions = versions_kept()
     big = PDF[:-7] + b"\0" * (1024 * 1024) + b"\n%%EOF\n"
     response = upload(clients.staff, big, "big.pdf")
     assert response.status_code == 413 and response.json["error"] == "upload_too_large"
@@ -135,7 +146,7 @@ def test_an_upload_over_the_limit_is_a_clear_413(clients, files, app):
     app.config["MAX_CONTENT_LENGTH"] = 512 * 1024
     response = upload(clients.staff, big, "big.pdf")
     assert response.status_code == 413 and response.json["error"] == "upload_too_large"
-    assert db.session.execute(db.select(db.func.count(DraftVersion.id))).scalar() == 0
+    assert versions_kept() == versions
     assert not files.exists() or not any(p.is_file() for p in files.rglob("*"))
 
 
@@ -157,15 +168,20 @@ def test_the_whole_cycle_through_the_api(clients, files, checker):
         return response
 
     awaiting_city(TU_MINH)
+    # the demo's drafts of the report (none approved now) come before the two uploaded here
+    earlier = [v["number"] for v in next(k for k in call(clients.viewer, "get", BASE).json["kinds"]
+                                         if k["kind"] == "political_report")["versions"]]
+    one, two = len(earlier) + 1, len(earlier) + 2
 
     first = upload(clients.staff, REPORT_1, "BCCT lần 1.docx", note="Dự thảo lần 1")
     checker.check("post", f"{BASE}/political_report/versions", first)
-    assert first.status_code == 201 and first.json["number"] == 1 and first.json["original_name"] == "BCCT lần 1.docx"
+    assert first.status_code == 201 and first.json["number"] == one
+    assert first.json["original_name"] == "BCCT lần 1.docx"
     second = upload(clients.staff, REPORT_2, "BCCT lần 2.docx")
-    assert second.json["number"] == 2
+    assert second.json["number"] == two
     listing = call(clients.viewer, "get", BASE)
     political = next(k for k in listing.json["kinds"] if k["kind"] == "political_report")
-    assert [v["number"] for v in political["versions"]] == [2, 1] and political["stage"] == "draft"
+    assert [v["number"] for v in political["versions"]] == [two, one, *earlier] and political["stage"] == "draft"
     assert listing.json["congress_missing_approvals"] == ["political_report"]
     congress = step(TU_MINH, "congress")
     refused = clients.staff.post(f"/api/v1/units/{TU_MINH}/steps/congress/transitions",
@@ -173,21 +189,21 @@ def test_the_whole_cycle_through_the_api(clients, files, checker):
     assert refused.status_code == 422 and refused.json["error"] == "congress_needs_approval"
     assert "Báo cáo chính trị" in refused.json["message"]
 
-    compared = call(clients.viewer, "get", f"{BASE}/political_report/compare?from=1&to=2")
+    compared = call(clients.viewer, "get", f"{BASE}/political_report/compare?from={one}&to={two}")
     assert compared.json["counts"] == {"same": 3, "added": 1, "removed": 1, "changed": 1}
-    assert call(clients.viewer, "get", f"{BASE}/political_report/compare?from=1").status_code == 422
-    assert call(clients.viewer, "get", f"{BASE}/political_report/compare?from=1&to=9").status_code == 404
+    assert call(clients.viewer, "get", f"{BASE}/political_report/compare?from={one}").status_code == 422
+    assert call(clients.viewer, "get", f"{BASE}/political_report/compare?from={one}&to={two + 7}").status_code == 404
 
     download = clients.viewer.get(first.json["file"])
     assert download.status_code == 200 and download.data == REPORT_1
     download.close()
     disposition = download.headers["Content-Disposition"]
-    assert 'filename="bao-cao-chinh-tri-du-thao-lan-1-phuong-tu-minh.docx"' in disposition
+    assert f'filename="bao-cao-chinh-tri-du-thao-lan-{one}-phuong-tu-minh.docx"' in disposition
     assert unquote(disposition.split("filename*=UTF-8''")[1]) == \
-        "Báo cáo chính trị - dự thảo lần 1 - Phường Tứ Minh.docx"
+        f"Báo cáo chính trị - dự thảo lần {one} - Phường Tứ Minh.docx"
     assert clients.other.get(first.json["file"]).status_code == 403
 
-    opened = call(clients.staff, "post", f"{BASE}/political_report/versions/2/rounds",
+    opened = call(clients.staff, "post", f"{BASE}/political_report/versions/{two}/rounds",
                   {"audiences": ["cadres", "members", "fatherland_front"], "starts_on": "2025-07-20",
                    "ends_on": "2025-07-30"})
     assert opened.status_code == 201
@@ -208,11 +224,11 @@ def test_the_whole_cycle_through_the_api(clients, files, checker):
     assert summary.status_code == 200 and summary.data.startswith(b"PK")
     assert call(clients.staff, "post", f"{round_url}/close", {}).status_code == 409
 
-    version_url = f"{BASE}/political_report/versions/2"
+    version_url = f"{BASE}/political_report/versions/{two}"
     assert call(clients.staff, "post", f"{version_url}/submit", {}).status_code == 403
     submitted = call(clients.leader, "post", f"{version_url}/submit", {"note": "Kính trình", "version": 1})
     assert submitted.json["status"] == "submitted"
-    assert call(clients.leader, "post", f"{BASE}/political_report/versions/1/submit", {}).status_code == 409
+    assert call(clients.leader, "post", f"{BASE}/political_report/versions/{one}/submit", {}).status_code == 409
     assert call(clients.leader, "post", f"{version_url}/reviews", {"verdict": "approve"}).status_code == 403
     assert call(clients.city, "post", f"{version_url}/reviews", {"verdict": "veto"}).status_code == 422
     assert call(clients.city, "post", f"{version_url}/reviews", {"verdict": "return"}).status_code == 422

@@ -48,6 +48,18 @@ def text_of(response) -> str:
     return response.get_data(as_text=True)
 
 
+def next_number(kind: str = "political_report") -> int:
+    """The number the next upload of ``kind`` of phường Tứ Minh takes (after the demo's drafts)."""
+    from tests.test_drafts import unit
+
+    return (db.session.execute(db.select(db.func.max(DraftVersion.number)).filter_by(
+        unit_id=unit(TU_MINH).id, kind=kind)).scalar() or 0) + 1
+
+
+def versions_kept() -> int:
+    return db.session.execute(db.select(db.func.count(DraftVersion.id))).scalar()
+
+
 def test_pages_speak_vietnamese_and_only_to_readers(app, staff, files):
     awaiting_city(TU_MINH)
     html = text_of(staff.get(PAGES))
@@ -65,12 +77,13 @@ def test_pages_speak_vietnamese_and_only_to_readers(app, staff, files):
 
 
 def test_upload_through_the_page_and_download(staff, files):
+    number = next_number()
     response = post_upload(staff, REPORT_1, "Báo cáo chính trị (lần 1).docx", note="Bản đầu")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"{PAGES}/political_report")
     html = text_of(staff.get(f"{PAGES}/political_report"))
-    assert "Đã tải lên: Báo cáo chính trị, dự thảo lần 1." in html
+    assert f"Đã tải lên: Báo cáo chính trị, dự thảo lần {number}." in html
     assert "Báo cáo chính trị (lần 1).docx" in html and "Bản đầu" in html
-    download = staff.get(f"{PAGES}/political_report/1/file")
+    download = staff.get(f"{PAGES}/political_report/{number}/file")
     assert download.status_code == 200 and download.data == REPORT_1
     assert download.headers["Content-Type"].startswith("application/vnd.openxmlformats")
     assert "filename*=UTF-8''B%C3%A1o%20c%C3%A1o%20ch%C3%ADnh%20tr%E1%BB%8B" in download.headers["Content-Disposition"]
@@ -83,10 +96,11 @@ def test_upload_through_the_page_and_download(staff, files):
     (PDF[:20], "a.pdf", 422, "Tệp bị hỏng"),
 ], ids=["empty", "wrong type", "corrupted"])
 def test_a_bad_upload_comes_back_with_the_reason(staff, files, content, name, status, message):
+    versions = versions_kept()
     response = post_upload(staff, content, name)
     assert response.status_code == status
     assert message in text_of(response) and 'role="alert"' in text_of(response)
-    assert db.session.execute(db.select(db.func.count(DraftVersion.id))).scalar() == 0
+    assert versions_kept() == versions
 
 
 def test_an_upload_over_the_limit_on_the_page(app, staff, files):
@@ -96,36 +110,38 @@ def test_an_upload_over_the_limit_on_the_page(app, staff, files):
 
 
 def test_the_comparison_is_side_by_side_and_escaped(staff, files):
+    one = next_number()
     post_upload(staff, REPORT_1)
     post_upload(staff, make_docx("BÁO CÁO CHÍNH TRỊ", "Phần thứ nhất: kết quả nhiệm kỳ 2020 – 2025.",
                                  "Kinh tế tăng trưởng bình quân 8% mỗi năm.", "<script>alert('x')</script>",
                                  "Phần thứ hai: phương hướng nhiệm kỳ 2025 – 2030."))
     html = text_of(staff.get(f"{PAGES}/political_report"))
     assert 'id="compare-from"' in html
-    response = staff.get(f"{PAGES}/political_report/compare?from=1&to=2")
+    response = staff.get(f"{PAGES}/political_report/compare?from={one}&to={one + 1}")
     assert response.status_code == 200
     html = text_of(response)
-    assert "Dự thảo lần 1 và dự thảo lần 2" in html
+    assert f"Dự thảo lần {one} và dự thảo lần {one + 1}" in html
     assert "<del>7</del>" in html and "<ins>8</ins>" in html
     assert "<script>alert" not in html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert 'class="diff-row diff-changed"' in html and 'class="diff-row diff-added"' in html
     assert "1 đoạn thêm mới" in html and "1 đoạn bị bỏ" in html
     post_upload(staff, PDF, "ban-in.pdf")
-    refused = staff.get(f"{PAGES}/political_report/compare?from=2&to=3")
-    assert refused.status_code == 422 and "dự thảo lần 3 là tệp PDF" in text_of(refused)
-    assert staff.get(f"{PAGES}/political_report/compare?from=x&to=2").status_code == 422
+    refused = staff.get(f"{PAGES}/political_report/compare?from={one + 1}&to={one + 2}")
+    assert refused.status_code == 422 and f"dự thảo lần {one + 2} là tệp PDF" in text_of(refused)
+    assert staff.get(f"{PAGES}/political_report/compare?from=x&to={one + 1}").status_code == 422
 
 
 def test_comment_round_with_bulk_entry_and_summary(staff, files):
+    number = next_number()
     post_upload(staff, REPORT_1)
     token = csrf_token(staff, f"{PAGES}/political_report")
-    opened = staff.post(f"{PAGES}/political_report/1/rounds", data={
+    opened = staff.post(f"{PAGES}/political_report/{number}/rounds", data={
         "csrf_token": token, "audiences": ["members", "fatherland_front", "residents"],
         "starts_on": "2025-07-20", "ends_on": "2025-07-30"})
     assert opened.status_code == 302
     round_url = opened.headers["Location"]
     html = text_of(staff.get(round_url))
-    assert "Lấy ý kiến góp ý dự thảo lần 1" in html and "Mặt trận Tổ quốc (MTTQ)" in html
+    assert f"Lấy ý kiến góp ý dự thảo lần {number}" in html and "Mặt trận Tổ quốc (MTTQ)" in html
     token = csrf_token(staff, round_url)
     bad = staff.post(f"{round_url}/comments", data={"csrf_token": token, "mode": "bulk",
                                                      "bulk": "Đảng viên | 12\nkhông rõ ai | 3"})
@@ -157,26 +173,28 @@ def test_comment_round_with_bulk_entry_and_summary(staff, files):
 
 
 def test_submit_and_the_city_verdict_on_the_pages(app, staff, leader, city, files):
+    one = next_number()
     post_upload(staff, REPORT_1)
     kind_page = f"{PAGES}/political_report"
     assert "Trình Thành ủy</button>" not in text_of(staff.get(kind_page))  # staff do not submit
     token = csrf_token(leader, kind_page)
-    assert staff.post(f"{kind_page}/1/submit", data={"csrf_token": csrf_token(staff, kind_page)}).status_code == 403
-    assert leader.post(f"{kind_page}/1/submit", data={"csrf_token": token, "version": "1"}).status_code == 302
+    assert staff.post(f"{kind_page}/{one}/submit",
+                      data={"csrf_token": csrf_token(staff, kind_page)}).status_code == 403
+    assert leader.post(f"{kind_page}/{one}/submit", data={"csrf_token": token, "version": "1"}).status_code == 302
     html = text_of(city.get(kind_page))
     assert "Phê duyệt</button>" in html and "Trả lại kèm lý do</button>" in html
     token = csrf_token(city, kind_page)
-    refused = city.post(f"{kind_page}/1/review", data={"csrf_token": token, "verdict": "return", "text": ""})
+    refused = city.post(f"{kind_page}/{one}/review", data={"csrf_token": token, "verdict": "return", "text": ""})
     assert refused.status_code == 422 and "Nêu lý do trả lại dự thảo." in text_of(refused)
-    returned = city.post(f"{kind_page}/1/review", data={"csrf_token": token, "verdict": "return",
+    returned = city.post(f"{kind_page}/{one}/review", data={"csrf_token": token, "verdict": "return",
                                                         "text": "Cần nêu rõ khâu đột phá", "version": "2"})
     assert returned.status_code == 302
     unit_page = text_of(staff.get(f"/units/{TU_MINH}"))
     assert "Ý kiến của Thành ủy về các dự thảo" in unit_page and "Cần nêu rõ khâu đột phá" in unit_page
     assert "Thành ủy trả lại ngày 5/8/2025:" in text_of(staff.get(kind_page))
     post_upload(staff, REPORT_2)
-    leader.post(f"{kind_page}/2/submit", data={"csrf_token": csrf_token(leader, kind_page)})
-    approved = city.post(f"{kind_page}/2/review", data={"csrf_token": csrf_token(city, kind_page),
+    leader.post(f"{kind_page}/{one + 1}/submit", data={"csrf_token": csrf_token(leader, kind_page)})
+    approved = city.post(f"{kind_page}/{one + 1}/review", data={"csrf_token": csrf_token(city, kind_page),
                                                         "verdict": "approve", "text": ""})
     assert approved.status_code == 302
     unit_page = text_of(staff.get(f"/units/{TU_MINH}"))

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from congress.accounts.models import User
 from congress.audit.models import AuditRecord
 from congress.dashboard.matrix import RISK_RANK, vietnamese_order
+from congress.drafts.models import DraftVersion
 from congress.extensions import db
 from congress.messages import describe
 from congress.progress import queries
@@ -21,6 +22,7 @@ from congress.progress.operations import transition
 from congress.text import fold
 from congress.units.models import Unit
 from tests.conftest import TODAY
+from tests.steps import approve_draft, submit_without_draft
 from tests.test_queries import count_queries
 from tests.test_web import login
 from workflows.deadlines import LOCAL_TZ
@@ -66,6 +68,34 @@ def submitted_steps() -> list[Step]:
     db.session.expire_all()
     return list(db.session.execute(db.select(Step).where(
         Step.branch_id.is_(None), Step.state == "submitted").order_by(Step.id)).scalars())
+
+
+def submitted_drafts() -> list[DraftVersion]:
+    db.session.expire_all()
+    return list(db.session.execute(db.select(DraftVersion).where(
+        DraftVersion.status == "submitted").order_by(DraftVersion.id)).scalars())
+
+
+#: xã An Hưng: both approval steps in progress, no draft sent to the city, none approved
+AN_HUNG = "11674"
+#: the draft kind each approval step records (commune_congress.yaml, ``drafts:``)
+DRAFT_OF = {"documents_approval": "political_report", "personnel_plan": "personnel_submission"}
+
+
+@pytest.fixture
+def outside(app) -> list[Step]:
+    """Xã An Hưng's two approval steps sent to the city without a draft (the step's own submit):
+    the queue lists them as steps, decided by ``POST /dashboard/approvals/<step_id>``. In the demo
+    every submitted step came with its draft; these have none approved yet."""
+    admin = db.session.execute(db.select(User).filter_by(username="admin")).scalar_one()
+    return [submit_without_draft(AN_HUNG, key, admin) for key in ("documents_approval", "personnel_plan")]
+
+
+def with_approved_draft(step: Step) -> Step:
+    """The city approved a version of the draft the step records: the step may now be approved."""
+    approve_draft(step.preparation.unit.code, DRAFT_OF[step.key])
+    db.session.expire_all()
+    return db.session.get(Step, step.id)
 
 
 def audit_total() -> int:
@@ -245,19 +275,43 @@ def test_overdue_and_due_soon_lists(city):
 
 # --- the approval queue -------------------------------------------------------------------------
 
-def test_queue_lists_every_submission(city):
+def test_queue_lists_every_submission(city, outside):
+    approvable = with_approved_draft(outside[0])
     html = page(city)
-    pending = submitted_steps()
-    assert f"Chờ Thành ủy cho ý kiến ({len(pending)})" in html
-    for step in pending:
-        assert f'id="approval-{step.id}"' in html
-        assert f'name="s{step.id}-approve-version" type="hidden" value="{step.version}"' in html
+    drafts, steps = submitted_drafts(), submitted_steps()
+    with_draft = {(d.unit_id, d.kind): d for d in drafts}
+    alone = []
+    for step in steps:
+        draft = with_draft.get((step.preparation.unit_id, DRAFT_OF[step.key]))
+        if draft is None:  # sent without a draft: listed as the step, with its own forms
+            alone.append(step)
+            assert f'id="approval-{step.id}"' in html
+            assert f'name="s{step.id}-return-version" type="hidden" value="{step.version}"' in html
+            # approving is offered only once the city approved a version of the step's draft
+            approve = f'name="s{step.id}-approve-version" type="hidden" value="{step.version}"'
+            assert (approve in html) is (step.id == approvable.id)
+        else:  # sent with its draft: listed once, as the draft, which names the step it moves
+            assert f'id="approval-{step.id}"' not in html and f'name="s{step.id}-approve-version"' not in html
+            item = html.split(f'id="approval-draft-{draft.id}"')[1].split("</li>")[0]
+            assert f"#step-{step.key}" in item
+    assert {s.id for s in alone} == {s.id for s in outside}, "every demo submission came with its draft"
+    for draft in drafts:
+        assert html.count(f'id="approval-draft-{draft.id}"') == 1
+        assert f'name="d{draft.id}-approve-version" type="hidden" value="{draft.version}"' in html
+    assert f"Chờ Thành ủy cho ý kiến ({len(drafts) + len(alone)})" in html
 
 
-def test_approve_from_the_queue(city):
-    step = submitted_steps()[0]
-    token = csrf(page(city))
+def test_approve_from_the_queue(city, outside):
+    step = outside[0]
     before = audit_total()
+    # approved only once the city approved a version of its draft
+    refused = decide(city, step, "approve", csrf(page(city)), on="2025-08-05")
+    assert refused.status_code == 422
+    assert describe("approval_needs_approved_draft", {}) in html_lib.unescape(refused.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get(Step, step.id).state == "submitted" and audit_total() == before
+    step = with_approved_draft(step)
+    token = csrf(page(city))
     response = decide(city, step, "approve", token, on="2025-08-05")
     assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard#approvals")
     db.session.expire_all()
@@ -270,8 +324,8 @@ def test_approve_from_the_queue(city):
     assert "Đã phê duyệt" in html and f'id="approval-{step.id}"' not in html
 
 
-def test_return_from_the_queue_with_a_reason(city):
-    step = submitted_steps()[1]
+def test_return_from_the_queue_with_a_reason(city, outside):
+    step = outside[1]
     token = csrf(page(city))
     response = decide(city, step, "return", token, note="Bổ sung số liệu kinh tế – xã hội")
     assert response.status_code == 302
@@ -283,8 +337,8 @@ def test_return_from_the_queue_with_a_reason(city):
     assert "Đã trả lại" in page(city)
 
 
-def test_return_without_a_reason_is_422_and_changes_nothing(city):
-    step = submitted_steps()[0]
+def test_return_without_a_reason_is_422_and_changes_nothing(city, outside):
+    step = outside[0]
     token = csrf(page(city))
     before = audit_total()
     response = decide(city, step, "return", token, note="   ")
@@ -296,8 +350,8 @@ def test_return_without_a_reason_is_422_and_changes_nothing(city):
     assert db.session.get(Step, step.id).state == "submitted" and audit_total() == before
 
 
-def test_refused_date_is_422_with_the_reason(city):
-    step = submitted_steps()[0]
+def test_refused_date_is_422_with_the_reason(city, outside):
+    step = with_approved_draft(outside[0])
     response = decide(city, step, "approve", csrf(page(city)), on="1/9/2025")
     assert response.status_code == 422
     expected = describe("date_in_future", {"on": date(2025, 9, 1), "today": TODAY})
@@ -306,8 +360,8 @@ def test_refused_date_is_422_with_the_reason(city):
     assert db.session.get(Step, step.id).state == "submitted"
 
 
-def test_stale_version_is_409_with_the_current_state(city, app):
-    step = submitted_steps()[0]
+def test_stale_version_is_409_with_the_current_state(city, app, outside):
+    step = with_approved_draft(outside[0])
     seen = step.version
     token = csrf(page(city))
     other = signed_in(app, "thanhuy.lanhdao")
@@ -322,8 +376,8 @@ def test_stale_version_is_409_with_the_current_state(city, app):
 
 
 @pytest.mark.parametrize("username", ["xem.thanhpho", "tuminh.vanphong", "xem.tuminh"])
-def test_readers_and_unit_staff_cannot_decide(app, city, username):
-    step = submitted_steps()[0]
+def test_readers_and_unit_staff_cannot_decide(app, city, outside, username):
+    step = with_approved_draft(outside[0])
     token = csrf(page(city))
     client = signed_in(app, username)
     own_token = csrf(client.get("/login").get_data(as_text=True))
@@ -370,9 +424,9 @@ def test_progress_chart_is_the_audit_history(city):
     assert '<svg class="dash-svg"' in html and '<title id="progress-chart-title">' in html
 
 
-def test_progress_chart_follows_a_completion(city):
+def test_progress_chart_follows_a_completion(city, outside):
     before = queries.unit_steps_done_by_day({"31"})
-    step = submitted_steps()[0]
+    step = with_approved_draft(outside[0])
     assert decide(city, step, "approve", csrf(page(city))).status_code == 302
     db.session.expire_all()
     admin = db.session.execute(db.select(User).filter_by(username="admin")).scalar_one()
