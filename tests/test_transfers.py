@@ -21,6 +21,7 @@ from congress.progress.models import Step
 from congress.transfers import exporting, importing
 from congress.transfers.models import ImportBatch, ImportRow
 from congress.units.models import Branch, Province, Unit
+from tests.steps import approve_draft
 from tests.test_web import login
 
 TU_MINH, HONG_BANG = "10891", "11311"
@@ -152,7 +153,8 @@ def test_preview_marks_every_kind_of_row(app):
         [TU_MINH, first.code, first.name, "chi bộ", first.secretary, first.members, first.planned_on,
          first.held_on, first.delegates, first.new_secretary],                                     # 3 unchanged
         [TU_MINH, second.code, second.name, "", "Nguyễn Văn Mới", "", "", "", "", ""],             # 4 updated
-        [TU_MINH, "", "Chi bộ Khu dân cư số 99", "chi bộ", "Trần Thị B", "31", "12/08/2025", "", "", ""],  # 5 new
+        [TU_MINH, "", "Chi bộ Khu dân cư số 99", "chi bộ", "Trần Thị B", "31", "12/08/2025", "", "", ""],  # 5 new,
+        # not yet held: it reopens the unit's completed step (every branch held), a warning that names it
         [TU_MINH, "", nfd_name, "chi bộ", "", "12", "", "", "", ""],                                # 6 warning
         ["99999", "", "Chi bộ ma", "", "", "", "", "", "", ""],                                     # 7 unknown unit
         [TU_MINH, "", "Chi bộ Tương Lai", "", "", "", "", "20/08/2025", "", ""],                  # 8 future date
@@ -167,7 +169,9 @@ def test_preview_marks_every_kind_of_row(app):
     found = rows_of(batch)
     assert found[3].status == "unchanged"
     assert found[4].status == "updated" and found[4].changes == {"secretary": [second.secretary, "Nguyễn Văn Mới"]}
-    assert found[5].status == "new" and found[5].values["planned_on"] == "2025-08-12"
+    assert found[5].status == "warning" and found[5].values["planned_on"] == "2025-08-12"
+    assert codes_of(found[5]) == ["import_reopens_completed_step"]
+    assert found[5].problems[0]["params"]["step"] == "branch_congresses"
     assert found[6].status == "warning" and codes_of(found[6]) == ["import_not_nfc"]
     assert found[6].values["name"] == unicodedata.normalize("NFC", nfd_name)
     assert found[7].status == "error" and codes_of(found[7]) == ["import_unknown_unit"]
@@ -176,7 +180,8 @@ def test_preview_marks_every_kind_of_row(app):
     assert found[10].status == "error" and codes_of(found[10]) == ["import_bad_number"]
     assert found[11].status == "new" and found[11].values["name"] == "Chi bộ <script>alert(1)</script>"
     assert found[12].status == "error" and codes_of(found[12]) == ["import_formula"]
-    assert batch.counts == {"new": 2, "updated": 1, "unchanged": 1, "warning": 1, "error": 5}
+    assert batch.counts == {"new": 1, "updated": 1, "unchanged": 1, "warning": 2, "error": 5}
+    assert importing.completed_changes(batch) == 1
 
 
 def test_preview_page_shows_reasons_escaped_and_refuses_to_confirm_with_errors(web_app):
@@ -208,7 +213,13 @@ def test_confirm_applies_all_rows_in_one_audited_event(web_app):
                         delimiter=";")
     response = upload(client, "branches", "sua.csv", content)
     token = token_of(response)
-    done = client.post(f"/transfers/{token}/confirm")
+    # the new branch, not yet held, reopens Tứ Minh's completed step: confirmed only with the preview's box
+    before = database_state()
+    refused = client.post(f"/transfers/{token}/confirm")
+    assert refused.status_code == 422 and "đánh dấu ô chấp nhận" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert database_state() == before
+    done = client.post(f"/transfers/{token}/confirm", data={"accept_completed_changes": "1"})
     assert done.status_code == 302
     db.session.expire_all()
     branches = {b.name: b for b in queries.unit_branches(unit)}
@@ -220,9 +231,9 @@ def test_confirm_applies_all_rows_in_one_audited_event(web_app):
     assert steps, "a new branch gets its workflow steps"
     event = db.session.execute(db.select(AuditRecord).filter_by(action="import.apply")).scalar_one()
     assert event.entity_key == token and event.unit_id == unit.id
-    assert event.new["new"] == 1 and event.new["updated"] == 1 and event.new["file"] == "sua.csv"
+    assert event.new["warning"] == 1 and event.new["updated"] == 1 and event.new["file"] == "sua.csv"
     assert db.session.execute(db.select(AuditRecord).filter_by(action="branch.add", entity_key=added.code)).first()
-    again = client.post(f"/transfers/{token}/confirm")
+    again = client.post(f"/transfers/{token}/confirm", data={"accept_completed_changes": "1"})
     assert again.status_code == 422
 
 
@@ -270,15 +281,32 @@ def test_an_import_failing_midway_leaves_the_database_as_it_was(web_app, monkeyp
     assert db.session.execute(db.select(ImportBatch).filter_by(token=token)).scalar_one().state == "previewed"
 
 
+def progress_rows(keys: list[str], state: str = "đang thực hiện") -> bytes:
+    return csv_bytes([["Mã đơn vị", "Bước", "Trạng thái"]] + [[TU_MINH, key, state] for key in keys])
+
+
 def test_a_row_refused_by_the_workflow_while_applying_changes_nothing(app):
+    from tests.steps import finish_prerequisites
+
     app.config["TRANSFERS_JOBS_INLINE"] = True
     actor = user("tuminh.vanphong")
     prep = queries.unit_preparation(unit_of(TU_MINH))
+    definition = prep.workflow_version.definition()
+    # Tứ Minh waits for its congress: the steps after it cannot start, which the preview already says
     steps = {s.key: s for s in queries.unit_steps(prep)}
     open_steps = [k for k, s in steps.items() if s.state == "not_started"]
-    assert open_steps
-    rows = [["Mã đơn vị", "Bước", "Trạng thái"]] + [[TU_MINH, key, "đang thực hiện"] for key in open_steps]
-    batch = staged("progress", "p.csv", csv_bytes(rows), actor)
+    waiting = [k for k in open_steps if any(steps[r].state != "done" for r in definition.step(k).requires)]
+    assert waiting
+    found = rows_of(staged("progress", "p.csv", progress_rows(open_steps), actor))
+    assert {n for n, r in found.items() if codes_of(r) == ["prerequisites_incomplete"]} == {
+        open_steps.index(k) + 2 for k in waiting}
+    # once the congress is held, the steps after it may start
+    finish_prerequisites(TU_MINH, "resolution", on=date(2025, 8, 1))
+    steps = {s.key: s for s in queries.unit_steps(prep)}
+    startable = [k for k, s in steps.items() if s.state == "not_started" and all(
+        steps[r].state in ("done", "not_applicable") for r in definition.step(k).requires)]
+    assert len(startable) >= 2
+    batch = staged("progress", "p.csv", progress_rows(startable), actor)
     assert batch.counts["error"] == 0, [r.problems for r in rows_of(batch).values()]
     before = database_state()
 
@@ -407,6 +435,21 @@ def test_round_trip_branches_and_progress_into_a_fresh_database(make_app, make_u
         importing.apply_batch(batch, admin)
         db.session.commit()
         assert branch_facts(TU_MINH) == expected_branches
+        # the steps the city approved through a draft: refused until the city approved a version of it
+        batch = staged("progress", "p.csv", progress_file, admin)
+        refused = {r.target: codes_of(r) for r in rows_of(batch).values() if r.status == "error"}
+        assert refused[f"{TU_MINH}/documents_approval"] == refused[f"{TU_MINH}/personnel_plan"] == [
+            "approval_needs_approved_draft"]
+        # and the steps after them, which wait for them
+        assert all(codes in (["approval_needs_approved_draft"], ["prerequisites_incomplete"])
+                   for codes in refused.values())
+        with pytest.raises(importing.Unprocessable) as with_errors:
+            importing.apply_batch(batch, admin)
+        assert with_errors.value.code == "import_has_errors"
+        db.session.rollback()
+        assert step_facts(TU_MINH) != expected_steps
+        for kind in ("political_report", "personnel_submission"):
+            approve_draft(TU_MINH, kind, on=date(2025, 7, 15))
         batch = staged("progress", "p.csv", progress_file, admin)
         problems = {r.number: r.problems for r in rows_of(batch).values() if r.status == "error"}
         assert not problems
@@ -519,5 +562,7 @@ def test_names_that_differ_only_by_their_diacritics_are_two_branches(app):
                          [TU_MINH, "", "Chi bộ Thôn Đồng", "", "", "", "", "", "", ""],
                          [TU_MINH, "", "chi bộ  thôn đồng", "", "", "", "", "", "", ""]])
     found = rows_of(staged("branches", "a.csv", content, user("tuminh.vanphong")))
-    assert [found[n].status for n in (2, 3, 4)] == ["new", "new", "error"]
+    # two branches (the first, not yet held, reopens the unit's completed step), then a duplicate
+    assert [found[n].status for n in (2, 3, 4)] == ["warning", "new", "error"]
+    assert codes_of(found[2]) == ["import_reopens_completed_step"]
     assert codes_of(found[4]) == ["duplicate_branch"]

@@ -11,7 +11,7 @@ from congress.progress import queries
 from congress.units.models import Unit
 from congress.units.operations import update_branch
 from tests.test_openapi import Checker
-from tests.test_transfers import BRANCH_HEADINGS, TU_MINH, csv_bytes
+from tests.test_transfers import BRANCH_HEADINGS, TU_MINH, csv_bytes, database_state
 
 BASE = "/api/v1/imports"
 
@@ -47,16 +47,32 @@ def test_the_whole_import_through_the_api(inline, api_as, checker):
     assert created.status_code == 201 and created.json["state"] == "previewed"
     token = created.json["token"]
     preview = call("get", f"{BASE}/{token}", staff.get(f"{BASE}/{token}"))
-    assert [r["status"] for r in preview.json["rows"]] == ["updated", "new"]
+    # the new branch, not yet held, reopens Tứ Minh's completed step (every branch held): a warning naming it
+    assert [r["status"] for r in preview.json["rows"]] == ["updated", "warning"]
     assert preview.json["rows"][0]["changes"] == {"secretary": [branch.secretary, "Bí Thư Mới"]}
-    only_new = call("get", f"{BASE}/{token}?status=new", staff.get(f"{BASE}/{token}?status=new"))
-    assert [r["number"] for r in only_new.json["rows"]] == [3]
+    assert [p["code"] for p in preview.json["rows"][1]["problems"]] == ["import_reopens_completed_step"]
+    only_warnings = call("get", f"{BASE}/{token}?status=warning", staff.get(f"{BASE}/{token}?status=warning"))
+    assert [r["number"] for r in only_warnings.json["rows"]] == [3]
     assert call("get", f"{BASE}/{token}?status=x", staff.get(f"{BASE}/{token}?status=x")).status_code == 422
     other = api_as("unit_staff", unit="11311")
     assert call("get", f"{BASE}/{token}", other.get(f"{BASE}/{token}")).status_code == 404
-    applied = call("post", f"{BASE}/{token}/confirm", staff.post(f"{BASE}/{token}/confirm", json={}))
+    # confirmed only with the acceptance of what the preview names; refused, it changes nothing
+    before = database_state()
+    for body in ({}, {"accept_completed_changes": False}):
+        refused = call("post", f"{BASE}/{token}/confirm", staff.post(f"{BASE}/{token}/confirm", json=body))
+        assert refused.status_code == 422 and refused.json["error"] == "import_completed_changes_unconfirmed"
+    for body in ({"accept_completed_changes": "yes"}, {"accept_completed_changes": True, "colour": "red"}):
+        refused = call("post", f"{BASE}/{token}/confirm", staff.post(f"{BASE}/{token}/confirm", json=body))
+        assert refused.status_code == 422 and refused.json["error"] in ("invalid_field", "unknown_fields")
+    db.session.expire_all()
+    assert database_state() == before
+    accepted = {"accept_completed_changes": True}
+    applied = call("post", f"{BASE}/{token}/confirm", staff.post(f"{BASE}/{token}/confirm", json=accepted))
+    checker.check("post", f"{BASE}/{token}/confirm", applied, request_body=accepted)
     assert applied.status_code == 200 and applied.json["state"] == "applied"
-    assert applied.json["counts"]["new"] == 1
+    assert applied.json["counts"]["warning"] == 1 and applied.json["counts"]["updated"] == 1
+    db.session.expire_all()
+    assert any(b.name == "Chi bộ API" for b in queries.unit_branches(unit))
     again = call("post", f"{BASE}/{token}/confirm", staff.post(f"{BASE}/{token}/confirm", json={}))
     assert again.status_code == 422 and again.json["error"] == "import_already_applied"
     assert call("post", f"{BASE}/{token}/cancel", staff.post(f"{BASE}/{token}/cancel", json={})).status_code == 422

@@ -85,9 +85,13 @@ def get_import(token: str):
 @login_required
 @idempotent
 def confirm_import(token: str):
-    check_fields(json_body(), set())
+    body = json_body()
+    check_fields(body, {importing.ACCEPT_FIELD})
+    accept = body.get(importing.ACCEPT_FIELD, False)
+    if not isinstance(accept, bool):
+        raise Unprocessable("invalid_field", {"field": importing.ACCEPT_FIELD, "problem": "true / false"})
     batch = importing.batch_for(token, current_user)
-    importing.apply_batch(batch, current_user)
+    importing.apply_batch(batch, current_user, accept_completed_changes=accept)
     db.session.commit()
     return jsonify(batch_json(batch))
 
@@ -134,8 +138,14 @@ def openapi_schemas() -> dict:
                   batch["required"] + ["rows", "next_page"])
     upload = obj({"kind": enum_of(IMPORT_KINDS), "file": {"type": "string", "contentMediaType":
                                                           "application/octet-stream"}}, ["kind", "file"])
+    confirmation = obj({importing.ACCEPT_FIELD: {
+        "type": "boolean", "default": False,
+        "description": "Accepts what the preview names: completed steps the import reopens or re-dates (the "
+                       "warnings `import_reopens_completed_step` and `import_redates_completed_step`). Without it, "
+                       "such an import is refused (422 `import_completed_changes_unconfirmed`)."}}, [],
+        description="The confirmation of an import; {} when the preview names no completed step.")
     return {"ImportBatch": batch, "ImportPreview": preview, "ImportUpload": upload,
-            "ImportDecision": obj({}, [], description="An empty object: {}.")}
+            "ImportDecision": obj({}, [], description="An empty object: {}."), "ImportConfirmation": confirmation}
 
 
 def openapi_parameters() -> dict:
@@ -179,7 +189,10 @@ def openapi_paths() -> dict:
         "/imports/{token}/confirm": {"post": _operation(
             "confirmImport", "Apply an import, all rows or none",
             "Refused while a row has an error (`import_has_errors`), and with 409 `import_stale` when what a row "
-            "changes was changed since the preview. Every change is audited, and the import as one "
+            "changes was changed since the preview. An import that reopens or re-dates completed steps (named "
+            "in the preview's warnings) needs `accept_completed_changes: true`, else 422 "
+            "`import_completed_changes_unconfirmed`; 409 `import_completed_changes_differ` when they are no "
+            "longer those of the preview. Every change is audited, and the import as one "
             "`import.apply` record with its counts.", "ImportBatch", "The applied import.", WRITE_ERRORS,
-            tags=["imports"], params=("ImportToken",), body="ImportDecision", write=True)},
+            tags=["imports"], params=("ImportToken",), body="ImportConfirmation", write=True)},
     }

@@ -566,13 +566,13 @@ def cancel(batch: ImportBatch, actor) -> None:
     batch.state, batch.content, batch.updated_at = "cancelled", None, utcnow()
 
 
-def apply_batch(batch: ImportBatch, actor, *, accept_completed_changes: bool | None = None) -> dict[str, int]:
+def apply_batch(batch: ImportBatch, actor, *, accept_completed_changes: bool = False) -> dict[str, int]:
     """Apply every staged row in the caller's transaction, all or nothing; the caller commits.
 
     Raises Conflict when what a row changes was changed since the preview, Unprocessable naming
     the row when an operation refuses it. Completed steps the preview said the import reopens or
-    re-dates are changed only with ``accept_completed_changes`` (by default: the preview's
-    checkbox, when the confirmation comes from its form).
+    re-dates are changed only with ``accept_completed_changes`` (the preview's checkbox, the
+    API's ``accept_completed_changes``: the caller passes what the user sent).
     """
     if batch.user_id != actor.id:
         raise NotFound("import_not_found")
@@ -586,7 +586,7 @@ def apply_batch(batch: ImportBatch, actor, *, accept_completed_changes: bool | N
     if counts["error"]:
         raise Unprocessable("import_has_errors", {"count": counts["error"]})
     foreseen = completed_changes(batch)
-    accept = _accepted_in_request() if accept_completed_changes is None else accept_completed_changes
+    accept = accept_completed_changes
     if foreseen and not accept:
         raise Unprocessable("import_completed_changes_unconfirmed", {"count": foreseen})
     applier = APPLIERS[batch.kind](actor, accept=accept)

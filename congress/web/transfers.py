@@ -146,7 +146,8 @@ def confirm_import(token: str):
     batch = importing.batch_for(token, current_user)
     batch_id = batch.id
     try:
-        counts = importing.apply_batch(batch, current_user)
+        counts = importing.apply_batch(
+            batch, current_user, accept_completed_changes=request.form.get(importing.ACCEPT_FIELD) == "1")
     except (Conflict, Unprocessable) as exc:
         db.session.rollback()
         return _preview_page(db.session.get(ImportBatch, batch_id), problem=describe(exc.code, exc.params),
