@@ -323,6 +323,45 @@ def test_calendar_feed_is_valid_icalendar_with_all_day_events(app):
     assert client.get("/calendar/cal_wrong.ics").status_code == 404
 
 
+def test_a_step_whose_lateness_is_kept_stays_overdue_in_notices_and_the_calendar(app):
+    """Tứ Minh's congress step missed its last day (1/8/2025); the congress then moved to 20/8. The step
+    answers to the day it missed until it is done (Step.due): the reminders, the city's alerts, the
+    digests and the calendar count it overdue from 1/8, not due on 20/8."""
+    from congress.notices.calendar import create_feed
+    from tests.steps import plan_congress
+
+    app.config["NOTICES_CITY_ALERT_DAYS"] = 3
+    set_due(TU_MINH, "congress", date(2025, 8, 1))
+    plan_congress(TU_MINH, date(2025, 8, 20))
+    step = unit_step(TU_MINH, "congress")
+    assert (step.due_on, step.missed_due_on) == (date(2025, 8, 20), date(2025, 8, 1))
+    assert step.due.last_allowed_day == date(2025, 8, 1)
+
+    jobs.send_reminders(at("2025-08-05"))
+    overdue = notices_of("tuminh.vanphong", "overdue", "congress")
+    assert len(overdue) == 1 and overdue[0].day == date(2025, 8, 1)
+    assert overdue[0].params["last_day"] == "2025-08-01" and overdue[0].params["days_left"] == -4
+    assert notices_of("tuminh.vanphong", "due_soon", "congress") == []
+
+    jobs.send_city_alerts(at("2025-08-05"))  # 4 days late, over the 3 days the city allows
+    alerts = [n for n in notices_of("thanhuy.vanphong", "city_alert") if n.params["unit_code"] == TU_MINH]
+    assert len(alerts) == 1 and alerts[0].params["days_late"] == 4
+    assert [(s["step"], s["last_day"]) for s in alerts[0].params["steps"]] == [("congress", "2025-08-01")]
+
+    jobs.send_digests(at("2025-08-05", 17, 5))
+    digest = notices_of("tuminh.vanphong", "digest")[-1].params
+    assert [(s["step"], s["last_day"], s["days_late"]) for s in digest["overdue"]] == [("congress", "2025-08-01", 4)]
+    assert "congress" not in [s["step"] for s in digest["due"]]
+
+    unit = db.session.execute(db.select(Unit).filter_by(code=TU_MINH)).scalar_one()
+    _, token = create_feed(user("tuminh.vanphong"), unit)
+    db.session.commit()
+    events = icalendar.Calendar.from_ical(app.test_client().get(f"/calendar/{token}.ics").data).walk("VEVENT")
+    event = next(e for e in events if str(e["UID"]) == f"step-{step.id}@congress")
+    assert event.decoded("DTSTART") == date(2025, 8, 1)
+    assert "20/8/2025" in str(event["DESCRIPTION"])  # where its due date moved, said beside the day it missed
+
+
 def test_a_unit_feed_only_for_those_who_may(app):
     from congress.errors import Forbidden
     from congress.notices.calendar import create_feed

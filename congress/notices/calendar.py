@@ -22,10 +22,10 @@ from congress.clock import utcnow
 from congress.errors import Forbidden
 from congress.extensions import db
 from congress.formatting import deadline_phrase, short_date
-from congress.progress.models import Preparation, Step, WorkflowVersion
+from congress.progress.models import Preparation, Step, WorkflowVersion, accountable_due
 from congress.units.models import Unit
 from workflows.deadlines import Deadline
-from workflows.rules import FINISHED
+from workflows.rules import FINISHED, State
 
 from .models import CalendarFeed
 from .texts import language
@@ -148,24 +148,32 @@ def build(feed: CalendarFeed) -> bytes:
 
 
 def _add_steps(calendar: icalendar.Calendar, prep_ids: list[int], stamp: datetime, base: str) -> None:
-    """Every open unit step with a due date, in one query."""
+    """Every open unit step with a due date, in one query. A step answers to its deadline as
+    ``Step.due`` says: one that missed its due date before the date moved later stays on the day it
+    missed, overdue, until it is done."""
     if not prep_ids:
         return
     rows = db.session.execute(
-        sa.select(Step.id, Step.key, Step.due_on, Step.due_kind, Unit.code, Unit.name, WorkflowVersion)
+        sa.select(Step.id, Step.key, Step.state, Step.due_on, Step.due_kind, Step.missed_due_on,
+                  Step.missed_due_kind, Unit.code, Unit.name, WorkflowVersion)
         .join(Preparation, Preparation.id == Step.preparation_id)
         .join(Unit, Unit.id == Preparation.unit_id)
         .join(WorkflowVersion, WorkflowVersion.id == Preparation.workflow_version_id)
-        .where(Step.preparation_id.in_(prep_ids), Step.branch_id.is_(None), Step.due_on.is_not(None),
-               Step.state.not_in(tuple(s.value for s in FINISHED)))
-        .order_by(Step.due_on, Step.id))
+        .where(Step.preparation_id.in_(prep_ids), Step.branch_id.is_(None),
+               sa.or_(Step.due_on.is_not(None), Step.missed_due_on.is_not(None)),
+               Step.state.not_in(tuple(s.value for s in FINISHED))))
+    dated = [(due, row) for row in rows if (due := accountable_due(
+        State(row.state), row.due_on, row.due_kind, row.missed_due_on, row.missed_due_kind)) is not None]
     english = language() == "en"
-    for row in rows:
+    for deadline, row in sorted(dated, key=lambda pair: (pair[0].last_allowed_day, pair[1].id)):
         step = row.WorkflowVersion.definition().step(row.key)
         step_title = step.title_en if english else step.title_vi
-        deadline = Deadline.from_last_day(row.due_on, row.due_kind or "by")
+        description = gettext("The step “%(step)s” of %(unit)s must be finished %(rule)s.", step=step_title,
+                              unit=row.name, rule=_rule(deadline))
+        if row.due_on is not None and row.due_on != deadline.last_allowed_day:  # the missed day, kept
+            description += "\n" + gettext("Its due date has since moved (%(rule)s); it stays overdue until it is "
+                                          "finished.", rule=_rule(Deadline.from_last_day(row.due_on,
+                                                                                         row.due_kind or "by")))
         calendar.add_component(_event(
-            f"step-{row.id}@congress", row.due_on, f"{step_title} · {row.name}",
-            gettext("The step “%(step)s” of %(unit)s must be finished %(rule)s.", step=step_title, unit=row.name,
-                    rule=_rule(deadline)),
+            f"step-{row.id}@congress", deadline.last_allowed_day, f"{step_title} · {row.name}", description,
             stamp, f"{base}/units/{row.code}#step-{row.key}" if base else None))

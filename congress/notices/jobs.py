@@ -15,7 +15,7 @@ commits, and only then sends the e-mail of what it created (mail.deliver_pending
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -28,7 +28,7 @@ from congress.audit.models import AuditRecord
 from congress.clock import local_now, utcnow
 from congress.extensions import db
 from congress.progress import queries
-from congress.progress.models import Preparation, Step, WorkflowVersion
+from congress.progress.models import Preparation, Step, WorkflowVersion, accountable_due
 from congress.units.models import Unit
 from workflows.deadlines import DEFAULT_CALENDAR, LOCAL_TZ, WorkingCalendar
 from workflows.readiness import Risk, task_summary
@@ -179,18 +179,26 @@ class OpenStep:
     titles: dict[str, str]
 
 
-def _open_unit_steps(where) -> list[OpenStep]:
-    """Unfinished unit steps with a due date matching ``where``, with their unit and titles, in one query."""
+def _open_unit_steps(due_matches: Callable) -> list[OpenStep]:
+    """Unfinished unit steps whose last allowed day matches ``due_matches`` (``lambda d: d <= horizon``),
+    with their unit and titles, in one query. The day is the one the step answers to (``Step.due``): a
+    step that missed its due date before the date moved later keeps counting from the missed one."""
     rows = db.session.execute(
-        sa.select(Step.id, Step.key, Step.due_on, Step.due_kind, Step.state, Step.reason, Unit,
-                  WorkflowVersion)
+        sa.select(Step.id, Step.key, Step.due_on, Step.due_kind, Step.missed_due_on, Step.missed_due_kind,
+                  Step.state, Step.reason, Unit, WorkflowVersion)
         .join(Preparation, Preparation.id == Step.preparation_id)
         .join(Unit, Unit.id == Preparation.unit_id)
         .join(WorkflowVersion, WorkflowVersion.id == Preparation.workflow_version_id)
-        .where(Step.branch_id.is_(None), Step.due_on.is_not(None), Step.state.not_in(FINISHED_VALUES), where)
-        .order_by(Unit.code, Step.due_on, Step.id))
-    return [OpenStep(r.id, r.key, r.due_on, r.due_kind or "by", r.state, r.reason, r.Unit,
-                     _titles(r.WorkflowVersion.definition(), r.key)) for r in rows]
+        # either date may be the one the step answers to; accountable_due picks it below
+        .where(Step.branch_id.is_(None), Step.state.not_in(FINISHED_VALUES),
+               sa.or_(due_matches(Step.due_on), due_matches(Step.missed_due_on))))
+    found = []
+    for r in rows:
+        due = accountable_due(State(r.state), r.due_on, r.due_kind, r.missed_due_on, r.missed_due_kind)
+        if due is not None and due_matches(due.last_allowed_day):
+            found.append(OpenStep(r.id, r.key, due.last_allowed_day, due.kind.value, r.state, r.reason, r.Unit,
+                                  _titles(r.WorkflowVersion.definition(), r.key)))
+    return sorted(found, key=lambda s: (s.unit.code, s.due_on, s.step_id))
 
 
 def _step_params(step: OpenStep, today: date) -> dict:
@@ -226,7 +234,7 @@ def send_reminders(now: datetime | None = None) -> JobResult:
     offsets = current_app.config["NOTICES_REMINDER_DAYS"]
     audience = Audience(UNIT_ROLES)
     horizon = next_working_day(day, calendar) + timedelta(days=max(offsets, default=0))
-    for step in _open_unit_steps(Step.due_on <= horizon):
+    for step in _open_unit_steps(lambda due_on: due_on <= horizon):
         users = audience.by_unit.get(step.unit.id, [])
         if not users:
             continue
@@ -260,7 +268,7 @@ def send_city_alerts(now: datetime | None = None) -> JobResult:
     threshold = current_app.config["NOTICES_CITY_ALERT_DAYS"]
     audience = Audience(CITY_ROLES)
     late: dict[int, list[OpenStep]] = defaultdict(list)
-    for step in _open_unit_steps(Step.due_on < day - timedelta(days=threshold)):
+    for step in _open_unit_steps(lambda due_on: due_on < day - timedelta(days=threshold)):
         late[step.unit.id].append(step)
     for steps in late.values():
         unit = steps[0].unit
@@ -326,7 +334,7 @@ def send_digests(now: datetime | None = None) -> JobResult:
     rows = queries.readiness_rows(None, as_of=day)
     changes = _changes_on(day)
     open_by_unit: dict[int, list[OpenStep]] = defaultdict(list)
-    for step in _open_unit_steps(Step.due_on <= following):
+    for step in _open_unit_steps(lambda due_on: due_on <= following):
         open_by_unit[step.unit.id].append(step)
     definitions = {v.id: v.definition() for v in db.session.execute(db.select(WorkflowVersion)).scalars()}
     audience = Audience((*UNIT_ROLES, *CITY_ROLES))
