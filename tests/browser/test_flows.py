@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from congress.drafts.models import DraftVersion
 from congress.extensions import db
 from congress.progress.models import Preparation, Step
 from congress.units.models import Branch, Unit
@@ -62,28 +63,45 @@ def test_unit_staff_complete_a_step_and_the_city_dashboard_shows_it(new_page):
     assert "Văn phòng Đảng ủy phường Hồng Bàng" in staff.content()
 
 
+def submitted_draft(code: str, kind: str) -> DraftVersion:
+    db.session.expire_all()
+    return db.session.execute(
+        db.select(DraftVersion).join(Unit, Unit.id == DraftVersion.unit_id)
+        .where(Unit.code == code, DraftVersion.kind == kind, DraftVersion.status == "submitted")).scalar_one()
+
+
 def test_city_staff_approve_one_submission_and_return_another(new_page):
     page = new_page(WIDE)
     login(page, "thanhuy.vanphong")
     documents = unit_step(NAM_DONG, "documents_approval")
     personnel = unit_step(HA_NAM, "personnel_plan")
     assert documents.state == personnel.state == "submitted"
+    report = submitted_draft(NAM_DONG, "political_report")
+    submission = submitted_draft(HA_NAM, "personnel_submission")
     queue = page.locator("#approvals")
     waiting = int(re.search(r"\((\d+)\)", queue.locator("h2").inner_text())[1])
+    # a step submitted with its draft is in the queue once, as the draft, naming the step it moves
+    for step, draft in ((documents, report), (personnel, submission)):
+        assert page.locator(f"#approval-{step.id}").count() == 0
+        assert page.locator(f"#approval-draft-{draft.id}").count() == 1
 
-    item = page.locator(f"#approval-{documents.id}")
-    item.get_by_label("Ngày phê duyệt").fill("5/8/2025")
+    item = page.locator(f"#approval-draft-{report.id}")
+    assert "Trình Ban Thường vụ Thành ủy cho ý kiến dự thảo văn kiện" in item.inner_text()
+    item.get_by_label("Ý kiến (không bắt buộc)").fill("Đồng ý với dự thảo.")
     item.get_by_role("button", name=re.compile("^Phê duyệt")).click()
     page.wait_for_load_state("networkidle")
-    assert page.locator(f"#approval-{documents.id}").count() == 0
+    assert f"Đã phê duyệt “Báo cáo chính trị, dự thảo lần {report.number}” của Phường Nam Đồng." in page.content()
+    assert page.locator(f"#approval-draft-{report.id}").count() == 0
     step = unit_step(NAM_DONG, "documents_approval")
-    assert step.state == "approved" and step.approved_on.isoformat() == "2025-08-05"
+    assert step.state == "approved" and step.approved_on.isoformat() == "2025-08-05"  # the demo's day
+    assert db.session.get(DraftVersion, report.id).status == "approved"
 
-    item = page.locator(f"#approval-{personnel.id}")
+    item = page.locator(f"#approval-draft-{submission.id}")
     item.locator("summary").click()
     item.get_by_role("button", name=re.compile("^Trả lại")).click()  # no reason: refused, nothing changes
     assert unit_step(HA_NAM, "personnel_plan").state == "submitted"
-    item = page.locator(f"#approval-{personnel.id}")
+    assert db.session.get(DraftVersion, submission.id).status == "submitted"
+    item = page.locator(f"#approval-draft-{submission.id}")
     if not item.locator("details").evaluate("d => d.open"):
         item.locator("summary").click()
     item.get_by_label(re.compile("Lý do")).fill("Phương án nhân sự chưa bảo đảm tỷ lệ cán bộ trẻ, đề nghị bổ sung.")
@@ -91,7 +109,8 @@ def test_city_staff_approve_one_submission_and_return_another(new_page):
     page.wait_for_load_state("networkidle")
     step = unit_step(HA_NAM, "personnel_plan")
     assert step.state == "in_progress" and "cán bộ trẻ" in step.reason
-    assert page.locator(f"#approval-{personnel.id}").count() == 0
+    assert db.session.get(DraftVersion, submission.id).status == "returned"
+    assert page.locator(f"#approval-draft-{submission.id}").count() == 0
     assert f"({waiting - 2})" in page.locator("#approvals h2").inner_text()
     screenshot(page, "dashboard-after-decisions", full_page=False)
 
