@@ -3,6 +3,7 @@ static script, no inline code), the preview, confirming."""
 import re
 
 from tests.browser.conftest import WIDE, login, screenshot
+from tests.browser.test_flows import unit_step
 
 
 def test_upload_preview_and_confirm(new_page, tmp_path):
@@ -33,8 +34,27 @@ def test_upload_preview_and_confirm(new_page, tmp_path):
                      encoding="utf-8-sig")
     page.get_by_label("Tệp", exact=True).set_input_files(str(sheet))
     page.get_by_role("button", name="Tải lên và xem trước").click()
+    page.get_by_role("table").wait_for()
+    # Tứ Minh's branches have all held their congress: a new branch reopens that completed step, which the
+    # preview names and the confirmation must accept explicitly
+    assert unit_step("10891", "branch_congresses").state == "done"
+    named = page.locator("#completed-changes").inner_text()
+    assert "Dòng 2" in named and "“Hoàn thành đại hội các chi bộ, đảng bộ trực thuộc” của Phường Tứ Minh" in named
+    accept = page.get_by_label("Mở lại bước đã hoàn thành hoặc đổi ngày hoàn thành như bản xem trước nêu")
+    assert not accept.is_checked()
+    preview_url = page.url
+    page.get_by_role("button", name="Xác nhận nhập").click()  # not accepted: the browser keeps the form
+    page.wait_for_load_state("networkidle")
+    assert page.url == preview_url and unit_step("10891", "branch_congresses").state == "done"
+    screenshot(page, "import-preview-completed-step")
+    accept.check()
     page.get_by_role("button", name="Xác nhận nhập").click()
-    assert "Đã nhập: 1 mới, 0 cập nhật, 0 không đổi." in page.content()
+    page.wait_for_load_state("networkidle")
+    assert "Lượt nhập này đã được áp dụng." in page.content()
+    told = page.locator(".flash").all_inner_texts()
+    assert unit_step("10891", "branch_congresses").state == "in_progress"  # reopened, as accepted
     page.goto("/units/10891/branches")
     assert "Chi bộ Tổ dân phố số 99" in page.content()
     assert not [p for p in problems if "Content Security Policy" in p], problems
+    # the branch is new, although its row warned that it reopens a completed step
+    assert "Đã nhập: 1 mới, 0 cập nhật, 0 không đổi." in told
