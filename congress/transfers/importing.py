@@ -197,6 +197,16 @@ def row_counts(batch: ImportBatch) -> dict[str, int]:
     return {status: found.get(status, 0) for status in ("new", "updated", "unchanged", "warning", "error")}
 
 
+def _done_counts(batch: ImportBatch, counts: dict[str, int]) -> dict[str, int]:
+    """What the applied rows did: a row that carried a warning counts as new, updated or unchanged
+    by its effect too ("warning" keeps how many carried one)."""
+    done = dict(counts)
+    for before, changes in db.session.execute(sa.select(ImportRow.before, ImportRow.changes).where(
+            ImportRow.batch_id == batch.id, ImportRow.status == "warning")):
+        done["new" if before is None else "updated" if changes else "unchanged"] += 1
+    return done
+
+
 # --- classifying rows ----------------------------------------------------------------------
 
 class Staged:
@@ -594,6 +604,7 @@ def apply_batch(batch: ImportBatch, actor, *, accept_completed_changes: bool = F
     if accept and len(applier.policy.changes) != foreseen:
         raise Conflict("import_completed_changes_differ",
                        {"count": len(applier.policy.changes), "foreseen": foreseen})
+    counts = _done_counts(batch, counts)
     unit_ids = applier.unit_ids
     record(action="import.apply", entity="import", actor=actor, entity_key=batch.token,
            unit_id=next(iter(unit_ids)) if len(unit_ids) == 1 else None,

@@ -154,7 +154,7 @@ def confirm_import(token: str):
                              status=exc.status)
     db.session.commit()
     flash(gettext("Imported: %(new)s new, %(updated)s updated, %(unchanged)s unchanged.", new=counts["new"],
-                  updated=counts["updated"], unchanged=counts["unchanged"] + counts["warning"]), "success")
+                  updated=counts["updated"], unchanged=counts["unchanged"]), "success")
     return redirect(url_for("web.import_preview", token=token))
 
 
