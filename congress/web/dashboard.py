@@ -303,26 +303,19 @@ def dashboard():
 @idempotent
 def decide(step_id: int):
     """Approve or return one submission from the queue."""
-    action = DECISIONS.get(request.form.get("action", ""))
-    if action is None:
-        abort(400)
+    action = _decision()
     step = db.session.get(Step, step_id)
     if step is None or step.branch_id is not None:
         abort(404)
     unit = step.preparation.unit
-    if not is_city_user(current_user) or not permissions.can_read_unit(current_user, unit):
-        abort(403)
+    _city_reader_of(unit)
     if not permissions.can_take_action(current_user, unit, action):
         abort(403)
     step_def = step.preparation.workflow_version.definition().step(step.key)
     title = step_def.title(_language())
     form = StepActionForm(prefix=decision_prefix(step, action))
     anchor = f"approval-{step.id}"
-    valid = form.validate_on_submit()
-    if valid and action is Action.RETURN and not form.note.data:
-        form.note.errors.append(gettext("Give the reason for returning it: the unit will read it."))
-        valid = False
-    if not valid:
+    if not _valid_decision(form, action):
         return _refused(unit, step, action, form, title, anchor)
     try:
         transition(step, action=action, actor=current_user, version=form.version.data,
@@ -340,11 +333,7 @@ def decide(step_id: int):
         form.form_errors.append(describe(exc.code, exc.params))
         return _refused(unit, step, action, form, title, anchor, reason=describe(exc.code, exc.params))
     db.session.commit()
-    if action is Action.APPROVE:
-        flash(gettext("Approved “%(step)s” of %(unit)s.", step=title, unit=unit.name), "success")
-    else:
-        flash(gettext("Returned “%(step)s” to %(unit)s.", step=title, unit=unit.name), "success")
-    return redirect(url_for("web.dashboard", **_kept_args(), _anchor="approvals"))
+    return _decided(action, title, unit)
 
 
 @web.post("/dashboard/approvals/drafts/<int:draft_id>")
@@ -352,23 +341,16 @@ def decide(step_id: int):
 @idempotent
 def decide_draft(draft_id: int):
     """Approve or return one submitted draft version from the queue (its approval step follows)."""
-    action = DECISIONS.get(request.form.get("action", ""))
-    if action is None:
-        abort(400)
+    action = _decision()
     draft = db.session.get(DraftVersion, draft_id) if 0 < draft_id < 2**31 else None
     if draft is None:
         abort(404)
     unit = draft.unit
-    if not is_city_user(current_user) or not permissions.can_read_unit(current_user, unit):
-        abort(403)
+    _city_reader_of(unit)
     if not permissions.can_review_drafts(current_user, unit):
         abort(403)
     form = StepActionForm(prefix=draft_decision_prefix(draft, action))
-    valid = form.validate_on_submit()
-    if valid and action is Action.RETURN and not form.note.data:
-        form.note.errors.append(gettext("Give the reason for returning it: the unit will read it."))
-        valid = False
-    if not valid:
+    if not _valid_decision(form, action):
         return _draft_refused(draft, action, form)
     what = draft_words(draft)
     try:
@@ -386,6 +368,32 @@ def decide_draft(draft_id: int):
         form.form_errors.append(reason)
         return _draft_refused(draft, action, form, reason=reason)
     db.session.commit()
+    return _decided(action, what, unit)
+
+
+def _decision() -> Action:
+    """The city's decision a queue form posts (approve or return); 400 for anything else."""
+    action = DECISIONS.get(request.form.get("action", ""))
+    if action is None:
+        abort(400)
+    return action
+
+
+def _city_reader_of(unit) -> None:
+    if not is_city_user(current_user) or not permissions.can_read_unit(current_user, unit):
+        abort(403)
+
+
+def _valid_decision(form: StepActionForm, action: Action) -> bool:
+    """The form is valid, and a return gives the reason the unit will read."""
+    valid = form.validate_on_submit()
+    if valid and action is Action.RETURN and not form.note.data:
+        form.note.errors.append(gettext("Give the reason for returning it: the unit will read it."))
+        valid = False
+    return valid
+
+
+def _decided(action: Action, what: str, unit):
     if action is Action.APPROVE:
         flash(gettext("Approved “%(step)s” of %(unit)s.", step=what, unit=unit.name), "success")
     else:
