@@ -231,7 +231,8 @@ def test_confirm_applies_all_rows_in_one_audited_event(web_app):
     assert steps, "a new branch gets its workflow steps"
     event = db.session.execute(db.select(AuditRecord).filter_by(action="import.apply")).scalar_one()
     assert event.entity_key == token and event.unit_id == unit.id
-    assert event.new["warning"] == 1 and event.new["updated"] == 1 and event.new["file"] == "sua.csv"
+    assert event.new["new"] == 1 and event.new["updated"] == 1 and event.new["file"] == "sua.csv"
+    assert event.new["warning"] == 1  # the new branch carried the warning its acceptance answered
     assert db.session.execute(db.select(AuditRecord).filter_by(action="branch.add", entity_key=added.code)).first()
     again = client.post(f"/transfers/{token}/confirm", data={"accept_completed_changes": "1"})
     assert again.status_code == 422

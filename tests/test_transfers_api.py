@@ -70,7 +70,8 @@ def test_the_whole_import_through_the_api(inline, api_as, checker):
     applied = call("post", f"{BASE}/{token}/confirm", staff.post(f"{BASE}/{token}/confirm", json=accepted))
     checker.check("post", f"{BASE}/{token}/confirm", applied, request_body=accepted)
     assert applied.status_code == 200 and applied.json["state"] == "applied"
-    assert applied.json["counts"]["warning"] == 1 and applied.json["counts"]["updated"] == 1
+    assert applied.json["counts"]["new"] == 1 and applied.json["counts"]["updated"] == 1
+    assert applied.json["counts"]["warning"] == 1
     db.session.expire_all()
     assert any(b.name == "Chi bộ API" for b in queries.unit_branches(unit))
     again = call("post", f"{BASE}/{token}/confirm", staff.post(f"{BASE}/{token}/confirm", json={}))
