@@ -430,13 +430,30 @@ def test_list_units_scope_and_filters(api):
 
 
 def test_list_units_by_risk(api):
-    # today (5/8) every unit has overdue steps; one unit given a late deadline is on track
+    # today (5/8) every unit has overdue steps
     assert api.city_staff.get(f"{API}/units?risk=late").json["count"] == 114
+    # a later deadline does not erase the lateness already incurred: the unit stays late while the
+    # steps it missed are unfinished, each against the day it missed
     response = api.city_staff.put(f"{API}/units/{UNIT}/deadline",
                                   json={"version": preparation().version, "date": "2025-10-31", "kind": "by"})
     assert response.status_code == 200, response.json
+    readiness = api.city_staff.get(f"{API}/units/{UNIT}").json["readiness"]
+    assert readiness["risk"] == "late" and readiness["overdue_steps"] == ["plan", "subcommittees", "propaganda"]
+    plan = unit_step("plan")
+    assert plan.missed_due_on == date(2025, 7, 26) and plan.due_on > plan.missed_due_on
+    assert api.city_staff.get(f"{API}/units?risk=on_track").json["count"] == 0
+    assert api.city_staff.get(f"{API}/units?risk=late").json["count"] == 114
+    # a unit that kept to its due dates, whose pace only finishes after its deadline, is at risk:
+    # a later deadline puts it on track
+    for key in ("propaganda", "comment_round", "personnel_plan"):
+        finish_prerequisites(OTHER_UNIT, key, include=True)
+    readiness = api.city_staff.get(f"{API}/units/{OTHER_UNIT}").json["readiness"]
+    assert readiness["risk"] == "at_risk" and readiness["overdue_steps"] == []
+    response = api.city_staff.put(f"{API}/units/{OTHER_UNIT}/deadline",
+                                  json={"version": preparation(OTHER_UNIT).version, "date": "2025-10-31", "kind": "by"})
+    assert response.status_code == 200, response.json
     on_track = api.city_staff.get(f"{API}/units?risk=on_track").json
-    assert [u["code"] for u in on_track["units"]] == [UNIT]
+    assert [u["code"] for u in on_track["units"]] == [OTHER_UNIT]
     assert on_track["units"][0]["readiness"]["risk"] == "on_track"
     assert api.city_staff.get(f"{API}/units?risk=late").json["count"] == 113
     assert api.city_staff.get(f"{API}/units?risk=done&kind=xa").json["count"] == 0
@@ -767,7 +784,11 @@ def test_holding_every_branch_completes_the_units_step_and_removing_one_reopens_
     detail = api.staff.get(f"{API}/units/{UNIT}").json
     assert detail["readiness"]["branches_held"] == detail["readiness"]["branches_total"] == 3
 
-    assert patch_branch(api.staff, codes[1], held_on=None).status_code == 200
+    # taking a congress back reopens the unit's completed step: only when confirmed
+    with Unchanged():
+        refused = assert_error(patch_branch(api.staff, codes[1], held_on=None), 422, "completed_step_reopen")
+        assert refused["details"]["step"] == "branch_congresses"
+    assert patch_branch(api.staff, codes[1], held_on=None, confirm_reopen=True).status_code == 200
     step = unit_step("branch_congresses")
     assert (step.state, step.completed_on) == ("in_progress", None)
     assert branch_step(codes[1], "congress").state == "in_progress"
@@ -1137,15 +1158,21 @@ def test_adding_a_branch(api):
         assert patch_branch(api.staff, code, held_on="2025-07-20").status_code == 200
     assert unit_step("branch_congresses").state == "done"
 
-    response = api.staff.post(f"{API}/units/{UNIT}/branches",
-                              json={"name": "Chi bộ Trường Mầm non Tứ Minh", "members": 14,
-                                    "secretary": "Lê Thị Hoa", "planned_on": "2025-08-10"})
+    new_branch = {"name": "Chi bộ Trường Mầm non Tứ Minh", "members": 14, "secretary": "Lê Thị Hoa",
+                  "planned_on": "2025-08-10"}
+    # a new branch not yet held reopens the unit's completed roll-up step: only when confirmed
+    with Unchanged():
+        refused = assert_error(api.staff.post(f"{API}/units/{UNIT}/branches", json=new_branch), 422,
+                               "completed_step_reopen")
+        assert refused["details"]["step"] == "branch_congresses" and refused["details"]["completed_on"] == "2025-07-20"
+        assert_error(api.staff.post(f"{API}/units/{UNIT}/branches", json={**new_branch, "confirm_reopen": "yes"}),
+                     422, "invalid_field")
+    response = api.staff.post(f"{API}/units/{UNIT}/branches", json={**new_branch, "confirm_reopen": True})
     assert response.status_code == 201, response.json
     body = response.json
     assert body["code"] == f"{UNIT}-{len(codes) + 1:03d}" and body["held"] is False
     assert [s["key"] for s in body["steps"]] == ["plan", "documents", "congress", "report"]
     assert next(s for s in body["steps"] if s["key"] == "congress")["due"]["date"] == "2025-08-10"
-    # a new branch not yet held reopens the unit's roll-up step
     assert unit_step("branch_congresses").state == "in_progress"
     assert audit_records(action="branch.add")[0].new["name"] == "Chi bộ Trường Mầm non Tứ Minh"
 

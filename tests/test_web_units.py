@@ -439,6 +439,48 @@ def test_bulk_row_changed_by_someone_else_saves_nothing(app, vinh_am):
     assert [db.session.get(Branch, b.id).delegates for b in pending] == [20, None, None]
 
 
+def test_bulk_save_that_reopens_the_completed_step_needs_its_box(app):
+    """Taking back a branch's congress in Tứ Minh, whose branches have all held theirs, reopens the
+    unit's completed step: the table is shown again with the refusal and the box that confirms it."""
+    client = signed_in(app, "tuminh.vanphong")
+    branches = branch_rows(TU_MINH)[:3]
+    values = {branches[0].code: {"held_on": ""}, branches[1].code: {"delegates": "31"}}
+    data = bulk_data(csrf_token(client, "/units/10891/branches"), branches, values)
+    before = audit_count(TU_MINH)
+    refused = client.post("/units/10891/branches", data=data)
+    assert refused.status_code == 422
+    html = text(refused)
+    row = html[html.index(f'id="branch-{branches[0].code}"'):]
+    assert f"mở lại bước “{ROLL_UP}”" in row[:row.index("</tr>")]
+    table = html[html.index('id="branch-table"'):html.index('id="add-branch"')]
+    assert REOPEN_BOX in table and f"Mở lại bước “{ROLL_UP}” đã hoàn thành" in table
+    assert f'{REOPEN_BOX} checked' not in table
+    db.session.expire_all()
+    assert [db.session.get(Branch, b.id).version for b in branches] == [b.version for b in branches]
+    assert audit_count(TU_MINH) == before and step(TU_MINH, "branch_congresses").state == "done"
+    # ticked and sent again: saved, the step reopened
+    response = client.post("/units/10891/branches", data={**data, "confirm_reopen": "1"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Branch, branches[0].id).held_on is None
+    assert db.session.get(Branch, branches[1].id).delegates == 31
+    assert step(TU_MINH, "branch_congresses").state == "in_progress"
+
+
+def test_a_ticked_reopen_box_stays_ticked_when_another_row_is_refused(app):
+    client = signed_in(app, "tuminh.vanphong")
+    branches = branch_rows(TU_MINH)[:2]
+    values = {branches[0].code: {"held_on": ""}, branches[1].code: {"held_on": "2025-08-09"}}  # in the future
+    data = bulk_data(csrf_token(client, "/units/10891/branches"), branches, values)
+    refused = client.post("/units/10891/branches", data={**data, "confirm_reopen": "1"})
+    assert refused.status_code == 422
+    html = text(refused)
+    assert "là ngày trong tương lai" in html and f'{REOPEN_BOX} checked' in html
+    db.session.expire_all()
+    assert db.session.get(Branch, branches[0].id).held_on is not None
+    assert step(TU_MINH, "branch_congresses").state == "done"
+
+
 def test_unchanged_rows_are_not_written(app, vinh_am):
     branches = branch_rows(VINH_AM)
     before = audit_count(VINH_AM)
@@ -448,12 +490,30 @@ def test_unchanged_rows_are_not_written(app, vinh_am):
     assert "Không có gì để lưu" in text(vinh_am.get("/units/11887/branches"))
 
 
+ROLL_UP = "Hoàn thành đại hội các chi bộ, đảng bộ trực thuộc"  # Tứ Minh's completed step (every branch held)
+REOPEN_BOX = 'name="confirm_reopen" value="1"'
+
+
 def test_add_a_branch(app):
     client = signed_in(app, "tuminh.vanphong")
-    response = client.post("/units/10891/branches/new", data={
-        "new-csrf_token": csrf_token(client), "new-name": "Chi bộ Doanh nghiệp Tứ Minh Xanh", "new-kind": "chi_bo",
-        "new-secretary": "Phạm Thị Hoa", "new-members": "17", "new-planned_on": "2025-08-10"})
+    data = {"new-csrf_token": csrf_token(client), "new-name": "Chi bộ Doanh nghiệp Tứ Minh Xanh",
+            "new-kind": "chi_bo", "new-secretary": "Phạm Thị Hoa", "new-members": "17",
+            "new-planned_on": "2025-08-10"}
+    # every branch of Tứ Minh has held its congress: a new one reopens the completed step, only when confirmed
+    before = audit_count(TU_MINH)
+    refused = client.post("/units/10891/branches/new", data=data)
+    assert refused.status_code == 422
+    html = text(refused)
+    assert f"mở lại bước “{ROLL_UP}” của Phường Tứ Minh, đã hoàn thành ngày" in html
+    box = html[html.index('id="add-branch"'):]
+    assert REOPEN_BOX in box and f"Mở lại bước “{ROLL_UP}” đã hoàn thành" in box
+    assert 'value="Chi bộ Doanh nghiệp Tứ Minh Xanh"' in box  # the input is kept
+    assert REOPEN_BOX not in html[:html.index('id="add-branch"')]  # the bulk table's save needs none
+    assert len(branch_rows(TU_MINH)) == 105 and audit_count(TU_MINH) == before
+    assert step(TU_MINH, "branch_congresses").state == "done"
+    response = client.post("/units/10891/branches/new", data={**data, "confirm_reopen": "1"})
     assert response.status_code == 302 and "#branch-10891-106" in response.headers["Location"]
+    assert step(TU_MINH, "branch_congresses").state == "in_progress"
     added = db.session.execute(db.select(Branch).filter_by(code="10891-106")).scalar_one()
     assert (added.name, added.members, added.planned_on) == ("Chi bộ Doanh nghiệp Tứ Minh Xanh", 17, date(2025, 8, 10))
     assert last_audit(TU_MINH).action in ("branch.add", "step.auto_reopen")

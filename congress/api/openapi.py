@@ -100,6 +100,14 @@ CONFIRMATION: dict[str, Schema] = {
                                           "`confirmation_reason_required`).")),
 }
 
+#: the confirmation a branch write needs to reopen the unit's completed "branch_congresses" step
+CONFIRM_REOPEN: Schema = {
+    "type": "boolean", "default": False,
+    "description": "Confirms reopening the unit's completed step `branch_congresses` (\"Hoàn thành đại hội các "
+                   "chi bộ\"), which a branch not yet held, added or with its `held_on` removed, reopens while "
+                   "every other branch has held its congress. Without it such a write is refused (422 "
+                   "`completed_step_reopen`, naming the step in `details`) and changes nothing."}
+
 DEADLINE_DESCRIPTION = (
     "A deadline: a day and its wording, which decides the last allowed day. "
     "`before` is \"trước ngày D\" (before day D): the last allowed day is D−1. "
@@ -332,6 +340,7 @@ def _schemas() -> dict[str, Schema]:
                                                         "null reopens them."}),
             "delegates": nullable({**COUNT, "maximum": MAX_DELEGATES}),
             "new_secretary": nullable(text(TEXT_LIMITS["new_secretary"])),
+            "confirm_reopen": CONFIRM_REOPEN,
         }, required=["version"]), "additionalProperties": False,
             "description": "Only the fields sent are changed. " + TEXT_INPUT},
         "BranchCreate": {**obj({
@@ -343,6 +352,7 @@ def _schemas() -> dict[str, Schema]:
             "held_on": nullable({**DATE, "description": "Not in the future nor before the campaign start."}),
             "delegates": nullable({**COUNT, "maximum": MAX_DELEGATES}),
             "new_secretary": nullable(text(TEXT_LIMITS["new_secretary"])),
+            "confirm_reopen": CONFIRM_REOPEN,
         }, required=["name"]), "additionalProperties": False, "description": TEXT_INPUT},
         "UnitDeadlineRequest": {**obj({
             "version": {**VERSION, "description": "The preparation's version."},
@@ -576,7 +586,8 @@ def _paths() -> dict:
         "/units/{code}/branches": {"post": _created(_operation(
             "addBranch", "Add a subordinate branch to a unit (the unit's own staff, admin)",
             "Creates the branch with the next code of the unit (\"11311-042\") and its congress steps. "
-            "A unit whose branches were all held gets its branch_congresses step reopened. Audited.",
+            "A unit whose branches were all held gets its branch_congresses step reopened, only with "
+            "`confirm_reopen` (else 422 `completed_step_reopen`). Audited.",
             "Branch", "The new branch, with its steps.", WRITE_ERRORS, tags=["branches"], params=("UnitCode",),
             body="BranchCreate", write=True))},
         "/branches/{code}": {
@@ -587,7 +598,8 @@ def _paths() -> dict:
                 "updateBranch", "Change a branch (the unit's own staff, admin)",
                 "Changes the fields sent, all or nothing. Setting `held_on` completes the branch's congress "
                 "step and, on the unit's last branch not yet held, the unit's branch_congresses step; "
-                "removing it reopens them. Audited, the automatic changes too.",
+                "removing it reopens them (the unit's completed step only with `confirm_reopen`, else 422 "
+                "`completed_step_reopen`). Audited, the automatic changes too.",
                 "Branch", "The branch after the change, with its steps.", WRITE_ERRORS, tags=["branches"],
                 params=("BranchCode",), body="BranchPatch", write=True),
         },

@@ -320,10 +320,13 @@ def get_branch(code: str):
 def patch_branch(code: str):
     branch = readable_branch(code)
     body = json_body()
-    check_fields(body, set(unit_ops.BRANCH_FIELDS) | {"version"})
+    check_fields(body, set(unit_ops.BRANCH_FIELDS) | {"version", "confirm_reopen"})
     version = parse_version(body)
     changes = _branch_fields(body)
-    unit_ops.update_branch(branch, changes, actor=current_user, version=version)
+    confirm_reopen = body.get("confirm_reopen", False)  # reopens the unit's completed step, if it must
+    if not isinstance(confirm_reopen, bool):
+        raise Unprocessable("invalid_field", {"field": "confirm_reopen", "problem": "true / false"})
+    unit_ops.update_branch(branch, changes, actor=current_user, version=version, confirm_reopen=confirm_reopen)
     db.session.commit()
     return jsonify(_branch_json(branch))
 
@@ -350,8 +353,11 @@ def add_branch(code: str):
     unit = readable_unit(code)
     preparation_of(unit)
     body = json_body()
-    check_fields(body, set(unit_ops.BRANCH_FIELDS))
-    branch = unit_ops.add_branch(unit, _branch_fields(body), actor=current_user)
+    check_fields(body, set(unit_ops.BRANCH_FIELDS) | {"confirm_reopen"})
+    confirm_reopen = body.get("confirm_reopen", False)  # reopens the unit's completed step, if it must
+    if not isinstance(confirm_reopen, bool):
+        raise Unprocessable("invalid_field", {"field": "confirm_reopen", "problem": "true / false"})
+    branch = unit_ops.add_branch(unit, _branch_fields(body), actor=current_user, confirm_reopen=confirm_reopen)
     db.session.commit()
     return jsonify(_branch_json(branch)), 201
 
@@ -430,7 +436,7 @@ def list_campaigns():
 @login_required
 @idempotent
 def put_campaign_deadline(campaign_id: int):
-    campaign = db.session.get(Campaign, campaign_id)
+    campaign = db.session.get(Campaign, campaign_id) if 0 < campaign_id < 2**31 else None
     if campaign is None or not permissions.can_read_province(current_user, campaign.province_code):
         raise NotFound("not_found")
     body = json_body()
