@@ -24,7 +24,7 @@ from functools import partial
 from typing import TypeVar
 
 import sqlalchemy as sa
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app
 
 from congress.accounts import permissions
 from congress.accounts.models import User
@@ -613,17 +613,6 @@ def apply_batch(batch: ImportBatch, actor, *, accept_completed_changes: bool = F
     batch.finished_at = batch.updated_at = utcnow()
     db.session.flush()
     return counts
-
-
-def _accepted_in_request() -> bool:
-    """Whether the confirmation accepts the changes to completed steps: the preview's checkbox
-    ticked, or ``"accept_completed_changes": true`` in a JSON body."""
-    if not has_request_context():
-        return False
-    if request.is_json:
-        body = request.get_json(silent=True)
-        return isinstance(body, dict) and body.get(ACCEPT_FIELD) is True
-    return request.form.get(ACCEPT_FIELD) == "1"
 
 
 def _apply_rows(batch: ImportBatch, applier: _Applier) -> None:
