@@ -228,6 +228,14 @@ def empty_app(make_app):
 
 
 @pytest.fixture
+def web_app(make_app):
+    """The demo, with imports read and previewed at once (no background job)."""
+    app = make_app("demo", TRANSFERS_JOBS_INLINE=True)
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
 def files(app, tmp_path):
     """A folder of this test's own for uploaded drafts."""
     app.config["FILES_FOLDER"] = str(tmp_path / "files")

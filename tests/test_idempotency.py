@@ -401,13 +401,6 @@ def test_the_api_branch_writes_sent_twice_are_applied_once(app, api_as):
 
 # --- 6. confirming an import ----------------------------------------------------------------------
 
-@pytest.fixture
-def web_app(make_app):
-    app = make_app("demo", TRANSFERS_JOBS_INLINE=True)
-    with app.app_context():
-        yield app
-
-
 def test_a_double_click_on_confirm_imports_once(web_app):
     client = signed_in(web_app, "hongbang.vanphong")
     fields = form_on(client, "/transfers", "/transfers")
@@ -665,6 +658,23 @@ def test_two_simultaneous_clicks_issue_one_number_on_postgresql(app, monkeypatch
     assert len(audits(action="paper.issue", entity_key=f"{TU_MINH}/congress_plan")) == 1
 
 
+def at_once(clients, url: str, body: dict, headers: dict | None = None) -> list:
+    """The same POST from each client, released together; their answers."""
+    barrier = threading.Barrier(len(clients))
+    answers = []
+
+    def send(client):
+        barrier.wait(timeout=30)
+        answers.append(client.post(url, json=body, headers=headers or {}))
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers
+
+
 @pytest.mark.postgres
 def test_two_simultaneous_api_transitions_with_one_key_apply_once_on_postgresql(app, api_as):
     needs_postgresql(db.engine.dialect.name, "two simultaneous requests")
@@ -673,18 +683,7 @@ def test_two_simultaneous_api_transitions_with_one_key_apply_once_on_postgresql(
     version = step(TU_MINH, "congress").version
     url = f"/api/v1/units/{TU_MINH}/steps/congress/transitions"
     body = {"action": "start", "version": version, "on": "2025-08-05"}
-    barrier = threading.Barrier(2)
-    answers = []
-
-    def send(client):
-        barrier.wait(timeout=30)
-        answers.append(client.post(url, json=body, headers={"Idempotency-Key": "simultaneous"}))
-
-    threads = [threading.Thread(target=send, args=(c,)) for c in (staff, other)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    answers = at_once([staff, other], url, body, {"Idempotency-Key": "simultaneous"})
     assert [a.status_code for a in answers] == [200, 200]
     assert answers[0].json == answers[1].json
     assert len(audits(action="step.start", entity_key=f"{TU_MINH}/congress")) == 1
@@ -700,18 +699,7 @@ def test_two_simultaneous_identical_transitions_without_a_key_are_one_on_postgre
     version = step(TU_MINH, "congress").version
     url = f"/api/v1/units/{TU_MINH}/steps/congress/transitions"
     body = {"action": "start", "version": version, "on": "2025-08-05"}
-    barrier = threading.Barrier(2)
-    answers = []
-
-    def send(client):
-        barrier.wait(timeout=30)
-        answers.append(client.post(url, json=body))
-
-    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    answers = at_once(clients, url, body)
     assert sorted(a.status_code for a in answers) == [200, 200], [a.json for a in answers]
     assert sorted(bool(a.json.get("repeated")) for a in answers) == [False, True]
     assert len(audits(action="step.start", entity_key=f"{TU_MINH}/congress")) == 1

@@ -59,13 +59,6 @@ def branch_count(code: str = TU_MINH) -> int:
     return len(queries.unit_branches(unit_of(code)))
 
 
-@pytest.fixture
-def web_app(make_app):
-    app = make_app("demo", TRANSFERS_JOBS_INLINE=True)
-    with app.app_context():
-        yield app
-
-
 def test_the_demo_unit_has_its_roll_up_and_its_dependent_done(app):
     roll_up, delegates = unit_step("branch_congresses"), unit_step("delegates")
     assert (roll_up.state, roll_up.completed_on) == ("done", date(2025, 7, 19))
