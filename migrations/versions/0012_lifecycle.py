@@ -8,13 +8,13 @@ none of them: they are given the facts that applied to them all along, so their 
 same rules. The checksum stays the one of the file they were made from.
 
 Revision ID: 0012_lifecycle
-Revises: 0011_approval_loop
+Revises: 0010_accountability
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0012_lifecycle'
-down_revision = '0011_approval_loop'
+down_revision = '0010_accountability'
 branch_labels = None
 depends_on = None
 
