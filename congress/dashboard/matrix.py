@@ -1,13 +1,12 @@
 """The units × steps matrix, filtered, searched and sorted; the overdue and due-soon lists."""
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
 from congress.progress.queries import UnitRow
-from congress.text import fold
+from congress.text import fold, vi_sort_key
 from congress.units.models import UNIT_KINDS, Unit
 from workflows.deadlines import Deadline
 from workflows.loader import Phase, StepDefinition, WorkflowDefinition
@@ -161,29 +160,8 @@ def sort_rows(rows: Sequence[UnitRow], by: str, descending: bool = False) -> lis
     return sorted(by_name, key=keys[by], reverse=descending)
 
 
-# Vietnamese alphabetical order: ă and â come after a, đ after d, ơ after ô ...; tones only
-# break ties (none, huyền, hỏi, ngã, sắc, nặng), so "Đồ Sơn" sorts after "Dương Kinh".
-_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
-_MODIFIED = {("a", "\u0306"): "ă", ("a", "\u0302"): "â", ("e", "\u0302"): "ê",
-             ("o", "\u0302"): "ô", ("o", "\u031b"): "ơ", ("u", "\u031b"): "ư"}
-_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
-
-
-def vietnamese_order(text: str) -> tuple:
-    """A sort key that follows the Vietnamese alphabet, then the tones."""
-    letters: list[str] = []
-    tones: list[int] = []
-    for char in unicodedata.normalize("NFD", text.lower()):
-        if unicodedata.combining(char):
-            if char in _TONES and tones:
-                tones[-1] = _TONES[char]
-            elif letters:
-                letters[-1] = _MODIFIED.get((letters[-1], char), letters[-1])
-            continue
-        letters.append(char)
-        tones.append(0)
-    primary = tuple((1, _ALPHABET.index(c)) if c in _ALPHABET else (0, ord(c)) for c in letters)
-    return primary, tuple(tones)
+#: the sort key of names (congress.text.vi_sort_key), under the name this module has always used
+vietnamese_order = vi_sort_key
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from congress.progress.actions import UnitFacts
 from congress.progress.definitions import definitions
 from congress.progress.models import Step
 from congress.progress.operations import transition
+from congress.text import vi_sort_key
 from congress.units.models import UNIT_KINDS
 from workflows.readiness import RISK_ORDER
 from workflows.rules import Action, State
@@ -139,7 +140,7 @@ def dashboard_page(province_code: str, *, status: int = 200, failed: tuple | Non
     """Render the dashboard; ``failed`` = (step id, action, form) keeps a refused form's input."""
     provinces = None
     if permissions.readable_province_codes(current_user) is None:
-        provinces = queries.provinces_with_campaigns()
+        provinces = sorted(queries.provinces_with_campaigns(), key=lambda p: vi_sort_key(p.name))
         if province_code not in {p.code for p in provinces}:
             abort(404)
     with queries.collector_paused():  # a province's rows, matrix and page: see collector_paused
@@ -176,7 +177,7 @@ def _campaign_context(overview: queries.ProvinceOverview, province_code: str, fa
         # units whose congress the city let be planned after their deadline (the readiness says why)
         "planned_late": sorted((r for r in overview.rows
                                 if any(reason.code == "congress_after_deadline" for reason in r.readiness.reasons)),
-                               key=lambda r: r.preparation.congress_on),
+                               key=lambda r: (r.preparation.congress_on, vi_sort_key(r.unit.name))),
         "risk_shares": [(risk.value, readiness.risk_percentages[risk], RISK_LABELS[risk]) for risk in RISK_ORDER],
         "risk_rank": RISK_RANK, "states": list(State), "kind_labels": KIND_LABELS,
         **_charts(overview, province_code),
@@ -233,7 +234,9 @@ def _queue(province_code: str, now: date, failed: tuple | None) -> list[QueueIte
     this user may use; ``failed`` = (step id, or ("draft", id), action, form) keeps a refused form."""
     language = _language()
     queue = []
-    submissions = draft_queries.pending_submissions({province_code})
+    # oldest submission first; on the same day, the units in Vietnamese alphabetical order
+    submissions = sorted(draft_queries.pending_submissions({province_code}),
+                         key=lambda s: (s.submitted_on or date.max, vi_sort_key(s.unit.name), s.anchor))
     approved = {entry["id"]: frozenset(entry["approved"]) for entry in draft_queries.province_stages(province_code)}
     for submission in submissions:
         unit, draft, step = submission.unit, submission.draft, submission.step

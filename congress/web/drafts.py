@@ -28,6 +28,7 @@ from congress.errors import OperationError, Unprocessable
 from congress.extensions import db
 from congress.idempotency import idempotent
 from congress.messages import describe
+from congress.text import vi_sort_key
 from congress.units.models import Unit
 from workflows.documents import DOCUMENT_KINDS
 
@@ -329,8 +330,9 @@ def draft_verdicts(unit: Unit) -> list[tuple[DraftVersion, DraftReview]]:
 
 @web.app_template_global()
 def document_stages(province_code: str) -> list[dict]:
-    """Each unit of the province with a draft: the stage of every draft kind (one query)."""
-    return drafts.province_stages(province_code)
+    """Each unit of the province with a draft: the stage of every draft kind (one query), the
+    units in Vietnamese alphabetical order."""
+    return sorted(drafts.province_stages(province_code), key=lambda entry: (vi_sort_key(entry["name"]), entry["code"]))
 
 
 @web.app_template_global()

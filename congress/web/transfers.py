@@ -3,6 +3,8 @@ confirm or drop), the templates, and the "Tải Excel / CSV" downloads of the li
 """
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -20,6 +22,7 @@ from congress.papers.names import content_disposition
 from congress.progress import queries
 from congress.progress.definitions import definitions
 from congress.progress.models import Preparation
+from congress.text import vi_sort_key
 from congress.transfers import exporting, importing
 from congress.transfers.models import IMPORT_KINDS, ImportBatch, ImportRow
 from congress.units.models import Unit
@@ -194,7 +197,10 @@ def dashboard_export(name: str, fmt: str):
     fmt = _format(fmt)
     province_code = _province_code()
     if name == "approvals":
-        table = exporting.approvals_table(queries.pending_approvals({province_code}))
+        # oldest submission first; on the same day, the units in Vietnamese alphabetical order
+        pending = sorted(queries.pending_approvals({province_code}),
+                         key=lambda p: (p.step.submitted_on or date.max, vi_sort_key(p.unit.name), p.step.id))
+        table = exporting.approvals_table(pending)
         return download(exporting.write(table, fmt, f"Chờ Thành ủy - {province_code}"))
     overview = queries.province_overview({province_code})
     if overview.campaign is None:
