@@ -1,5 +1,5 @@
 """Document numbers per the Party rule: per committee, per type, per term, from 01; taken when
-issued, never reused; a congress's documents share one sequence."""
+issued, never reused; the congress's documents count per type too."""
 from __future__ import annotations
 
 import io
@@ -45,10 +45,10 @@ def test_two_issues_take_01_and_02_and_each_type_counts_alone(app, make_user):
     assert symbols(issue_document(found, "political_report", staff)) == ["01-BC/ĐU"]
     assert symbols(issue_document(found, "subcommittee_decisions", staff)) == ["01-QĐ/ĐU", "02-QĐ/ĐU", "03-QĐ/ĐU"]
     assert symbols(issue_document(found, "personnel_submission", staff)) == ["01-TTr/ĐU"]
-    # the congress numbers all its documents in one sequence
+    # the congress counts each type alone too (tests/test_papers_congress_dates.py: all its types)
     assert symbols(issue_document(found, "congress_agenda", staff)) == ["01-CTr/ĐH"]
-    assert symbols(issue_document(found, "working_regulations", staff)) == ["02-QC/ĐH"]
-    assert symbols(issue_document(found, "congress_resolution", staff)) == ["03-NQ/ĐH"]
+    assert symbols(issue_document(found, "working_regulations", staff)) == ["01-QC/ĐH"]
+    assert symbols(issue_document(found, "election_regulations", staff)) == ["02-QC/ĐH"]
     db.session.commit()
     # another unit starts from 01
     other = make_user("tuminh.staff2", "unit_staff", unit="10891")

@@ -1,7 +1,12 @@
-"""The kinds of document a step may produce, with the Party's type abbreviation (36-HD/VPTW)."""
+"""The kinds of document a step may produce, with the Party's type abbreviation (36-HD/VPTW) and
+the day each is dated: the day it is issued, the day of the congress's session (what the congress
+itself adopts and records), or that day or later (what is reported after it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+#: how a kind is dated
+ISSUED, SESSION, AFTER_SESSION = "issue", "session", "after_session"
 
 
 @dataclass(frozen=True)
@@ -10,6 +15,8 @@ class DocumentKind:
     abbreviation: str  #: KH, QĐ, BC, TTr, NQ, BB, CTr ...
     title_vi: str
     title_en: str
+    #: ISSUED (the day it is issued), SESSION (the congress's first day) or AFTER_SESSION
+    dated: str = ISSUED
 
 
 DOCUMENT_KINDS: dict[str, DocumentKind] = {kind.key: kind for kind in (
@@ -32,10 +39,11 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {kind.key: kind for kind in (
                  "Congress working regulations"),
     DocumentKind("election_regulations", "QC", "Quy chế bầu cử trong đại hội",
                  "Congress election regulations"),
-    DocumentKind("congress_resolution", "NQ", "Nghị quyết đại hội", "Congress resolution"),
-    DocumentKind("congress_minutes", "BB", "Biên bản đại hội", "Congress minutes"),
+    DocumentKind("congress_resolution", "NQ", "Nghị quyết đại hội", "Congress resolution", SESSION),
+    DocumentKind("congress_minutes", "BB", "Biên bản đại hội", "Congress minutes", SESSION),
     DocumentKind("action_programme", "CTr", "Chương trình hành động", "Action programme"),
-    DocumentKind("result_report", "BC", "Báo cáo kết quả đại hội", "Report of the congress result"),
+    DocumentKind("result_report", "BC", "Báo cáo kết quả đại hội", "Report of the congress result",
+                 AFTER_SESSION),
     DocumentKind("branch_political_report", "BC", "Báo cáo chính trị của chi bộ",
                  "Branch political report"),
     DocumentKind("branch_result_report", "BC", "Báo cáo kết quả đại hội chi bộ",

@@ -382,13 +382,13 @@ def _schemas() -> dict[str, Schema]:
             "part": {**COUNT, "description": "1, 2, 3 for a file of several documents (the subcommittee "
                                              "decisions take one number each)."},
             "number": {"type": "integer", "minimum": 1},
-            "symbol": {"type": "string", "examples": ["01-KH/ĐU", "03-NQ/ĐH"],
+            "symbol": {"type": "string", "examples": ["01-KH/ĐU", "01-NQ/ĐH"],
                        "description": "As the document shows it after \"Số\": number (two digits), hyphen, "
                                       "type, slash, issuer."},
             "abbreviation": {"type": "string", "examples": ["KH", "QĐ", "BC", "TTr", "NQ", "BB", "CTr", "QC"]},
             "issuer": {"type": "string", "examples": ["ĐU", "ĐH"],
-                       "description": "ĐU: the unit's party committee (a sequence per type); ĐH: the congress "
-                                      "(one sequence for all its documents)."},
+                       "description": "ĐU: the unit's party committee; ĐH: the congress. Each counts from 01 "
+                                      "per type and term."},
             "term": {"type": "string", "examples": ["2025–2030"]},
         }),
         "PaperIssue": obj({
@@ -398,6 +398,10 @@ def _schemas() -> dict[str, Schema]:
         "PaperKind": obj({
             "kind": {"type": "string", "examples": ["congress_plan"]},
             "abbreviation": STRING, "title": STRING, "title_en": STRING,
+            "dated": {"type": "string", "enum": ["issue", "session", "after_session"],
+                      "description": "The day the document bears: the day it is issued; the congress's day (the "
+                                     "resolution, the minutes); that day or later (the report of the result). The "
+                                     "last two can be issued only once the congress has been held."},
             "docx": {"type": "string", "description": "Download address (browser session): the issued version, "
                                                       "or a draft (\"DỰ THẢO\", blank number); add ?draft=1 for a "
                                                       "draft, &draft_no=2 for \"Dự thảo lần 2\"."},
@@ -406,8 +410,12 @@ def _schemas() -> dict[str, Schema]:
         }),
         "UnitPapers": obj({"unit_code": UNIT_CODE, "kinds": {"type": "array", "items": ref("PaperKind")},
                            "zip": {"type": "string", "description": "Every document of the unit as a ZIP."}}),
-        "IssueRequest": {"type": "object", "properties": {}, "additionalProperties": False,
-                         "description": "Empty: the number and the date (today) are the server's."},
+        "IssueRequest": {"type": "object", "properties": {
+            "issued_on": {**DATE, "description": "Optional: the date the document bears, for the report of the "
+                                                 "result (the congress's day or later, not after today). Without "
+                                                 "it: today, or the congress's day for what the congress adopts."}},
+                         "additionalProperties": False,
+                         "description": "The number is the server's; the date too unless given."},
         "CampaignDeadlineRequest": {**obj({
             "version": {**VERSION, "description": "The campaign's version."},
             "date": {**DATE, "description": "The day D; not before the campaign start. A deadline whose last "
@@ -615,11 +623,13 @@ def _paths() -> dict:
             tags=["papers"], params=("UnitCode",))},
         "/units/{code}/papers/{kind}/issue": {"post": _created(_operation(
             "issueUnitPaper", "Issue a document with its number (the unit's leader or staff, admin)",
-            "Takes the next number(s) of the document's sequence (per issuing committee, per type, per term, "
-            "from 01; a congress's documents share one sequence) and dates it today. A number is never given "
-            "again; issuing again gives a new number, but the same request sent again with its Idempotency-Key "
-            "gets the first issue. Audited.", "PaperIssue", "The issued document.",
-            WRITE_ERRORS, tags=["papers"], params=("UnitCode", "PaperKind"), body="IssueRequest", write=True))},
+            "Takes the next number(s) of the document's sequence (per issuer, committee or congress, per "
+            "type, per term, from 01) and dates it (today; the congress's day for the resolution and the "
+            "minutes, which with the report of the result are refused with `congress_not_held` before the "
+            "congress). A number is never given again; issuing again gives a new number, but the same "
+            "request sent again with its Idempotency-Key gets the first issue. Audited.", "PaperIssue",
+            "The issued document.", WRITE_ERRORS, tags=["papers"], params=("UnitCode", "PaperKind"),
+            body="IssueRequest", write=True))},
         "/campaigns": {"get": _operation(
             "listCampaigns", "Campaigns", "The campaigns of the provinces the user may read (a unit's users: "
             "their unit's province).", "CampaignList", "The campaigns.", READ_ERRORS, tags=["campaigns"],

@@ -12,7 +12,7 @@ from congress.papers import generate, operations
 from congress.papers.messages import PAPER_MESSAGES  # noqa: F401  (registers the messages)
 from congress.papers.models import PaperIssue
 
-from .views import api, check_fields, json_body, login_required, plausible, preparation_of, readable_unit
+from .views import api, check_fields, json_body, login_required, parse_date, plausible, preparation_of, readable_unit
 
 
 def issue_json(issue: PaperIssue) -> dict:
@@ -34,7 +34,7 @@ def list_unit_papers(code: str):
     for kind in generate.unit_kinds():
         info = generate.kind_info(kind)
         kinds.append({"kind": kind, "abbreviation": info.abbreviation, "title": info.title_vi,
-                      "title_en": info.title_en,
+                      "title_en": info.title_en, "dated": info.dated,
                       "docx": url_for("web.unit_paper", code=unit.code, kind=kind, fmt="docx"),
                       "pdf": url_for("web.unit_paper", code=unit.code, kind=kind, fmt="pdf"),
                       "issues": [issue_json(i) for i in issues.get(kind, [])]})
@@ -48,9 +48,10 @@ def list_unit_papers(code: str):
 def issue_unit_paper(code: str, kind: str):
     unit = readable_unit(code)
     preparation_of(unit)
-    check_fields(json_body(), set())
+    body = json_body()
+    check_fields(body, {"issued_on"})
     if not plausible(kind, 40):
         raise NotFound("paper_kind_not_found", {"kind": kind[:40]})
-    issue = operations.issue_document(unit, kind, current_user)
+    issue = operations.issue_document(unit, kind, current_user, on=parse_date(body.get("issued_on"), "issued_on"))
     db.session.commit()
     return jsonify(issue_json(issue)), 201

@@ -11,7 +11,7 @@ from congress.progress import queries
 from congress.units.models import Unit
 from workflows.documents import DOCUMENT_KINDS, DocumentKind
 
-from . import layout, numbering, templates, wordfiles
+from . import dating, layout, numbering, templates, wordfiles
 from .context import PROVINCE_PLACEHOLDERS, PROVINCE_TABLES, UNIT_PLACEHOLDERS, UNIT_TABLES, place_name, unit_values
 from .models import PaperIssue, PaperTemplate
 from .names import safe_filename
@@ -119,12 +119,16 @@ def place_of(unit: Unit | None, province, settings: layout.LayoutSettings) -> st
 
 
 def document_values(*, superior: str, issuer_body: str, number: int | None, abbreviation: str,
-                    issuer_symbol: str, day: date, place: str, draft: bool) -> dict:
+                    issuer_symbol: str, day: date | None, place: str, draft: bool, year: int | None = None) -> dict:
+    """The document.* values; a ``day`` of None (a draft whose day is not known yet) prints blanks."""
+    from congress.clock import today
+
+    written = long_date(day) if day is not None else dating.blank_long_date(year or today().year)
     return {
         "document.date": day,
         "document.number": numbering.symbol(number, abbreviation, issuer_symbol),
         "document.number_line": numbering.number_line(number, abbreviation, issuer_symbol),
-        "document.place_date": f"{place}, {long_date(day)}",
+        "document.place_date": f"{place}, {written}",
         "document.draft_mark": "DỰ THẢO" if draft else "",
         "document.superior_body": superior,
         "document.issuing_body": issuer_body,
@@ -175,11 +179,12 @@ def unit_paper(unit: Unit, kind: str, *, draft: bool | None = None, draft_number
     ordinal = values["congress.ordinal"]
     superior, issuer_body = heading_lines(source.issuer, unit, unit.province, ordinal, settings.issuer_max_chars)
     symbol = numbering.ISSUER_SYMBOLS[source.issuer]
-    day = issue.issued_on if issue else today()
+    day = issue.issued_on if issue else dating.draft_day(info, prep, today())
     numbers = {n.part: n.number for n in issue.numbers} if issue else {}
     documents = [document_values(superior=superior, issuer_body=issuer_body, number=numbers.get(part),
                                  abbreviation=info.abbreviation, issuer_symbol=symbol, day=day,
-                                 place=place_of(unit, unit.province, settings), draft=draft)
+                                 place=place_of(unit, unit.province, settings), draft=draft,
+                                 year=term_year(prep))
                  for part in range(1, source.parts + 1)]
     if source.word is not None:
         content = wordfiles.render(source.word.content, {**values, **documents[0]})
@@ -188,6 +193,14 @@ def unit_paper(unit: Unit, kind: str, *, draft: bool | None = None, draft_number
         mark = layout.DraftMark(draft_number) if draft else None
         content = layout.render(papers, mark, settings, title=f"{info.title_vi} – {unit.name}")
     return Made(paper_filename(info, unit.name, issue, draft_number), content)
+
+
+def term_year(prep) -> int | None:
+    """The first year of the campaign's term ("2025 - 2030": 2025), for a date left in blanks."""
+    if prep is None:
+        return None
+    digits = prep.campaign.term[:4]
+    return int(digits) if digits.isdigit() else None
 
 
 def paper_filename(info: DocumentKind, owner: str, issue: PaperIssue | None, draft_number: int | None,

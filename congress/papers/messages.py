@@ -11,6 +11,14 @@ PAPER_MESSAGES = {
     "paper_issue_forbidden": _l("Only the unit's own leader or staff (or an admin) may issue its documents."),
     "paper_kind_not_found": _l("There is no document kind \"%(kind)s\"."),
     "paper_number_taken": _l("Someone issued a document of the same series at the same moment: try again."),
+    "congress_not_held": _l("The congress has not been held yet (it is planned for %(planned)s): this document is "
+                            "dated the day of the congress or later, so it can be issued from that day on. Until "
+                            "then, download it as a draft."),
+    "congress_not_planned": _l("The congress date is not planned yet: this document is dated the day of the "
+                               "congress, so plan the congress date first (on the unit's page)."),
+    "paper_not_session_day": _l("This document is dated the day of the congress, %(session)s, not %(on)s."),
+    "paper_dated_before_congress": _l("The report of the congress's result cannot be dated %(on)s, before the "
+                                      "congress (%(session)s)."),
     "template_forbidden": _l("Only an administrator may replace a document template."),
     "template_not_found": _l("This province has no uploaded template for \"%(kind)s\"."),
     "template_not_docx": _l("The file is not a Word document (.docx). Save it as \"Word Document (.docx)\" "

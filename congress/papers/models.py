@@ -33,8 +33,8 @@ class PaperIssue(db.Model):
 class PaperNumber(db.Model):
     """One number of a sequence, taken once and never again.
 
-    A committee numbers from 01 per document type per term (series = the type, "KH"); a congress
-    numbers all its documents in one sequence (series "*"). The unique constraint is what keeps
+    Each issuer (committee or congress) numbers from 01 per document type per term (series = the
+    type, "KH", "NQ"). The unique constraint is what keeps
     two simultaneous issues from taking the same number: the loser retries with the next one.
     """
     __tablename__ = "paper_numbers"
@@ -50,7 +50,8 @@ class PaperNumber(db.Model):
     #: the type abbreviation before the slash: KH, QĐ, BC, TTr ...
     abbreviation: Mapped[str] = mapped_column(sa.String(8))
     term: Mapped[str] = mapped_column(sa.String(20))
-    #: what the sequence counts: the abbreviation, or "*" for one sequence across types
+    #: what the sequence counts: the type's abbreviation ("*" before revision 0013: one sequence
+    #: across a congress's types)
     series: Mapped[str] = mapped_column(sa.String(8))
     number: Mapped[int]
 

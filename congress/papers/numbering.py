@@ -1,8 +1,9 @@
 """Document numbers the Party way: "Số 01-KH/ĐU" (number, hyphen, type, slash, issuer; no colon).
 
-A committee numbers from 01 per document type per term; a congress numbers all its documents in
-one sequence from 01. A number is taken when a document is issued (operations.issue_document)
-and never reused; a draft carries none: "Số    -KH/ĐU".
+Every issuer numbers from 01 per document type per term: the committee ("01-KH/ĐU", "01-BC/ĐU")
+and the congress alike ("01-NQ/ĐH", "01-BB/ĐH"; its two regulations are "01-QC/ĐH", "02-QC/ĐH").
+A number is taken when a document is issued (operations.issue_document) and never reused; a
+draft carries none: "Số    -KH/ĐU".
 """
 from __future__ import annotations
 
@@ -16,13 +17,12 @@ from .models import PaperNumber
 
 #: the symbol after the slash, by who issues the document
 ISSUER_SYMBOLS = {"committee": "ĐU", "congress": "ĐH", "city": "TU"}
-#: a congress's documents share one sequence across types
-SHARED_SERIES = "*"
 DRAFT_BLANK = "   "
 
 
 def series_for(issuer: str, abbreviation: str) -> str:
-    return SHARED_SERIES if issuer == "congress" else abbreviation
+    """The sequence a number is taken from: the document type, for every issuer."""
+    return abbreviation
 
 
 def symbol(number: int | None, abbreviation: str, issuer_symbol: str) -> str:

@@ -17,7 +17,7 @@ from congress.extensions import db
 from congress.progress import queries
 from congress.units.models import Province, Unit
 
-from . import generate, numbering, templates, wordfiles
+from . import dating, generate, numbering, templates, wordfiles
 from .context import UNIT_PLACEHOLDERS
 from .models import PaperIssue, PaperJob, PaperNumber, PaperTemplate
 
@@ -27,8 +27,8 @@ FORMATS = ("docx", "pdf")
 def issue_document(unit: Unit, kind: str, actor, on: date | None = None) -> PaperIssue:
     """Issue a unit's document: take the next number(s) of its sequence and date it.
 
-    Numbers count per issuing committee, per type, per term from 01 (a congress: one sequence for
-    all its documents); a number once taken is never given again, even if the issue is
+    Numbers count per issuer (the committee, or the congress), per type, per term from 01; a
+    number once taken is never given again, even if the issue is
     superseded by a later one. On PostgreSQL a transaction-scoped advisory lock makes two
     simultaneous issues take turns; the unique constraint refuses anything that slips through.
     Called twice under one request key, it gives the first issue again rather than a second
@@ -45,11 +45,12 @@ def issue_document(unit: Unit, kind: str, actor, on: date | None = None) -> Pape
     earlier = idempotency.earlier_effect(("paper.issue", unit.id, kind))
     if earlier is not None and (issued := db.session.get(PaperIssue, earlier)) is not None:
         return issued
+    issued_on = dating.issue_day(info, prep, on, today())
     source = generate.source_for(unit.province_code, kind)
     issuer = numbering.ISSUER_SYMBOLS[source.issuer]
     series = numbering.series_for(source.issuer, info.abbreviation)
     term = prep.campaign.term
-    issue = PaperIssue(unit_id=unit.id, kind=kind, issued_on=on or today(), issued_at=utcnow(),
+    issue = PaperIssue(unit_id=unit.id, kind=kind, issued_on=issued_on, issued_at=utcnow(),
                        actor_id=getattr(actor, "id", None), actor=getattr(actor, "username", str(actor)))
     db.session.add(issue)
     numbering.lock_sequence(unit.id, issuer, term, series)

@@ -27,7 +27,7 @@ from congress.extensions import db
 from congress.formatting import deadline_phrase, short_date
 from congress.idempotency import already_done, idempotent, repeats_last_transition
 from congress.messages import describe
-from congress.papers import convert, generate
+from congress.papers import convert, dating, generate
 from congress.papers.models import PaperIssue
 from congress.progress import operations as progress_ops
 from congress.progress import queries
@@ -606,9 +606,11 @@ def documents(code: str):
     for kind in DOCUMENT_KINDS.values():
         unit_steps = [(s, states.get(s.key)) for s in unit_definition.steps if s.document == kind.key]
         branch_steps = [s for s in branch_definition.steps if s.document == kind.key]
+        why = dating.why_not_yet(kind, prep, today())
         kinds.append({"kind": kind, "title": kind.title_en if language == "en" else kind.title_vi,
                       "unit_steps": unit_steps, "branch_steps": branch_steps,
-                      "built": kind.key in built, "issue": latest.get(kind.key)})
+                      "built": kind.key in built, "issue": latest.get(kind.key),
+                      "not_yet": describe(*why) if why else None})
     return render_template("units/documents.html", unit=found, kinds=kinds, language=language,
                            document_types=DOCUMENT_TYPES, pdf_available=convert.available(),
                            can_issue=permissions.can_issue_papers(current_user, found))
