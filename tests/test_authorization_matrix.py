@@ -272,6 +272,9 @@ def cases(d: Demo) -> list[Case]:
         Case("api.list_unit_papers", "GET", u, UNIT_READERS),
         Case("api.issue_unit_paper", "POST", {"code": unit, "kind": "congress_plan"}, UNIT_WRITERS,
              {"json": {}}),
+        Case("web.signers", "POST", u, UNIT_WRITERS, {"data": {"signers-version": 1, "signers-secretary": "A"}}),
+        Case("api.put_signers", "PUT", u, UNIT_WRITERS,
+             {"json": {"version": 1, "secretary": "A", "deputy": None}}),
         # --- the unit's dates: congress date (its leader or the city's staff), deadline (city staff)
         Case("web.congress_date", "POST", u, PLANNERS, {"data": {"version": 1, "congress_on": "20/08/2025"}}),
         Case("web.unit_deadline", "POST", u, CITY_STAFF,

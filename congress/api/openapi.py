@@ -378,6 +378,17 @@ def _schemas() -> dict[str, Schema]:
             **CONFIRMATION,
         }, required=["version", "date"]), "additionalProperties": False},
         "CongressDate": obj({"congress_on": nullable(DATE), "version": VERSION}),
+        "Signers": obj({
+            "secretary": nullable({**STRING, "maxLength": 80,
+                                   "description": "Printed under \"BÍ THƯ\"; null: written by hand."}),
+            "deputy": nullable({**STRING, "maxLength": 80, "description": "Printed under \"PHÓ BÍ THƯ\"."}),
+            "version": VERSION,
+        }, description="Who signs the unit committee's documents."),
+        "SignersRequest": {**obj({
+            "version": {**VERSION, "description": "The preparation's version."},
+            "secretary": nullable({**STRING, "maxLength": 80}),
+            "deputy": nullable({**STRING, "maxLength": 80}),
+        }, required=["version", "secretary", "deputy"]), "additionalProperties": False},
         "PaperNumber": obj({
             "part": {**COUNT, "description": "1, 2, 3 for a file of several documents (the subcommittee "
                                              "decisions take one number each)."},
@@ -409,6 +420,7 @@ def _schemas() -> dict[str, Schema]:
             "issues": {"type": "array", "items": ref("PaperIssue"), "description": "Newest first."},
         }),
         "UnitPapers": obj({"unit_code": UNIT_CODE, "kinds": {"type": "array", "items": ref("PaperKind")},
+                           "signers": ref("Signers"),
                            "zip": {"type": "string", "description": "Every document of the unit as a ZIP."}}),
         "IssueRequest": {"type": "object", "properties": {
             "issued_on": {**DATE, "description": "Optional: the date the document bears, for the report of the "
@@ -591,6 +603,12 @@ def _paths() -> dict:
             "The unit's leader, city_staff of its province, or an admin. Audited.",
             "CongressDate", "The planned date now.", WRITE_ERRORS, tags=["units"], params=("UnitCode",),
             body="CongressDateRequest", write=True)},
+        "/units/{code}/signers": {"put": _operation(
+            "setSigners", "Name who signs the unit's documents (the unit's leader or staff, admin)",
+            "The names printed under the signatures of the committee's documents: the secretary's under "
+            "\"BÍ THƯ\", the deputy's under \"K/T BÍ THƯ / PHÓ BÍ THƯ\" (null or empty: left to be written by "
+            "hand). Audited when it changes something.", "Signers", "The names now.", WRITE_ERRORS,
+            tags=["papers"], params=("UnitCode",), body="SignersRequest", write=True)},
         "/units/{code}/branches": {"post": _created(_operation(
             "addBranch", "Add a subordinate branch to a unit (the unit's own staff, admin)",
             "Creates the branch with the next code of the unit (\"11311-042\") and its congress steps. "

@@ -5,14 +5,26 @@ from __future__ import annotations
 from flask import jsonify, url_for
 from flask_login import current_user
 
-from congress.errors import NotFound
+from congress.errors import NotFound, Unprocessable
 from congress.extensions import db
 from congress.idempotency import idempotent
 from congress.papers import generate, operations
 from congress.papers.messages import PAPER_MESSAGES  # noqa: F401  (registers the messages)
 from congress.papers.models import PaperIssue
+from congress.progress import operations as progress_ops
 
-from .views import api, check_fields, json_body, login_required, parse_date, plausible, preparation_of, readable_unit
+from .views import (
+    api,
+    check_fields,
+    json_body,
+    login_required,
+    parse_date,
+    parse_version,
+    plausible,
+    preparation_of,
+    readable_unit,
+    required,
+)
 
 
 def issue_json(issue: PaperIssue) -> dict:
@@ -25,7 +37,7 @@ def issue_json(issue: PaperIssue) -> dict:
 @login_required
 def list_unit_papers(code: str):
     unit = readable_unit(code)
-    preparation_of(unit)
+    prep = preparation_of(unit)
     issues: dict[str, list[PaperIssue]] = {}
     for issue in db.session.execute(db.select(PaperIssue).filter_by(unit_id=unit.id)
                                     .order_by(PaperIssue.id.desc())).scalars():
@@ -38,7 +50,7 @@ def list_unit_papers(code: str):
                       "docx": url_for("web.unit_paper", code=unit.code, kind=kind, fmt="docx"),
                       "pdf": url_for("web.unit_paper", code=unit.code, kind=kind, fmt="pdf"),
                       "issues": [issue_json(i) for i in issues.get(kind, [])]})
-    return jsonify({"unit_code": unit.code, "kinds": kinds,
+    return jsonify({"unit_code": unit.code, "kinds": kinds, "signers": signers_json(prep),
                     "zip": url_for("web.unit_papers_zip", code=unit.code)})
 
 
@@ -55,3 +67,30 @@ def issue_unit_paper(code: str, kind: str):
     issue = operations.issue_document(unit, kind, current_user, on=parse_date(body.get("issued_on"), "issued_on"))
     db.session.commit()
     return jsonify(issue_json(issue)), 201
+
+
+def _name(body: dict, field: str) -> str | None:
+    value = required(body, field)
+    if value is not None and not isinstance(value, str):
+        raise Unprocessable("invalid_field", {"field": field, "problem": "text or null"})
+    return value
+
+
+@api.put("/units/<code>/signers")
+@login_required
+@idempotent
+def put_signers(code: str):
+    """Who signs the unit committee's documents (printed under "BÍ THƯ" / "PHÓ BÍ THƯ")."""
+    unit = readable_unit(code)
+    prep = preparation_of(unit)
+    body = json_body()
+    check_fields(body, {"version", "secretary", "deputy"})
+    version = parse_version(body)
+    progress_ops.set_signers(prep, actor=current_user, version=version, secretary=_name(body, "secretary"),
+                             deputy=_name(body, "deputy"))
+    db.session.commit()
+    return jsonify(signers_json(prep))
+
+
+def signers_json(prep) -> dict:
+    return {"secretary": prep.secretary_name, "deputy": prep.deputy_secretary_name, "version": prep.version}

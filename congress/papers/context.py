@@ -82,6 +82,8 @@ UNIT_PLACEHOLDERS: dict[str, str] = {
     "readiness.steps_done": "steps done",
     "readiness.steps_total": "applicable steps",
     "signer.name": "the signer's name (blank: written by hand)",
+    "signer.secretary": "the secretary's name, as the unit gives it on its documents page (blank: by hand)",
+    "signer.deputy": "the deputy secretary's name, likewise",
     "today": "today (a date)",
     "document.date": "the document's date (issue date, or today for a draft)",
     "document.number": "01-KH/ĐU (blank number on a draft)",
@@ -290,6 +292,8 @@ def unit_values(unit: Unit, prep: Preparation | None, place: str = "province") -
         "readiness.steps_done": readiness.steps_done if readiness else None,
         "readiness.steps_total": readiness.steps_total if readiness else None,
         "signer.name": "",
+        "signer.secretary": (prep.secretary_name if prep else None) or "",
+        "signer.deputy": (prep.deputy_secretary_name if prep else None) or "",
         "today": today(),
     }
     rows = [("Loại tổ chức đảng", "Tổng số", "Đã đại hội", "Chưa đại hội")]

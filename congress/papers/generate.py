@@ -135,6 +135,17 @@ def document_values(*, superior: str, issuer_body: str, number: int | None, abbr
     }
 
 
+#: whose name goes under a signature, by the title it ends with ("K/T BÍ THƯ / PHÓ BÍ THƯ": the deputy)
+SIGNERS_BY_TITLE = {"BÍ THƯ": "signer.secretary", "PHÓ BÍ THƯ": "signer.deputy"}
+
+
+def signer_of(signature: tuple[str, ...], values: dict) -> str:
+    """The placeholder of the signer's name: the unit's secretary or deputy by the signature's
+    last line, else {signer.name} (blank, for the congress's presidium and the city)."""
+    key = SIGNERS_BY_TITLE.get(signature[-1].strip().upper()) if signature else None
+    return key if key in values else "signer.name"
+
+
 def compose(template: templates.TextTemplate, values: dict, tables: dict, documents: list[dict]) -> list[layout.Paper]:
     """The laid-out documents of a text template; ``documents`` holds each part's document.* values."""
     papers = []
@@ -147,7 +158,7 @@ def compose(template: templates.TextTemplate, values: dict, tables: dict, docume
         def lines(key: str, meta=part.meta, v=part_values) -> tuple[str, ...]:
             return tuple(templates.fill(x, v) for x in meta.get(key, []))
 
-        signer = text("signer", "{signer.name}")
+        signer = text("signer", "{" + signer_of(lines("signature"), part_values) + "}")
         signature = layout.Signature(lines("signature"), signer) if part.meta.get("signature") else None
         left = (layout.Signature(lines("left_signature"), text("left_signer"))
                 if part.meta.get("left_signature") else None)

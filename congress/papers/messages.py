@@ -19,6 +19,7 @@ PAPER_MESSAGES = {
     "paper_not_session_day": _l("This document is dated the day of the congress, %(session)s, not %(on)s."),
     "paper_dated_before_congress": _l("The report of the congress's result cannot be dated %(on)s, before the "
                                       "congress (%(session)s)."),
+    "signers_forbidden": _l("Only the unit's own leader or staff (or an admin) may name who signs its documents."),
     "template_forbidden": _l("Only an administrator may replace a document template."),
     "template_not_found": _l("This province has no uploaded template for \"%(kind)s\"."),
     "template_not_docx": _l("The file is not a Word document (.docx). Save it as \"Word Document (.docx)\" "

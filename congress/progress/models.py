@@ -85,6 +85,9 @@ class Preparation(db.Model):
     deadline_on: Mapped[date | None]
     deadline_kind: Mapped[str | None] = mapped_column(sa.String(6))
     deadline_basis: Mapped[str | None] = mapped_column(sa.String(200))
+    #: who signs the committee's documents, printed under "BÍ THƯ" and "PHÓ BÍ THƯ" (blank: by hand)
+    secretary_name: Mapped[str | None] = mapped_column(sa.String(80))
+    deputy_secretary_name: Mapped[str | None] = mapped_column(sa.String(80))
     version: Mapped[int] = mapped_column(default=1)
 
     campaign: Mapped[Campaign] = relationship(lazy="joined")

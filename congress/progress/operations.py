@@ -16,6 +16,7 @@ from congress.clock import today, utcnow
 from congress.errors import Conflict, Forbidden, Unprocessable
 from congress.extensions import db
 from congress.notices import events
+from congress.text import clean_text
 from congress.units.models import Branch, Unit
 from workflows.deadlines import Deadline, DeadlineKind
 from workflows.documents import DOCUMENT_KINDS
@@ -350,7 +351,39 @@ def apply_branch_rules(prep: Preparation, branch: Branch, actor) -> None:
 def preparation_snapshot(prep: Preparation) -> dict:
     return {"congress_on": prep.congress_on, "deadline_on": prep.deadline_on,
             "deadline_kind": prep.deadline_kind, "deadline_basis": prep.deadline_basis,
+            "secretary_name": prep.secretary_name, "deputy_secretary_name": prep.deputy_secretary_name,
             "version": prep.version}
+
+
+#: the longest name printed under a signature
+SIGNER_NAME_LIMIT = 80
+
+
+def set_signers(prep: Preparation, *, actor, version: int | None, secretary: str | None,
+                deputy: str | None) -> Preparation:
+    """Name who signs the unit committee's documents (blank: written by hand). Whoever issues the
+    unit's documents may; a request that changes nothing records nothing."""
+    if not permissions.can_issue_papers(actor, prep.unit):
+        raise Forbidden("signers_forbidden")
+    check_version(prep.version, version, preparation_snapshot(prep))
+    names = {}
+    for field_name, value in (("secretary", secretary), ("deputy", deputy)):
+        try:
+            names[field_name] = clean_text(value, max_length=SIGNER_NAME_LIMIT)
+        except ValueError:
+            raise Unprocessable("invalid_field", {"field": field_name,
+                                                  "problem": f"≤ {SIGNER_NAME_LIMIT}"}) from None
+    before = preparation_snapshot(prep)
+    prep.secretary_name = names["secretary"]
+    prep.deputy_secretary_name = names["deputy"]
+    if (prep.secretary_name, prep.deputy_secretary_name) == (before["secretary_name"],
+                                                            before["deputy_secretary_name"]):
+        return prep
+    db.session.flush()
+    old, new = changed_fields(before, preparation_snapshot(prep))
+    record(action="signers.set", entity="preparation", actor=actor, entity_key=prep.unit.code,
+           unit_id=prep.unit_id, old=old, new=new)
+    return prep
 
 
 def _check_date_in_campaign(day: date, campaign: Campaign) -> None:

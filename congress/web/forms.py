@@ -19,6 +19,7 @@ from wtforms.widgets import NumberInput
 
 from congress.idempotency import new_key
 from congress.progress.accountability import REASON_LIMIT
+from congress.progress.operations import SIGNER_NAME_LIMIT
 from congress.text import clean_text
 from congress.units.models import BRANCH_KINDS
 from congress.units.operations import TEXT_LIMITS
@@ -175,6 +176,15 @@ class CongressDateForm(KeyedForm):
     confirm = BooleanField(_l("I confirm a congress date after the unit's deadline"))
     reason = TextAreaField(_l("Reason for the confirmation"), filters=[clean],
                            validators=[Optional(), too_long(REASON_LIMIT)])
+
+
+class SignersForm(KeyedForm):
+    """Who signs the committee's documents: printed under "BÍ THƯ" and "PHÓ BÍ THƯ"."""
+    version = VersionField()
+    secretary = StringField(_l("Secretary (signs as BÍ THƯ)"), filters=[clean],
+                            validators=[Optional(), too_long(SIGNER_NAME_LIMIT)])
+    deputy = StringField(_l("Deputy secretary (signs as PHÓ BÍ THƯ)"), filters=[clean],
+                         validators=[Optional(), too_long(SIGNER_NAME_LIMIT)])
 
 
 # --- branches ------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from .forms import (
     BranchTableForm,
     CongressDateForm,
     DeadlineForm,
+    SignersForm,
     StepActionForm,
     branch_row_data,
 )
@@ -592,7 +593,37 @@ def _branch_code(record: AuditRecord) -> str | None:
 def documents(code: str):
     """The congress document set: each kind with its step, its downloads and its issued number."""
     found = readable_unit(code)
+    return documents_page(found, preparation_or_404(found))
+
+
+@web.post("/units/<code>/signers")
+@login_required
+@idempotent
+def signers(code: str):
+    """Name who signs the committee's documents (printed under the signature)."""
+    found = readable_unit(code)
     prep = preparation_or_404(found)
+    if not permissions.can_issue_papers(current_user, found):
+        abort(403)
+    form = SignersForm(prefix="signers")
+    if not form.validate_on_submit():
+        return documents_page(found, prep, status=422, signers_form=form)
+    try:
+        progress_ops.set_signers(prep, actor=current_user, version=form.version.data,
+                                 secretary=form.secretary.data, deputy=form.deputy.data)
+    except Conflict:
+        db.session.rollback()
+        return conflict_page(found, prep=db.session.get(Preparation, prep.id))
+    db.session.commit()
+    flash(gettext("Saved: the documents print these names under the signatures."), "success")
+    return redirect(url_for("web.documents", code=found.code, _anchor="signers"))
+
+
+def documents_page(found: Unit, prep: Preparation, status: int = 200, signers_form: SignersForm | None = None):
+    can_issue = permissions.can_issue_papers(current_user, found)
+    if signers_form is None and can_issue:
+        signers_form = SignersForm(prefix="signers", formdata=None, version=prep.version,
+                                   secretary=prep.secretary_name, deputy=prep.deputy_secretary_name)
     unit_definition = prep.workflow_version.definition()
     branch_definition = prep.branch_workflow_version.definition()
     states = {s.key: s for s in queries.unit_steps(prep)}
@@ -611,9 +642,9 @@ def documents(code: str):
                       "unit_steps": unit_steps, "branch_steps": branch_steps,
                       "built": kind.key in built, "issue": latest.get(kind.key),
                       "not_yet": describe(*why) if why else None})
-    return render_template("units/documents.html", unit=found, kinds=kinds, language=language,
+    return render_template("units/documents.html", unit=found, prep=prep, kinds=kinds, language=language,
                            document_types=DOCUMENT_TYPES, pdf_available=convert.available(),
-                           can_issue=permissions.can_issue_papers(current_user, found))
+                           can_issue=can_issue, signers_form=signers_form), status
 
 
 @web.app_template_global()
