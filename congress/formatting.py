@@ -56,6 +56,14 @@ def number(value: int | float | None, locale: str | None = None) -> str:
     return text if (locale or _locale()) == "en" else text.replace(",", ".")
 
 
+def count(value: int | None) -> str:
+    """A count in a document, by the one rule the documents follow: plain digits, "." for thousands,
+    no leading zero ("Bí thư: 1 đồng chí", "2 Phó Bí thư", "không quá 2 ngày", "1.250 đảng viên").
+    Two digits belong only to the day of a date ("ngày 05 tháng 8") and to a document's number
+    ("Số 01-KH/ĐU"); the templates' own figures follow the same rule (tests/test_papers_wording.py)."""
+    return number(value, locale="vi")
+
+
 def file_size(size: int | None, locale: str | None = None) -> str:
     """"245 KB", "1,2 MB" ("1.2 MB" in English), "812 B": the size of a file as people say it
     (1 KB = 1,024 bytes)."""

@@ -209,7 +209,7 @@ def test_the_political_report_carries_the_units_facts(app):
     found = unit(AN_PHU)
     document = open_docx(generate.unit_paper(found, "political_report").content)
     text = all_text(document)
-    assert ("Xã An Phú được thành lập trên cơ sở hợp nhất xã An Phú, xã An Bình và một phần xã Cộng Hòa, "
+    assert ("hai cấp, xã An Phú được thành lập trên cơ sở hợp nhất xã An Phú, xã An Bình và một phần xã Cộng Hòa, "
             "hoạt động từ ngày 01 tháng 7 năm 2025.") in text
     members = f"{found.members:,}".replace(",", ".")
     assert found.members >= 1000 and f"tổng số {members} đảng viên" in text

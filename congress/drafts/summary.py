@@ -2,24 +2,32 @@
 
 The page is laid out by congress.papers.layout (heading, place and date, signature, "Nơi nhận");
 this module only says what the report contains: the round, the comments counted per audience,
-and the text of the notable ones.
+and the text of the notable ones. It is the committee's own report ("Báo cáo tổng hợp ý kiến góp
+ý", its own BC number, left blank for the office) and a draft until signed, so it carries
+"DỰ THẢO" (without a draft number: the "lần" in its text is the commented document's).
 """
 from __future__ import annotations
 
-from congress.formatting import long_date, short_date
+from congress.formatting import count, long_date, short_date
 from congress.papers import generate, layout, numbering
-from congress.papers.context import place_name
+from congress.papers.context import join_vi, lower_first, province_words
 from congress.papers.names import safe_filename
+from workflows.documents import DOCUMENT_KINDS
 
 from .messages import AUDIENCE_VI
 from .models import CommentRound
 from .queries import title_vi, totals
 
-ABBREVIATION = "BC"
+KIND = DOCUMENT_KINDS["comment_summary"]
+ABBREVIATION = KIND.abbreviation
 
 
-def _vi_number(value: int) -> str:
-    return f"{value:,}".replace(",", ".")
+def audience_words(audience: str, unit) -> str:
+    """An audience as a sentence names it: "cán bộ", "đảng viên", "bí thư chi bộ", "nhân dân" in
+    lower case; the Front by its name, "Ủy ban Mặt trận Tổ quốc Việt Nam phường Tứ Minh"."""
+    if audience == "fatherland_front":
+        return "Ủy ban Mặt trận Tổ quốc Việt Nam " + lower_first(unit.name)
+    return lower_first(AUDIENCE_VI[audience])
 
 
 def paper(found: CommentRound, settings: layout.LayoutSettings) -> layout.Paper:
@@ -34,22 +42,23 @@ def paper(found: CommentRound, settings: layout.LayoutSettings) -> layout.Paper:
     document = title_vi(version.kind)
     counts = totals(found.comments)
     total = sum(counts.values())
-    audiences = ", ".join(AUDIENCE_VI[a].lower() if a != "fatherland_front" else AUDIENCE_VI[a]
-                          for a in found.audiences)
+    body = "Đảng ủy " + lower_first(unit.name)
+    city = province_words(province)["province.committee"]
+    audiences = join_vi([audience_words(a, unit) for a in found.audiences])
     span = layout.Span
     blocks: list = [
         layout.Paragraph((span(
-            f"Thực hiện kế hoạch tổ chức Đại hội, từ ngày {short_date(found.starts_on, locale='vi')} đến ngày "
-            f"{short_date(found.ends_on, locale='vi')}, Ban Thường vụ Đảng ủy {place_name(unit.name)} đã tổ chức "
+            f"Thực hiện Kế hoạch tổ chức Đại hội, từ ngày {short_date(found.starts_on, locale='vi')} đến ngày "
+            f"{short_date(found.ends_on, locale='vi')}, Ban Thường vụ {body} đã tổ chức "
             f"lấy ý kiến góp ý vào dự thảo {document} (dự thảo lần {version.number}) của {audiences}. "
             f"Kết quả tổng hợp như sau:"),)),
         layout.Paragraph((span("I. KẾT QUẢ LẤY Ý KIẾN", bold=True),), "h1"),
-        layout.Paragraph((span(f"Tổng số ý kiến góp ý nhận được: {_vi_number(total)} ý kiến."),)),
+        layout.Paragraph((span(f"Tổng số ý kiến góp ý nhận được: {count(total)} ý kiến."),)),
     ]
     rows = [("TT", "Đối tượng lấy ý kiến", "Số ý kiến")]
     for index, audience in enumerate(found.audiences, start=1):
-        rows.append((str(index), AUDIENCE_VI[audience], _vi_number(counts.get(audience, 0))))
-    rows.append(("", "Tổng cộng", _vi_number(total)))
+        rows.append((str(index), AUDIENCE_VI[audience], count(counts.get(audience, 0))))
+    rows.append(("", "Tổng cộng", count(total)))
     blocks.append(layout.Table(tuple(rows), widths=(0.8, 6.0, 2.2), align=("center", "left", "center")))
     blocks.append(layout.Paragraph((span("II. NỘI DUNG CÁC Ý KIẾN TIÊU BIỂU", bold=True),), "h1"))
     notable = [c for c in found.comments if c.text]
@@ -57,20 +66,20 @@ def paper(found: CommentRound, settings: layout.LayoutSettings) -> layout.Paper:
         blocks.append(layout.Paragraph((span("Không có ý kiến tiêu biểu được ghi nhận."),)))
     for number, audience in enumerate((a for a in found.audiences if any(c.audience == a for c in notable)),
                                       start=1):
-        blocks.append(layout.Paragraph((span(f"{number}. Ý kiến của {AUDIENCE_VI[audience]}", bold=True),), "h2"))
+        blocks.append(layout.Paragraph((span(f"{number}. Ý kiến của {audience_words(audience, unit)}", bold=True),),
+                                       "h2"))
         for comment in (c for c in notable if c.audience == audience):
             blocks.append(layout.Paragraph((span(f"- {comment.text}"),)))
     blocks.append(layout.Paragraph((span("III. TIẾP THU VÀ HOÀN THIỆN DỰ THẢO", bold=True),), "h1"))
     blocks.append(layout.Paragraph((span(
         f"Ban Thường vụ Đảng ủy chỉ đạo Tiểu ban Văn kiện nghiên cứu, tiếp thu các ý kiến góp ý hợp lý để "
         f"hoàn thiện dự thảo {document} (dự thảo lần {version.number + 1}) trước khi trình Ban Thường vụ "
-        f"Thành ủy cho ý kiến."),)))
-    committee = "Thành ủy" if province.name.startswith("Thành phố") else "Tỉnh ủy"
+        f"{city} cho ý kiến."),)))
     return layout.Paper(
         heading=heading, type_name="BÁO CÁO",
         summary=("Tổng hợp ý kiến góp ý vào dự thảo", f"{document} (dự thảo lần {version.number})"),
         blocks=tuple(blocks), signature=layout.Signature(("T/M BAN THƯỜNG VỤ", "BÍ THƯ")),
-        recipients=(f"Ban Thường vụ {committee} (để báo cáo),", "Tiểu ban Văn kiện Đại hội,",
+        recipients=(f"Ban Thường vụ {city} (để báo cáo),", "Tiểu ban Văn kiện Đại hội,",
                     "Lưu Văn phòng Đảng ủy."))
 
 
@@ -78,6 +87,6 @@ def summary_docx(found: CommentRound) -> tuple[str, bytes]:
     """(file name, .docx bytes) of the round's compiled summary."""
     settings = layout.current_settings()
     version = found.draft
-    title = f"Báo cáo tổng hợp ý kiến góp ý - {title_vi(version.kind)} lần {version.number} - {version.unit.name}"
-    content = layout.render([paper(found, settings)], None, settings, title=title)
+    title = f"{KIND.title_vi} - {title_vi(version.kind)} lần {version.number} - {version.unit.name}"
+    content = layout.render([paper(found, settings)], layout.DraftMark(), settings, title=title)
     return safe_filename(title, "docx"), content

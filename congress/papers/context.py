@@ -21,6 +21,8 @@ from congress.units.models import Branch, Province, Unit
 from .layout import Table
 
 BLANK_TEXT = "……"
+#: a non-breaking space: "2025 - 2030" is never broken across lines
+NBSP = "\u00a0"
 
 #: Directive 45-CT/TW: executive committee of at most 27 (formed from 2 units or not merged) or 33
 EXECUTIVE_SMALL, EXECUTIVE_LARGE = 27, 33
@@ -32,7 +34,7 @@ DEFAULT_ORDINAL = "I"
 REORGANISED_ON = date(2025, 7, 1)
 
 UNIT_PLACEHOLDERS: dict[str, str] = {
-    "unit.name": "Xã An Phú",
+    "unit.name": "Xã An Phú (at the start of a sentence, a list item or a cell)",
     "unit.name_lower": "xã An Phú (inside a sentence)",
     "unit.name_upper": "XÃ AN PHÚ",
     "unit.code": "10645",
@@ -55,25 +57,28 @@ UNIT_PLACEHOLDERS: dict[str, str] = {
     "committee.standing_min": "9",
     "committee.standing_max": "11",
     "committee.deputies": "2",
-    "congress.name": "Đại hội đại biểu Đảng bộ xã An Phú lần thứ I, nhiệm kỳ 2025 - 2030",
+    "congress.name": "Đại hội đại biểu Đảng bộ xã An Phú lần thứ I, nhiệm kỳ 2025 - 2030 (\"kỳ\" kept with the years)",
     "congress.title": "Đại hội đại biểu Đảng bộ xã An Phú lần thứ I (without the term)",
     "congress.ordinal": "I",
-    "congress.term": "2025 - 2030",
+    "congress.term": "2025 - 2030 (non-breaking spaces around the dash)",
     "congress.date": "the planned first day (a date: ngày 18 tháng 8 năm 2025)",
     "congress.date_words": "ngày 18 tháng 8 năm 2025, or blanks when not planned",
     "congress.deadline": "trước ngày 31/8/2025",
     "congress.deadline_words": "trước ngày 31 tháng 8 năm 2025",
-    "congress.deadline_basis": "Chỉ thị 45-CT/TW",
+    "congress.deadline_basis": "Chỉ thị số 45-CT/TW ngày 14/4/2025",
     "congress.delegates_max": "250",
-    "term": "2025 - 2030",
+    "term": "2025 - 2030 (non-breaking spaces around the dash)",
     "formed_from": "được thành lập trên cơ sở hợp nhất xã An Phú, xã An Bình và một phần xã Cộng Hòa",
-    "formed_from_sentence": "Xã An Phú được thành lập trên cơ sở ... từ ngày 01 tháng 7 năm 2025.",
+    "formed_from_sentence": "Xã An Phú được thành lập trên cơ sở ... từ ngày 01 tháng 7 năm 2025. (a sentence: "
+                            "inside one, after a comma or colon, write {formed_from_sentence|lower})",
     "origins.count": "former units it was formed from",
     "origins.list": "xã An Phú, xã An Bình và một phần xã Cộng Hòa",
     "branches.total": "subordinate party organisations",
     "branches.held": "of which have held their congress",
     "branches.pending": "of which have not yet",
     "branches.held_percent": "held, in whole percent",
+    "branches.status_sentence": "Đến nay đã có 40/56 tổ chức đảng tổ chức xong đại hội; 16 tổ chức đảng còn lại "
+                                "khẩn trương hoàn thành ... (or: tất cả 56 ... đã tổ chức xong đại hội.)",
     "branches.chi_bo": "branches (chi bộ)",
     "branches.dang_bo_bo_phan": "sub-committees (đảng bộ bộ phận)",
     "branches.composition": "54 chi bộ và 2 đảng bộ bộ phận (the kinds it has)",
@@ -103,10 +108,10 @@ PROVINCE_PLACEHOLDERS: dict[str, str] = {
     "province.committee_short": "Thành ủy",
     "province.standing": "Ban Thường vụ Thành ủy",
     "province.party": "Đảng bộ thành phố Hải Phòng",
-    "term": "2025 - 2030",
+    "term": "2025 - 2030 (non-breaking spaces around the dash)",
     "campaign.name": "the campaign's name",
     "campaign.deadline": "trước ngày 31/8/2025",
-    "campaign.deadline_basis": "Chỉ thị 45-CT/TW",
+    "campaign.deadline_basis": "Chỉ thị số 45-CT/TW ngày 14/4/2025",
     "report.as_of": "the day the figures are computed for (a date)",
     "report.units": "units",
     "report.percent": "mean readiness, in percent",
@@ -200,8 +205,29 @@ def province_words(province: Province) -> dict[str, str]:
 
 
 def term_words(term: str) -> str:
-    """"2025 - 2030" as Party documents write a term."""
-    return term.replace("–", "-").replace(" - ", "-").replace("-", " - ")
+    """"2025 - 2030" as Party documents write a term, with non-breaking spaces around the dash so
+    that a line never breaks inside it (the spreadsheets and the API keep the campaign's own term)."""
+    years = [part.strip() for part in term.replace("–", "-").replace(NBSP, " ").split("-")]
+    return f"{NBSP}-{NBSP}".join(years)
+
+
+DEFAULT_TERM = term_words("2025-2030")
+
+
+def branch_status_sentence(total: int, held: int) -> str:
+    """What the plan says of the branch congresses, from the facts: all held, none, or how many
+    are still to hold theirs (only then "còn lại ... khẩn trương hoàn thành")."""
+    if total <= 0:
+        return f"Đến nay đã có {BLANK_TEXT} tổ chức đảng tổ chức xong đại hội."
+    if held >= total:
+        every = f"tất cả {_n(total)}" if total > 1 else _n(total)
+        return f"Đến nay, {every} tổ chức đảng trực thuộc đã tổ chức xong đại hội."
+    hurry = "khẩn trương hoàn thành đại hội trước khi tổ chức Đại hội Đảng bộ."
+    if held == 0:
+        return (f"Đến nay chưa có tổ chức đảng trực thuộc nào tổ chức xong đại hội; {_n(total)} tổ chức đảng "
+                f"trực thuộc {hurry}")
+    return (f"Đến nay đã có {_n(held)}/{_n(total)} tổ chức đảng tổ chức xong đại hội; {_n(total - held)} "
+            f"tổ chức đảng còn lại {hurry}")
 
 
 @dataclass(frozen=True)
@@ -236,7 +262,7 @@ def unit_values(unit: Unit, prep: Preparation | None, place: str = "province") -
     """Every UNIT_PLACEHOLDERS value of a unit (without the document.* ones) and its tables."""
     province = unit.province
     branches = branch_facts(unit)
-    term = term_words(prep.campaign.term) if prep else "2025 - 2030"
+    term = term_words(prep.campaign.term) if prep else DEFAULT_TERM
     ordinal = DEFAULT_ORDINAL
     committee_name = unit.committee_name
     readiness = None
@@ -262,7 +288,7 @@ def unit_values(unit: Unit, prep: Preparation | None, place: str = "province") -
         "committee.standing_min": STANDING_RANGE[0],
         "committee.standing_max": STANDING_RANGE[1],
         "committee.deputies": DEPUTY_SECRETARIES,
-        "congress.name": f"Đại hội đại biểu {committee_name} lần thứ {ordinal}, nhiệm kỳ {term}",
+        "congress.name": f"Đại hội đại biểu {committee_name} lần thứ {ordinal}, nhiệm kỳ{NBSP}{term}",
         "congress.title": f"Đại hội đại biểu {committee_name} lần thứ {ordinal}",
         "congress.ordinal": ordinal,
         "congress.term": term,
@@ -283,6 +309,7 @@ def unit_values(unit: Unit, prep: Preparation | None, place: str = "province") -
         "branches.held": branches.held,
         "branches.pending": branches.total - branches.held,
         "branches.held_percent": round(100 * branches.held / branches.total) if branches.total else 0,
+        "branches.status_sentence": branch_status_sentence(branches.total, branches.held),
         "branches.chi_bo": branches.chi_bo,
         "branches.dang_bo_bo_phan": branches.dang_bo_bo_phan,
         "branches.composition": join_vi([f"{_n(count)} {word}" for count, word in (
@@ -307,9 +334,10 @@ def unit_values(unit: Unit, prep: Preparation | None, place: str = "province") -
 
 
 def _n(value: int) -> str:
-    from congress.formatting import number
+    """A count as documents write it (congress.formatting.count): 7, 56, 1.250."""
+    from congress.formatting import count
 
-    return number(value, locale="vi")
+    return count(value)
 
 
 def _deadline_phrase(deadline, short: bool) -> str | None:

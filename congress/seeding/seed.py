@@ -22,7 +22,7 @@ CAMPAIGN_NAME_EN = "Commune-level party congresses, term 2025–2030"
 CAMPAIGN_STARTS_ON = date(2025, 7, 1)
 CAMPAIGN_DEADLINE = date(2025, 8, 31)
 CAMPAIGN_DEADLINE_KIND = "before"
-CAMPAIGN_DEADLINE_BASIS = "Chỉ thị 45-CT/TW ngày 14/4/2025"
+CAMPAIGN_DEADLINE_BASIS = "Chỉ thị số 45-CT/TW ngày 14/4/2025"
 
 
 @dataclass
