@@ -118,7 +118,7 @@ def test_the_documents_page_says_when_it_can_be_issued_and_a_forced_post_is_refu
 
     client = signed_in(app, "tuminh.vanphong")   # Tứ Minh: congress planned on 12/8/2025
     page = html.unescape(client.get(f"/units/{TU_MINH}/documents").get_data(as_text=True))
-    assert "Đại hội chưa diễn ra (dự kiến ngày 12/8/2025)" in page
+    assert "Ban hành từ ngày Đại hội (dự kiến ngày 12/8/2025)" in page
     assert f"/units/{TU_MINH}/papers/congress_resolution/issue" not in page
     fields = form_on(client, f"/units/{TU_MINH}/documents", f"/units/{TU_MINH}/papers/congress_plan/issue")
     response = client.post(f"/units/{TU_MINH}/papers/congress_resolution/issue", data=fields)

@@ -67,7 +67,7 @@ def why_not_yet(info: DocumentKind, prep: Preparation | None, now: date) -> tupl
         return None
     day = session_day(prep)
     if day is None:
-        return "congress_not_planned", {}
+        return "issued_once_congress_planned", {}
     if day > now:
-        return "congress_not_held", {"planned": day}
+        return "issued_from_congress_day", {"planned": day}
     return None

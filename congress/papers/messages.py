@@ -16,6 +16,9 @@ PAPER_MESSAGES = {
                             "then, download it as a draft."),
     "congress_not_planned": _l("The congress date is not planned yet: this document is dated the day of the "
                                "congress, so plan the congress date first (on the unit's page)."),
+    "issued_from_congress_day": _l("Issued from the day of the congress (planned for %(planned)s); until then, "
+                                   "a draft."),
+    "issued_once_congress_planned": _l("Issued from the day of the congress, which is not planned yet."),
     "paper_not_session_day": _l("This document is dated the day of the congress, %(session)s, not %(on)s."),
     "paper_dated_before_congress": _l("The report of the congress's result cannot be dated %(on)s, before the "
                                       "congress (%(session)s)."),
