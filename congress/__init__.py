@@ -33,7 +33,7 @@ def create_app(config: dict | None = None, mode: str | None = None) -> Flask:
     """Build the application: settings, extensions, blueprints, and a check of the workflows."""
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"),
                 template_folder=str(PROJECT_ROOT / "templates"))
-    app.config.update(from_environment(app.instance_path, mode or (config or {}).get("CONGRESS_MODE")))
+    app.config.update(from_environment(app.instance_path, mode or (config or {}).get("CONGRESS_MODE"), config))
     if config:
         app.config.update(config)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):

@@ -12,6 +12,18 @@ from datetime import date
 MODES = ("embedded", "production", "testing")
 
 
+class MissingSecretKey(RuntimeError):
+    """Production was started without SECRET_KEY: refused, rather than each worker making a key
+    of its own (a session signed by one worker would be refused by the others)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "SECRET_KEY is not set. In production every worker and every app host must sign sessions "
+            "with the same key: set SECRET_KEY in the environment (e.g. in /etc/congress/congress.env) "
+            "to 64 random hex characters, made with: "
+            "python -c 'import secrets; print(secrets.token_hex(32))'")
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the usual spellings and use the psycopg 3 driver for PostgreSQL."""
     for prefix in ("postgres://", "postgresql://"):
@@ -30,13 +42,14 @@ def _date(value: str | None) -> date | None:
         raise ValueError(f"CONGRESS_TODAY must be a date YYYY-MM-DD or 'today', not {value!r}") from None
 
 
-def from_environment(instance_path: str, mode: str | None = None) -> dict:
+def from_environment(instance_path: str, mode: str | None = None, given: dict | None = None) -> dict:
+    """The settings; ``given`` are the ones the caller sets itself (a SECRET_KEY there counts)."""
     env = os.environ
     mode = mode or env.get("CONGRESS_MODE", "production")
     if mode not in MODES:
         raise ValueError(f"CONGRESS_MODE must be one of {', '.join(MODES)}, not {mode!r}")
     url = env.get("DATABASE_URL") or f"sqlite:///{os.path.join(instance_path, 'congress.db')}"
-    secret = env.get("SECRET_KEY")
+    secret = (given or {}).get("SECRET_KEY") or env.get("SECRET_KEY")
     if not secret:
         secret_file = os.path.join(instance_path, "secret_key")
         if mode == "embedded":
@@ -46,9 +59,9 @@ def from_environment(instance_path: str, mode: str | None = None) -> dict:
                     fh.write(secrets.token_hex(32))
             with open(secret_file, encoding="utf-8") as fh:
                 secret = fh.read().strip()
-        else:
-            # Without a configured key every process makes its own: sessions do not survive a
-            # restart nor cross workers. The deployment guide sets SECRET_KEY.
+        elif mode == "production":
+            raise MissingSecretKey()
+        else:  # testing: a key of this process's own
             secret = secrets.token_hex(32)
     return {
         "CONGRESS_MODE": mode,

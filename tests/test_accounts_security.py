@@ -153,6 +153,7 @@ def test_production_cookies_are_secure(make_app, tmp_path, monkeypatch):
     from congress.config import from_environment
 
     monkeypatch.delenv("CONGRESS_INSECURE_COOKIES", raising=False)
+    monkeypatch.setenv("SECRET_KEY", "production-key")
     settings = from_environment(str(tmp_path), "production")
     assert settings["SESSION_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"]
     assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"
@@ -186,3 +187,35 @@ def test_administrator_commands_reset_unlock_and_log_out(app):
     assert client.get("/units/11311").status_code == 302
     assert login(app.test_client(), USER, "bến Bính bên sông Cấm").status_code == 302
     assert runner.invoke(args=["users", "unlock", "khong.ton.tai"]).exit_code != 0
+
+
+# --- the key that signs sessions --------------------------------------------------------------------
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch):
+    """Without SECRET_KEY every worker would make its own key and sign-ins would fail at random."""
+    from congress import create_app
+    from congress.config import MissingSecretKey, from_environment
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    with pytest.raises(MissingSecretKey) as refused:
+        create_app({"SQLALCHEMY_DATABASE_URI": url}, mode="production")
+    message = str(refused.value)
+    assert "SECRET_KEY" in message and "secrets.token_hex" in message
+    with pytest.raises(MissingSecretKey):
+        from_environment(str(tmp_path), "production")
+    # given in the environment or in the settings, it starts
+    assert create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "k" * 64},
+                      mode="production").config["SECRET_KEY"] == "k" * 64
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": url}, mode="production").config["SECRET_KEY"] == \
+        "from-the-environment"
+
+
+def test_embedded_mode_keeps_its_generated_key(tmp_path, monkeypatch):
+    from congress.config import from_environment
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = from_environment(str(tmp_path), "embedded")["SECRET_KEY"]
+    assert len(first) == 64 and (tmp_path / "secret_key").read_text().strip() == first
+    assert from_environment(str(tmp_path), "embedded")["SECRET_KEY"] == first
