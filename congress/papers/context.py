@@ -18,6 +18,7 @@ from congress.progress.models import Preparation
 from congress.text import fold
 from congress.units.models import Branch, Province, Unit
 
+from .dating import blank_long_date, term_year
 from .layout import Table
 
 BLANK_TEXT = "……"
@@ -294,7 +295,7 @@ def unit_values(unit: Unit, prep: Preparation | None, place: str = "province") -
         "congress.term": term,
         "congress.date": prep.congress_on if prep else None,
         "congress.date_words": long_date(prep.congress_on) if prep and prep.congress_on
-        else "ngày …… tháng …… năm 2025",
+        else blank_long_date(term_year(prep) or today().year),
         "congress.deadline": _deadline_phrase(deadline, short=True),
         "congress.deadline_words": _deadline_phrase(deadline, short=False),
         "congress.deadline_basis": (prep.deadline_basis or prep.campaign.deadline_basis) if prep else None,

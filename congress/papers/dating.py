@@ -21,6 +21,14 @@ def blank_long_date(year: int) -> str:
     return f"ngày …… tháng …… năm {year}"
 
 
+def term_year(prep: Preparation | None) -> int | None:
+    """The first year of the campaign's term ("2025 - 2030": 2025), for a date left in blanks."""
+    if prep is None:
+        return None
+    digits = prep.campaign.term[:4]
+    return int(digits) if digits.isdigit() else None
+
+
 def session_day(prep: Preparation | None) -> date | None:
     """The first day of the unit's congress, as planned (and held on)."""
     return prep.congress_on if prep is not None else None

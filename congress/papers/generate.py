@@ -195,7 +195,7 @@ def unit_paper(unit: Unit, kind: str, *, draft: bool | None = None, draft_number
     documents = [document_values(superior=superior, issuer_body=issuer_body, number=numbers.get(part),
                                  abbreviation=info.abbreviation, issuer_symbol=symbol, day=day,
                                  place=place_of(unit, unit.province, settings), draft=draft,
-                                 year=term_year(prep))
+                                 year=dating.term_year(prep))
                  for part in range(1, source.parts + 1)]
     if source.word is not None:
         content = wordfiles.render(source.word.content, {**values, **documents[0]})
@@ -204,14 +204,6 @@ def unit_paper(unit: Unit, kind: str, *, draft: bool | None = None, draft_number
         mark = layout.DraftMark(draft_number) if draft else None
         content = layout.render(papers, mark, settings, title=f"{info.title_vi} – {unit.name}")
     return Made(paper_filename(info, unit.name, issue, draft_number), content)
-
-
-def term_year(prep) -> int | None:
-    """The first year of the campaign's term ("2025 - 2030": 2025), for a date left in blanks."""
-    if prep is None:
-        return None
-    digits = prep.campaign.term[:4]
-    return int(digits) if digits.isdigit() else None
 
 
 def paper_filename(info: DocumentKind, owner: str, issue: PaperIssue | None, draft_number: int | None,
