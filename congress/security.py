@@ -1,11 +1,12 @@
 """Response headers that tell browsers what this site may do: no inline script or style, no
-framing, no sniffing of content types, no referrer leaving the site; HTTPS only in production.
+framing, no sniffing of content types, no referrer leaving the site; HTTPS only in production;
+no page or JSON answer kept in a cache.
 
 Every asset is served by the app itself, so the policy names only 'self' (and data: images,
 which the browser's own form controls use)."""
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -30,6 +31,11 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
 }
 
+#: pages and JSON answers: a shared office computer keeps no copy a later user could bring back
+#: with Back after sign-out. Static files (no personal data) keep their own caching; a response that
+#: chose its own Cache-Control (the calendar feed) keeps it.
+NO_STORE = "no-store"
+
 #: one year, the value browsers' preload lists ask for; sent only where cookies are Secure (production)
 STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
@@ -39,6 +45,8 @@ def init_app(app: Flask) -> None:
     def _security_headers(response: Response) -> Response:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", NO_STORE)
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
         return response

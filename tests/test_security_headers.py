@@ -54,3 +54,17 @@ def test_rendered_pages_keep_to_the_policy(app):
         html = client.get(path).get_data(as_text=True)
         for name, pattern in INLINE.items():
             assert not pattern.search(html), (path, name)
+
+
+def test_pages_and_json_are_never_stored_static_files_may_be(app):
+    """A shared office computer: after sign-out, Back must not show the unit's page from the cache."""
+    client = app.test_client()
+    for path in ("/login", "/api/v1/units", "/nowhere"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+    assert login(client, "thanhuy.vanphong").headers["Cache-Control"] == "no-store"  # the redirect too
+    for path in ("/units/11311", "/dashboard", "/api/v1/units/11311", "/api/v1/notifications"):
+        response = client.get(path)
+        assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store", path
+    static = client.get("/static/congress.css")
+    static.close()
+    assert "no-store" not in static.headers.get("Cache-Control", "")
