@@ -16,6 +16,7 @@ from congress.extensions import db
 from congress.papers import generate, layout, numbering, report, templates
 from congress.papers.context import place_name, unit_values
 from congress.progress.queries import unit_preparation
+from congress.text import vi_sort_key
 from congress.units.models import Branch, Province, Unit
 
 TODAY = date(2025, 8, 5)
@@ -154,6 +155,14 @@ def test_the_city_report_keeps_the_term_whole_and_its_spreadsheet_has_no_layout_
     book = load_workbook(io.BytesIO(report.xlsx(province, TODAY).content))
     cells = [c for sheet in book for row in sheet.iter_rows(values_only=True) for c in row if isinstance(c, str)]
     assert cells and not any(NBSP in c for c in cells)
+
+
+def test_the_city_report_lists_the_units_in_vietnamese_order(app):
+    built = report.build(db.session.get(Province, "31"), TODAY)
+    names = [row[1] for row in built.tables["units"].rows[1:]]
+    assert len(names) == 114 and names == sorted(names, key=vi_sort_key)
+    assert names.index("Phường Ái Quốc") < names.index("Phường Việt Hòa")
+    assert names.index("Phường Dương Kinh") < names.index("Phường Đồ Sơn") < names.index("Phường Gia Viên")
 
 
 def set_branches_held(found: Unit, held: int) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.sql.expression import FunctionElement, TableClause
 
 from congress.clock import today
 from congress.extensions import db
+from congress.text import vi_sort_key
 from congress.units.models import Branch, Province, Unit
 from workflows.deadlines import LOCAL_TZ, Deadline
 from workflows.readiness import (
@@ -60,15 +61,17 @@ class UnitRow:
 def _preparations(province_codes: set[str] | None = None, unit_ids: list[int] | None = None,
                   kind: str | None = None) -> list[Preparation]:
     query = (db.select(Preparation).join(Preparation.unit).join(Preparation.campaign)
-             .options(contains_eager(Preparation.unit), contains_eager(Preparation.campaign))
-             .order_by(Unit.province_code, Unit.name, Unit.code))
+             .options(contains_eager(Preparation.unit), contains_eager(Preparation.campaign)))
     if province_codes is not None:
         query = query.where(Unit.province_code.in_(province_codes))
     if unit_ids is not None:
         query = query.where(Unit.id.in_(unit_ids))
     if kind:
         query = query.where(Unit.kind == kind)
-    return list(db.session.execute(query).unique().scalars())
+    found = list(db.session.execute(query).unique().scalars())
+    # the names in Vietnamese alphabetical order (Ái Quốc before Việt Hòa), not the database's
+    found.sort(key=lambda p: (p.unit.province_code, vi_sort_key(p.unit.name), p.unit.code))
+    return found
 
 
 def _definitions(version_ids: set[int]):
