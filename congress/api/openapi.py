@@ -240,7 +240,8 @@ def _schemas() -> dict[str, Schema]:
         "Readiness": obj(readiness_props, description="How far one unit is and whether it will make its deadline."),
         "UnitSummary": obj(unit_summary_props, description="A commune-level unit."),
         "UnitListItem": obj({**unit_summary_props, "congress_on": nullable(DATE), "readiness": ref("Readiness")}),
-        "UnitList": obj({"as_of": {**DATE, "description": "Today, the day readiness is computed for."},
+        "UnitList": obj({"as_of": {**DATE, "description": "The day readiness is computed for: today, or the "
+                                                           "`as_of` asked for."},
                          "count": COUNT, "units": {"type": "array", "items": ref("UnitListItem")}}),
         "UnitOrigin": obj({"code": STRING, "name": STRING, "share": enum_of(("full", "partial"))},
                           description="A former unit this one was formed from on 1/7/2025, wholly or in part."),
@@ -260,7 +261,7 @@ def _schemas() -> dict[str, Schema]:
             **unit_summary_props,
             "province_name": STRING,
             "formed_from": {"type": "array", "items": ref("UnitOrigin")},
-            "as_of": DATE,
+            "as_of": {**DATE, "description": "The day the unit is shown as of: today, or the `as_of` asked for."},
             "preparation": ref("Preparation"),
             "readiness": ref("Readiness"),
             "steps": {"type": "array", "items": ref("Step")},
@@ -287,7 +288,7 @@ def _schemas() -> dict[str, Schema]:
                        "assigned); whole percentages adding up to 100; `text` in the user's language "
                        "with its thousands separator (\".\" in Vietnamese)."),
         "ProvinceReadiness": obj({
-            "as_of": DATE,
+            "as_of": {**DATE, "description": "The day the figures are for: today, or the `as_of` asked for."},
             "province": nullable(obj({"code": PROVINCE_CODE, "name": STRING})),
             "campaign": nullable(ref("Campaign")),
             "unit_count": COUNT,
@@ -502,6 +503,9 @@ def _parameters() -> dict:
                                           "Default: every province you may read."},
         "KindFilter": {"name": "kind", "in": "query", "required": False, "schema": enum_of(UNIT_KINDS),
                        "description": "Only units of this kind (another value: 422 unknown_filter)."},
+        "AsOf": {"name": "as_of", "in": "query", "required": False,
+                 "schema": {"type": "string", "examples": ["2025-07-31", "31/7/2025"]},
+                 "description": AS_OF_DESCRIPTION},
         "RiskFilter": {"name": "risk", "in": "query", "required": False, "schema": ref("Risk"),
                        "description": "Only units at this risk level (another value: 422 unknown_filter)."},
         "AuditUnit": {"name": "unit", "in": "query", "required": False, "schema": UNIT_CODE,
@@ -515,6 +519,14 @@ def _parameters() -> dict:
     }
 
 
+AS_OF_DESCRIPTION = (
+    "The day the answer is for, YYYY-MM-DD (or d/m/yyyy, as the progress report's field takes it); default "
+    "today. A past day is that day's picture: every step, branch, congress date and deadline as it was at "
+    "the end of that day (local midnight, Asia/Ho_Chi_Minh), rebuilt from the audit log, read with that day "
+    "as \"today\" for due dates and deadlines; what was done or changed after it does not count, a branch "
+    "added after it is not there, a unit enrolled after it is left out (for one unit: 404 `not_enrolled`). "
+    "On a past day the steps offer no `actions`. Not a date: 422 `invalid_field`; after today: 422 "
+    "`date_in_future`.")
 IDEMPOTENCY_DESCRIPTION = (
     "A key of your choosing, new for every write you mean (a UUID, say). Send the same request again with "
     "the same key (after a timeout, a lost answer) and it is carried out once: the repeat gets the first "
@@ -581,11 +593,13 @@ def _paths() -> dict:
             "listUnits", "List units with their readiness",
             "The units the user may read, with readiness: a unit's staff and viewers see their own unit, "
             "city roles their province, an admin every province.", "UnitList", "The units, by province and name.",
-            ("401", "403", "404", "422"), tags=["units"], params=("KindFilter", "ProvinceFilter", "RiskFilter"))},
+            ("401", "403", "404", "422"), tags=["units"],
+            params=("KindFilter", "ProvinceFilter", "RiskFilter", "AsOf"))},
         "/units/{code}": {"get": _operation(
             "getUnit", "One unit: preparation, readiness, steps and branches",
-            "Everything about one unit, with the actions the user may take on each step.",
-            "UnitDetail", "The unit.", READ_ERRORS, tags=["units"], params=("UnitCode",))},
+            "Everything about one unit, with the actions the user may take on each step; with `as_of`, as it "
+            "was at the end of that day.",
+            "UnitDetail", "The unit.", (*READ_ERRORS, "422"), tags=["units"], params=("UnitCode", "AsOf"))},
         "/units/{code}/steps/{key}/transitions": {"post": _operation(
             "transitionUnitStep", "Take an action on a unit's step", TRANSITION_DESCRIPTION, "Step",
             "The step after the action.", WRITE_ERRORS, tags=["steps"], params=("UnitCode", "StepKey"),
@@ -661,8 +675,9 @@ def _paths() -> dict:
             "getReadiness", "A province's readiness, as the city reports it",
             "Counts by risk, percentages adding up to 100, the task summary in the city's wording "
             "(\"N nhiệm vụ được giao; …\"), and every unit's readiness. City roles, province viewers and "
-            "admins; a unit's staff get 403.", "ProvinceReadiness", "The figures.",
-            ("401", "403", "404", "422"), tags=["readiness"], params=("ProvinceFilter", "KindFilter"))},
+            "admins; a unit's staff get 403. With `as_of`, the figures of that day, as the city's progress "
+            "report for that day gives them.", "ProvinceReadiness", "The figures.",
+            ("401", "403", "404", "422"), tags=["readiness"], params=("ProvinceFilter", "KindFilter", "AsOf"))},
         "/audit": {"get": _operation(
             "listAudit", "The audit log, newest first",
             "Every write with its actor, time, old and new values and reason; paginate with `before`.",

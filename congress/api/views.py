@@ -163,6 +163,30 @@ def query_int(name: str, default: int | None = None) -> int | None:
     return number
 
 
+DAY_MONTH_YEAR = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+
+
+def query_as_of() -> date:
+    """The day a readiness answer is for: ``as_of`` written YYYY-MM-DD (or d/m/yyyy, as the progress
+    report's field takes it), today when not given; never after today."""
+    value = request.args.get("as_of")
+    now = today()
+    if not value:
+        return now
+    try:
+        if ISO_DATE.fullmatch(value):
+            day = date.fromisoformat(value)
+        elif found := DAY_MONTH_YEAR.fullmatch(value):
+            day = date(int(found[3]), int(found[2]), int(found[1]))
+        else:
+            raise ValueError(value)
+    except ValueError:
+        raise Unprocessable("invalid_field", {"field": "as_of", "problem": "YYYY-MM-DD"}) from None
+    if day > now:
+        raise Unprocessable("date_in_future", {"field": "as_of", "on": day, "today": now})
+    return day
+
+
 def choice(name: str, allowed) -> str | None:
     value = request.args.get(name)
     if value is not None and value not in allowed:
@@ -188,17 +212,18 @@ def me():
 def list_units():
     kind = choice("kind", UNIT_KINDS)
     risk = choice("risk", [r.value for r in Risk])
+    as_of = query_as_of()
     provinces = province_scope(request.args.get("province"))
     unit_ids = None
     if provinces == set():  # unit roles and unit viewers: their own unit only
         unit_ids = [current_user.unit_id] if current_user.unit_id else []
         provinces = None
     with queries.collector_paused():
-        rows = queries.readiness_rows(provinces, unit_ids=unit_ids, kind=kind)
+        rows = queries.readiness_rows(provinces, unit_ids=unit_ids, kind=kind, as_of=as_of)
         if risk:
             rows = [r for r in rows if r.readiness.risk.value == risk]
         readiness_json = out.ReadinessWords().readiness
-        return jsonify({"as_of": today().isoformat(), "count": len(rows),
+        return jsonify({"as_of": as_of.isoformat(), "count": len(rows),
                         "units": [{**out.unit_summary(r.unit), "congress_on": out.iso(r.preparation.congress_on),
                                    "readiness": readiness_json(r.readiness)} for r in rows]})
 
@@ -208,13 +233,21 @@ def list_units():
 def get_unit(code: str):
     unit = readable_unit(code)
     prep = preparation_of(unit)
-    now = today()
+    now = query_as_of()
     definition = prep.workflow_version.definition()
-    unit_steps = queries.unit_steps(prep)
-    row = queries.unit_readiness_row(prep, unit_steps, as_of=now)
     branch_definition = prep.branch_workflow_version.definition()
-    steps_by_branch = queries.branch_steps(prep)
-    facts = UnitFacts(prep, [*unit_steps, *(s for steps in steps_by_branch.values() for s in steps)], on=now)
+    if now < today():  # the unit as it was at the end of that day; the past is read, not acted on
+        past = queries.past_unit(prep, now)
+        if past is None:
+            raise NotFound("not_enrolled", {"code": unit.code})
+        prep, unit_steps, row, facts = past.preparation, past.steps, past.row, NO_ACTIONS
+        branches, steps_by_branch = past.branches, past.branch_steps
+    else:
+        unit_steps = queries.unit_steps(prep)
+        row = queries.unit_readiness_row(prep, unit_steps, as_of=now)
+        steps_by_branch = queries.branch_steps(prep)
+        facts = UnitFacts(prep, [*unit_steps, *(s for steps in steps_by_branch.values() for s in steps)], on=now)
+        branches = queries.unit_branches(unit)
     return jsonify({
         **out.unit_summary(unit),
         "province_name": unit.province.name,
@@ -236,8 +269,19 @@ def get_unit(code: str):
         "steps": [out.step(s, definition.step(s.key), current_user, facts, now)
                   for s in unit_steps],
         "branches": [out.branch(b, steps_by_branch.get(b.id, []), branch_definition, current_user, unit, now,
-                                facts) for b in queries.unit_branches(unit)],
+                                facts) for b in branches],
     })
+
+
+class _NoActions:
+    """The actions offered on a step as it was on a past day: none."""
+
+    @staticmethod
+    def offered(user, step) -> list:
+        return []
+
+
+NO_ACTIONS = _NoActions()
 
 
 def _transition(step: Step, unit: Unit, definition):
@@ -458,11 +502,12 @@ def put_campaign_deadline(campaign_id: int):
 @login_required
 def readiness():
     kind = choice("kind", UNIT_KINDS)
+    as_of = query_as_of()
     provinces = province_scope(request.args.get("province"))
     if provinces == set():
         raise Forbidden()
     with queries.collector_paused():
-        overview = queries.province_overview(provinces, kind=kind)
+        overview = queries.province_overview(provinces, kind=kind, as_of=as_of)
         readiness_json = out.ReadinessWords().readiness
         body = {"as_of": overview.as_of.isoformat(),
                 "province": ({"code": overview.province.code, "name": overview.province.name}

@@ -1,7 +1,9 @@
 """The city's "Báo cáo tiến độ chuẩn bị đại hội" as of a chosen day, as .docx and .xlsx.
 
 The figures come from congress.progress.queries.province_overview with the chosen day as
-"today", the computation behind /api/v1/readiness, so both say the same for the same day.
+"today", the computation behind /api/v1/readiness, so both say the same for the same day. A past
+day is that day's picture: the steps, branches and dates as they were at its end, rebuilt from
+the audit log (congress.progress.history).
 """
 from __future__ import annotations
 

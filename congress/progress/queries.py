@@ -28,6 +28,7 @@ from workflows.readiness import (
 )
 from workflows.rules import FINISHED, State
 
+from . import history
 from .models import Campaign, Preparation, Step, WorkflowVersion
 
 
@@ -124,12 +125,20 @@ def _date_reader():
 
 def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] | None = None,
                    kind: str | None = None, as_of: date | None = None) -> list[UnitRow]:
-    """Readiness of every matching unit in four queries, as of ``as_of`` (default today)."""
+    """Readiness of every matching unit in four queries, as of ``as_of`` (default today).
+
+    A day before today is that day's picture: the steps, branches and dates as they were at its
+    end, rebuilt from the audit log (congress.progress.history), in five queries; a unit enrolled
+    after it is left out. Today (or a later day, counted as "today") reads today's rows.
+    """
     preps = _preparations(province_codes, unit_ids, kind)
     if not preps:
         return []
-    prep_ids = [p.id for p in preps]
     definitions = _definitions({p.workflow_version_id for p in preps})
+    now = as_of or today()
+    if now < today():
+        return _past_rows(preps, definitions, now)
+    prep_ids = [p.id for p in preps]
     steps_by_prep: dict[int, list] = {}
     t = _UNIT_STEPS.c
     columns = (t.preparation_id, t.key, t.state, t.due_on, t.due_kind, t.completed_on, t.missed_due_on,
@@ -149,13 +158,65 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
             else:
                 found.append(row)
     counts = _branch_counts_for(province_codes, unit_ids)
-    return _unit_rows(preps, definitions, steps_by_prep, counts, as_of or today())
+    return _unit_rows(preps, definitions, steps_by_prep, counts, now)
+
+
+def _facts_row(step) -> tuple:
+    """A unit step as _unit_rows reads it."""
+    return (step.preparation_id, step.key, step.state, step.due_on, step.due_kind, step.completed_on,
+            step.missed_due_on, step.missed_due_kind)
+
+
+def _past_rows(preps: list[Preparation], definitions: dict, day: date) -> list[UnitRow]:
+    """Readiness at the end of a past day, from the rows rebuilt as they were then."""
+    past = history.rebuild(preps, day, definitions=definitions)
+    steps_by_prep = {prep_id: [_facts_row(s) for s in steps] for prep_id, steps in past.unit_steps.items()}
+    return _unit_rows(past.preparations, definitions, steps_by_prep, past.branch_counts(), day)
+
+
+@dataclass(frozen=True)
+class PastUnit:
+    """One unit at the end of a past day: its readiness, and its preparation, steps and branches
+    (with their steps) as they were, in the workflow's order and by code."""
+    row: UnitRow
+    preparation: history.PastPreparation
+    steps: list[history.PastStep]
+    branches: list[history.PastBranch]
+    branch_steps: dict[int, list[history.PastStep]]
+
+
+def past_unit(prep: Preparation, day: date) -> PastUnit | None:
+    """A unit as it was at the end of ``day`` (before today), rebuilt from the audit log; None when
+    it was enrolled after that day."""
+    unit_def = prep.workflow_version.definition()
+    branch_def = prep.branch_workflow_version.definition()
+    definitions = {prep.workflow_version_id: unit_def, prep.branch_workflow_version_id: branch_def}
+    past = history.rebuild([prep], day, definitions=definitions, branch_steps=True)
+    if not past.preparations:
+        return None
+    then = past.preparations[0]
+    steps = past.unit_steps[then.id]
+    row = _unit_rows([then], definitions, {then.id: [_facts_row(s) for s in steps]}, past.branch_counts(), day)[0]
+    unit_order = {key: i for i, key in enumerate(unit_def.step_keys)}
+    branch_order = {key: i for i, key in enumerate(branch_def.step_keys)}
+    return PastUnit(row, then, sorted(steps, key=lambda s: unit_order.get(s.key, 999)),
+                    past.branches.get(then.unit_id, []),
+                    {branch_id: sorted(found, key=lambda s: branch_order.get(s.key, 999))
+                     for branch_id, found in past.branch_steps.items()})
 
 
 def unit_readiness_row(prep: Preparation, steps: list[Step] | None = None, as_of: date | None = None) -> UnitRow:
     """The readiness row of one unit, from its preparation as loaded (with its unit and campaign)
     and its unit steps when the caller has them: the branch counts, and the steps if not given,
-    are the only queries (readiness_rows would read the preparation and its workflow again)."""
+    are the only queries (readiness_rows would read the preparation and its workflow again).
+
+    A day before today is that day's picture (see :func:`past_unit`; LookupError if the unit was
+    not enrolled yet)."""
+    if as_of is not None and as_of < today():
+        found = past_unit(prep, as_of)
+        if found is None:
+            raise LookupError(f"unit {prep.unit_id} was not enrolled on {as_of.isoformat()}")
+        return found.row
     if steps is None:
         steps = unit_steps(prep)
     rows = [(s.preparation_id, s.key, s.state, s.due_on, s.due_kind, s.completed_on, s.missed_due_on,
@@ -252,7 +313,9 @@ class ProvinceOverview:
 
 def province_overview(province_codes: set[str] | None, kind: str | None = None,
                       as_of: date | None = None) -> ProvinceOverview:
-    """A province's figures as of ``as_of`` (default today): the day counts as "today"."""
+    """A province's figures as of ``as_of`` (default today): the day counts as "today", and a day
+    before today is read as it was at its end (see readiness_rows); the campaign too, with the
+    deadline it had then."""
     now = as_of or today()
     rows = readiness_rows(province_codes, kind=kind, as_of=now)
     tasks = task_summary(((f.state, f.due) for row in rows for f in row.steps), now)

@@ -1,0 +1,401 @@
+"""Units' steps, branches and dates as they were at the end of a past day, rebuilt from the audit log.
+
+The readiness of a past day (the city's progress report "as of" a day, the API's ``as_of``) is
+that day's picture, not today's rows read with a past "today". Every write to a step, a branch, a
+preparation's dates and a campaign's deadline is audited with the fields it changed, old and new
+(``changed_fields`` in congress.progress.operations, congress.units.operations and the import's
+appliers). Starting from today's rows and undoing, newest first, every change recorded after the
+end of the day gives the rows as they were then; a row created after the day (a branch added, a
+unit enrolled later) did not exist then.
+
+The day ends at local midnight in Asia/Ho_Chi_Minh (``workflows.deadlines.LOCAL_TZ``), the one
+time zone the application counts days in (congress.clock).
+
+Two columns are rewritten without a record of their own, and are rebuilt from what is recorded:
+
+- due dates (``due_on``, ``due_kind``): ``refresh_due_dates`` recomputes them whenever a date
+  they count from moves (the congress, a deadline, a branch's planned congress); they are
+  recomputed from the day's dates wherever those differ from today's;
+- a lapse kept on record (``missed_due_on``): set once, by the first "step.due_moved", and never
+  cleared; it was there at the end of the day when such a record of the step precedes it.
+
+Nothing is written: the rebuilt rows are plain stand-ins with the attributes the readers use
+(readiness, the API's serializers). The reads are a constant number of queries, whatever the
+number of units: today's steps, today's branches, the audit records since the day (and the
+"step.due_moved" ones), and the workflow definitions when the caller has not read them.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from congress.audit.models import AuditRecord
+from congress.extensions import db
+from congress.units.models import Branch
+from workflows.deadlines import LOCAL_TZ, Deadline
+
+from .models import Campaign, Preparation, Step, WorkflowVersion
+
+#: the columns of a step a write changes (step_snapshot) and those refresh_due_dates changes
+STEP_FIELDS = ("state", "started_on", "submitted_on", "approved_on", "completed_on", "due_on", "due_kind",
+               "missed_due_on", "missed_due_kind", "note", "reason", "version")
+BRANCH_FIELDS = ("name", "kind", "members", "secretary", "planned_on", "held_on", "delegates", "new_secretary",
+                 "version")
+PREPARATION_FIELDS = ("congress_on", "deadline_on", "deadline_kind", "deadline_basis", "version")
+CAMPAIGN_FIELDS = ("deadline_on", "deadline_kind", "deadline_basis", "version")
+#: the entities whose records hold a unit's steps, branches and dates
+UNIT_ENTITIES = ("step", "branch", "preparation")
+CHUNK = 5000
+
+
+def end_of_day(day: date) -> datetime:
+    """The first instant after ``day`` in Vietnam, in UTC: a record from then on came after it."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def _day(value):
+    """A date as the audit log (ISO text) or SQLite (text) gives it."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _value(name: str, value):
+    return _day(value) if name.endswith("_on") else value
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)  # SQLite drops it
+
+
+@dataclass(eq=False)
+class PastStep:
+    """A step as it was: the columns of :class:`Step` the readers use."""
+    preparation_id: int
+    branch_id: int | None
+    key: str
+    state: str
+    id: int | None = None
+    started_on: date | None = None
+    submitted_on: date | None = None
+    approved_on: date | None = None
+    completed_on: date | None = None
+    due_on: date | None = None
+    due_kind: str | None = None
+    missed_due_on: date | None = None
+    missed_due_kind: str | None = None
+    note: str | None = None
+    reason: str | None = None
+    version: int = 1
+
+    state_enum = Step.__dict__["state_enum"]
+    due = Step.__dict__["due"]
+    planned_due = Step.__dict__["planned_due"]
+    lapsed = Step.__dict__["lapsed"]
+
+
+@dataclass(eq=False)
+class PastBranch:
+    """A branch as it was; ``unit`` is the unit as it is (its name and code)."""
+    id: int
+    code: str
+    unit_id: int
+    name: str
+    kind: str
+    members: int | None
+    secretary: str | None
+    planned_on: date | None
+    held_on: date | None
+    delegates: int | None
+    new_secretary: str | None
+    version: int
+    unit: object = None
+    #: today's planned congress, to tell whether the branch's due dates moved since
+    planned_now: date | None = None
+
+
+class PastCampaign:
+    """A campaign with its deadline as it was; everything else as it is."""
+
+    deadline = Campaign.__dict__["deadline"]
+
+    def __init__(self, current: Campaign):
+        self.current = current
+        for name in CAMPAIGN_FIELDS:
+            setattr(self, name, getattr(current, name))
+
+    def __getattr__(self, name):
+        return getattr(self.__dict__["current"], name)
+
+
+class PastPreparation:
+    """A unit's preparation with its congress date and deadline as they were, in its campaign as it
+    was; everything else (the unit, the workflow versions) as it is."""
+
+    deadline = Preparation.__dict__["deadline"]
+    deadline_is_override = Preparation.__dict__["deadline_is_override"]
+
+    def __init__(self, current: Preparation, campaign: PastCampaign):
+        self.current = current
+        self.campaign = campaign
+        for name in PREPARATION_FIELDS:
+            setattr(self, name, getattr(current, name))
+
+    def __getattr__(self, name):
+        return getattr(self.__dict__["current"], name)
+
+
+@dataclass
+class Past:
+    """The rebuilt rows of the end of ``day``."""
+    day: date
+    #: the preparations that existed then, in the order given
+    preparations: list[PastPreparation]
+    #: each preparation's unit steps, by preparation id
+    unit_steps: dict[int, list[PastStep]]
+    #: the branches that existed then, by unit id, by code
+    branches: dict[int, list[PastBranch]]
+    #: each branch's steps, by branch id (when asked for)
+    branch_steps: dict[int, list[PastStep]] = field(default_factory=dict)
+
+    def branch_counts(self) -> dict[int, tuple[int, int]]:
+        """Per unit: (branches, held), as readiness counts them."""
+        return {unit_id: (len(found), sum(1 for b in found if b.held_on is not None))
+                for unit_id, found in self.branches.items() if found}
+
+
+def rebuild(preps: Iterable[Preparation], day: date, *, definitions: dict | None = None,
+            branch_steps: bool = False) -> Past:
+    """The state of ``preps`` (loaded with their unit and campaign) at the end of ``day``: their
+    unit steps, their units' branches (with the branches' steps if ``branch_steps``), their
+    congress dates and deadlines, their campaigns' deadlines.
+
+    ``definitions``: the workflow definitions the caller already has, by workflow version id.
+    """
+    preps = list(preps)
+    if not preps:
+        return Past(day, [], {}, {}, {})
+    campaigns = {p.campaign_id: PastCampaign(p.campaign) for p in preps}
+    past_preps = {p.id: PastPreparation(p, campaigns[p.campaign_id]) for p in preps}
+    # a unit's records name its latest preparation (a unit is in one campaign per term)
+    latest = {}
+    for p in sorted(preps, key=lambda p: p.id):
+        latest[p.unit_id] = p
+    unit_ids = list(latest)
+
+    steps, branches, branch_step_rows = _current_rows(preps, unit_ids, branch_steps)
+    unit_step_of: dict[tuple[int, str], PastStep] = {}
+    for step in steps:
+        prep = past_preps[step.preparation_id]
+        if latest[prep.unit_id].id == prep.id:
+            unit_step_of[(prep.unit_id, step.key)] = step
+    branch_of = {b.code: b for b in branches}
+    branch_by_id = {b.id: b for b in branches}
+    branch_step_of = {(branch_by_id[s.branch_id].code, s.key): s for s in branch_step_rows
+                      if s.branch_id in branch_by_id}
+    unit_codes = {p.unit_id: p.unit.code for p in preps}
+
+    cutoff = end_of_day(day)
+    campaign_by_key = {f"{c.province_code}/{c.term}": c for c in campaigns.values()}
+    gone_branches: set[str] = set()
+    gone_preps: set[int] = set()
+    lapsed_before: set[tuple[str, str]] = set()  # (owner code, step key) with a lapse kept by the day
+    for record in _records(unit_ids, list(campaign_by_key), cutoff):
+        _id, at, action, entity, key, unit_id, step_key, old, new = record
+        later = _utc(at) >= cutoff
+        if action == "step.due_moved" and not later:
+            lapsed_before.add(tuple(key.split("/", 1)))
+            continue
+        if not later:
+            continue  # of the records before the day only the "step.due_moved" ones are read
+        old = old or {}
+        if entity == "step":
+            owner, _, step_key = key.partition("/")
+            target = (unit_step_of.get((unit_id, step_key)) if owner == unit_codes.get(unit_id)
+                      else branch_step_of.get((owner, step_key)))
+            _undo(target, old, STEP_FIELDS)
+        elif entity == "branch":
+            branch = branch_of.get(key)
+            if action == "branch.add":
+                gone_branches.add(key)
+            else:
+                _undo(branch, old, BRANCH_FIELDS)
+        elif entity == "preparation":
+            prep = latest.get(unit_id)
+            if action == "preparation.create":
+                gone_preps.update(p.id for p in preps if p.unit_id == unit_id and (
+                    (new or {}).get("campaign") in (None, p.campaign.name_vi)))
+            elif prep is not None:
+                _undo(past_preps[prep.id], old, PREPARATION_FIELDS)
+        elif entity == "campaign":
+            _undo(campaign_by_key.get(key), old, CAMPAIGN_FIELDS)
+
+    # the lapses kept on record after the day were not there yet
+    for (unit_id, step_key), step in unit_step_of.items():
+        if step.missed_due_on is not None and (unit_codes[unit_id], step_key) not in lapsed_before:
+            step.missed_due_on = step.missed_due_kind = None
+    for (code, step_key), step in branch_step_of.items():
+        if step.missed_due_on is not None and (code, step_key) not in lapsed_before:
+            step.missed_due_on = step.missed_due_kind = None
+
+    alive = [b for b in branches if b.code not in gone_branches]
+    by_unit: dict[int, list[PastBranch]] = {}
+    for branch in alive:
+        by_unit.setdefault(branch.unit_id, []).append(branch)
+    kept = [past_preps[p.id] for p in preps if p.id not in gone_preps]
+    unit_steps: dict[int, list[PastStep]] = {}
+    for step in steps:
+        unit_steps.setdefault(step.preparation_id, []).append(step)
+    steps_by_branch: dict[int, list[PastStep]] = {}
+    alive_ids = {b.id for b in alive}
+    for step in branch_step_rows:
+        if step.branch_id in alive_ids:
+            steps_by_branch.setdefault(step.branch_id, []).append(step)
+    past = Past(day, kept, {p.id: unit_steps.get(p.id, []) for p in kept}, by_unit, steps_by_branch)
+    _refresh_due_dates(past, preps, definitions or {}, branch_steps)
+    return past
+
+
+def _undo(target, old: dict, fields: tuple[str, ...]) -> None:
+    """Put back the values a change replaced."""
+    if target is None:
+        return
+    for name, value in old.items():
+        if name in fields:
+            setattr(target, name, _value(name, value))
+
+
+def _records(unit_ids: list[int], campaign_keys: list[str], cutoff: datetime):
+    """The records of the units' steps, branches and preparations, and of their campaigns, made
+    from ``cutoff`` on, with every "step.due_moved" of the units; newest first, one query (per
+    5,000 units)."""
+    a = AuditRecord
+    columns = (a.id, a.at, a.action, a.entity, a.entity_key, a.unit_id, a.step_key, a.old, a.new)
+    found = []
+    for start in range(0, max(len(unit_ids), 1), CHUNK):
+        chunk = unit_ids[start:start + CHUNK]
+        where = sa.and_(a.unit_id.in_(chunk), a.entity.in_(UNIT_ENTITIES),
+                        sa.or_(a.at >= cutoff, a.action == "step.due_moved"))
+        if start == 0 and campaign_keys:
+            where = sa.or_(where, sa.and_(a.entity == "campaign", a.entity_key.in_(campaign_keys),
+                                          a.at >= cutoff))
+        found.extend(db.session.execute(sa.select(*columns).where(where).order_by(a.id.desc())).all())
+    if len(unit_ids) > CHUNK:
+        found.sort(key=lambda r: r[0], reverse=True)
+    return found
+
+
+def _date_reader():
+    """A converter of stored dates (text on SQLite, dates elsewhere) that converts each value once."""
+    seen: dict = {None: None}
+
+    def read(value):
+        try:
+            return seen[value]
+        except KeyError:
+            day = seen[value] = _day(value)
+            return day
+    return read
+
+
+def _columns(table, names: tuple[str, ...]) -> tuple[list, list[int]]:
+    """The columns, dates read as stored (converted once per value by _date_reader), and the
+    positions of the dates."""
+    columns, dates = [], []
+    for i, name in enumerate(names):
+        column = table.c[name]
+        if isinstance(column.type, sa.Date):
+            columns.append(sa.type_coerce(column, sa.String()).label(name))
+            dates.append(i)
+        else:
+            columns.append(column)
+    return columns, dates
+
+
+def _unit_steps_table():
+    """The steps table read through the partial index of the unit steps on SQLite (see
+    congress.progress.queries._IndexedTable): its planner would read "branch_id IS NULL" through
+    the (branch_id, key) index, every unit step of the country."""
+    from .queries import _IndexedTable
+
+    return _IndexedTable("steps", "uq_steps_unit_step", *(sa.column(c.name, c.type) for c in Step.__table__.columns))
+
+
+#: PastStep's and PastBranch's fields in their order, as the queries read them
+_STEP_NAMES = tuple(f.name for f in fields(PastStep))
+_BRANCH_NAMES = tuple(f.name for f in fields(PastBranch) if f.name not in ("unit", "planned_now"))
+
+
+def _current_rows(preps: list[Preparation], unit_ids: list[int], with_branch_steps: bool):
+    """Today's unit steps (and branch steps) of the preparations and the units' branches, as
+    stand-ins to rebuild: two queries (per 5,000 units)."""
+    read = _date_reader()
+    prep_ids = [p.id for p in preps]
+    steps: list[PastStep] = []
+    branch_step_rows: list[PastStep] = []
+    table = Step.__table__ if with_branch_steps else _unit_steps_table()
+    columns, dates = _columns(table, _STEP_NAMES)
+    for start in range(0, len(prep_ids), CHUNK):
+        query = sa.select(*columns).where(table.c.preparation_id.in_(prep_ids[start:start + CHUNK]))
+        if not with_branch_steps:
+            query = query.where(table.c.branch_id.is_(None))
+        for row in db.session.execute(query):
+            values = list(row)
+            for i in dates:
+                values[i] = read(values[i])
+            step = PastStep(*values)
+            (steps if step.branch_id is None else branch_step_rows).append(step)
+    units = {p.unit_id: p.unit for p in preps}
+    table = Branch.__table__
+    columns, dates = _columns(table, _BRANCH_NAMES)
+    branches: list[PastBranch] = []
+    for start in range(0, len(unit_ids), CHUNK):
+        query = (sa.select(*columns).where(table.c.unit_id.in_(unit_ids[start:start + CHUNK]))
+                 .order_by(table.c.code))
+        for row in db.session.execute(query):
+            values = list(row)
+            for i in dates:
+                values[i] = read(values[i])
+            branch = PastBranch(*values, unit=units[values[2]])
+            branch.planned_now = branch.planned_on
+            branches.append(branch)
+    return steps, branches, branch_step_rows
+
+
+def _refresh_due_dates(past: Past, preps: list[Preparation], definitions: dict, branch_steps: bool) -> None:
+    """Due dates counted from the day's dates, where they differ from today's (as
+    congress.progress.operations.refresh_due_dates computed them then)."""
+    from .operations import _due_columns, anchors_for
+
+    current = {p.id: p for p in preps}
+    moved = []
+    for prep in past.preparations:
+        now = current[prep.id]
+        unit_anchors = anchors_for(prep)
+        if unit_anchors != anchors_for(now):
+            moved.append((prep.workflow_version_id, unit_anchors, past.unit_steps[prep.id]))
+        if not branch_steps:
+            continue
+        for branch in past.branches.get(prep.unit_id, []):
+            anchors = anchors_for(prep, branch)
+            steps = past.branch_steps.get(branch.id, [])
+            if steps and (anchors != _with_branch(anchors_for(now), branch.planned_now)):
+                moved.append((prep.branch_workflow_version_id, anchors, steps))
+    if not moved:
+        return
+    needed = {version_id for version_id, _, _ in moved} - set(definitions)
+    if needed:
+        definitions = {**definitions, **{v.id: v.definition() for v in db.session.execute(
+            sa.select(WorkflowVersion).where(WorkflowVersion.id.in_(needed))).scalars()}}
+    for version_id, anchors, steps in moved:
+        definition = definitions[version_id]
+        for step in steps:
+            if step.key in definition.step_keys:
+                columns = _due_columns(definition.step(step.key), anchors)
+                step.due_on, step.due_kind = columns["due_on"], columns["due_kind"]
+
+
+def _with_branch(anchors: dict, planned_on: date | None) -> dict:
+    """A unit's anchors with a branch's planned congress, as anchors_for(prep, branch) gives them."""
+    return {**anchors, "branch_congress": Deadline(planned_on) if planned_on else None}
