@@ -5,12 +5,21 @@ import os
 from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request, session
+from werkzeug.routing import IntegerConverter
 
 from congress.config import from_environment
 from congress.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("vi", "en")
+
+
+class Int64Converter(IntegerConverter):
+    """``<int:...>`` up to 2^63 - 1, the largest id a database column holds."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002  (werkzeug's name)
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def select_locale() -> str:
@@ -36,6 +45,9 @@ def create_app(config: dict | None = None, mode: str | None = None) -> Flask:
     app.config.update(from_environment(app.instance_path, mode or (config or {}).get("CONGRESS_MODE"), config))
     if config:
         app.config.update(config)
+    # an id in a path is a 64-bit signed integer at most: a larger one names nothing (404), rather
+    # than reaching a database that cannot bind it
+    app.url_map.converters["int"] = Int64Converter
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
 

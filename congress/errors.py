@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from sqlalchemy.exc import OperationalError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -122,6 +123,25 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException):
         return error_response(exc.code or 500, _http_code(exc.code), http_message(exc.code))
 
+    @app.errorhandler(RecursionError)
+    def _too_deep(exc: RecursionError):
+        """JSON nested deeper than the parser goes (``[[[[...`` 100,000 times): a bad request,
+        whichever route read the body. Any other runaway recursion stays a server error."""
+        db.session.rollback()
+        if request.is_json or _raised_by_json(exc):
+            return error_response(400, "invalid_json",
+                                  gettext("The request body is not usable JSON: it is nested too deeply."))
+        app.logger.exception("unexpected error")
+        return error_response(500, "internal_error", http_message(500))
+
+    @app.errorhandler(OverflowError)
+    def _too_large_number(exc: OverflowError):
+        """A whole number past what the database stores (2^63 and more: SQLite cannot bind it),
+        from a query parameter, a form field or a JSON field that reached a query."""
+        db.session.rollback()
+        app.logger.warning("number out of range: %s", exc)
+        return error_response(400, "number_too_large", gettext("A number in the request is too large."))
+
     @app.errorhandler(OSError)
     def _disk(exc: OSError):
         db.session.rollback()
@@ -136,6 +156,14 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         app.logger.exception("unexpected error")
         return error_response(500, "internal_error", http_message(500))
+
+
+def _raised_by_json(exc: BaseException) -> bool:
+    """Whether the traceback ends in the json module (the body was being parsed)."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__, limit=None)
+    return any("/json/" in frame.filename for frame in frames[-5:])
 
 
 def _http_code(status: int | None) -> str:

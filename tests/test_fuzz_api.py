@@ -142,3 +142,98 @@ def test_api_conforms_to_its_document(make_app, tmp_path, capsys):
     # the examples reached real records and were refused as well as accepted
     assert sum(200 <= s < 300 for s in statuses) > len(operations), "too few requests were accepted"
     assert {403, 404, 422} <= set(statuses)
+
+
+# --- the shapes a probe found past the schema: CR/LF in next=, deep JSON, integers past 64 bits ----
+
+def _odd_app(make_app, tmp_path):
+    from congress.accounts.models import User
+    from congress.accounts.operations import create_token
+
+    app = make_app("demo", RATELIMIT_ENABLED=False, FILES_FOLDER=str(tmp_path / "files"),
+                   PAPERS_FOLDER=str(tmp_path / "papers"))
+    with app.app_context():
+        values = real_values()
+        admin = db.session.execute(db.select(User).filter_by(username="admin")).scalar_one()
+        token = create_token(admin, "fuzz")[1]
+        db.session.commit()
+        db.session.remove()
+    return app, values, {"Authorization": f"Bearer {token}"}
+
+
+def _example(schema: dict, components: dict, huge: int):
+    """A request body with every integer property set to ``huge`` (others left out)."""
+    if "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[1]]
+    body = {}
+    for name, prop in schema.get("properties", {}).items():
+        kinds = [prop.get("type")] + [p.get("type") for p in prop.get("anyOf", []) + prop.get("oneOf", [])]
+        if "integer" in kinds or (isinstance(prop.get("type"), list) and "integer" in prop["type"]):
+            body[name] = huge
+    return body
+
+
+def test_odd_shapes_never_answer_a_server_error(make_app, tmp_path):
+    import re
+    from urllib.parse import quote
+
+    from hypothesis import strategies as st
+
+    from congress.api.openapi import PREFIX, document
+
+    app, values, headers = _odd_app(make_app, tmp_path)
+    client = app.test_client()
+    spec = document()
+    components = spec["components"]["schemas"]
+    operations = [(path, method, op) for path, item in spec["paths"].items() for method, op in item.items()
+                  if method in {"get", "post", "put", "patch", "delete"}]
+    writes = [(p, m, o) for p, m, o in operations if m != "get"]
+
+    def url(path: str, operation, huge: int | None) -> str:
+        known = {**values.get(path.strip("/").split("/")[0], {})}
+        ints = {p["name"] for p in operation.get("parameters", []) if "$ref" not in p
+                and p.get("schema", {}).get("type") == "integer"}
+        for ref in (p["$ref"].rsplit("/", 1)[1] for p in operation.get("parameters", []) if "$ref" in p):
+            param = spec["components"]["parameters"][ref]
+            if param.get("schema", {}).get("type") == "integer":
+                ints.add(param["name"])
+        filled = re.sub(r"{([^}]+)}", lambda m: str(huge if huge is not None and m[1] in ints
+                                                    else known.get(m[1], 1)), path)
+        query = "&".join(f"{name}={huge}" for name in sorted(ints) if "{" + name + "}" not in path)
+        return PREFIX + filled + (f"?{query}" if query and huge is not None else "")
+
+    @settings(max_examples=40, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(target=st.text(alphabet="/\r\n\t\x00\x7f\\:aX1.", min_size=1, max_size=12))
+    def next_addresses(target):
+        response = client.get(f"/lang/vi?next={quote('/' + target, safe='')}")
+        assert response.status_code == 302
+        location = response.headers["Location"]
+        assert not any(ord(ch) < 0x20 for ch in location) and "\\" not in location
+        assert not location.startswith("//") and "X" not in response.headers
+
+    @settings(max_examples=25, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(operation=st.sampled_from(writes), depth=st.integers(1_000, 100_000), opener=st.sampled_from("[{"))
+    def deep_json(operation, depth, opener):
+        path, method, op = operation
+        body = (opener + ('"a":' if opener == "{" else "")) * depth
+        response = getattr(client, method)(url(path, op, None), data=body, headers=headers,
+                                           content_type="application/json")
+        assert response.status_code < 500, (method, path, response.get_data(as_text=True)[:300])
+
+    @settings(max_examples=60, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(operation=st.sampled_from(operations),
+           huge=st.integers(2**63, 2**80) | st.integers(-2**80, -2**63 - 1))
+    def huge_integers(operation, huge):
+        path, method, op = operation
+        body = op.get("requestBody", {}).get("content", {}).get("application/json")
+        kwargs = {"json": {"version": huge, **_example(body["schema"], components, huge)}} if body else {}
+        response = getattr(client, method)(url(path, op, huge), headers=headers, **kwargs)
+        assert response.status_code < 500, (method, path, huge, response.get_data(as_text=True)[:300])
+
+    with app.app_context():
+        next_addresses()
+        deep_json()
+        huge_integers()

@@ -27,8 +27,12 @@ class LoginForm(FlaskForm):
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never an absolute URL or a scheme-relative one."""
-    if not target:
+    """Only a path on this site: never an absolute URL or a scheme-relative one, never a control
+    character (CR/LF would split the Location header) nor a backslash (browsers read ``/\\host``
+    as ``//host``). Anything else gives None: the caller goes to its default page."""
+    if not target or len(target) > 2000:
+        return None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target) or "\\" in target:
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -86,8 +86,9 @@ def notifications_read_all():
 
 
 def _back(default: str) -> str:
-    target = request.form.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else default
+    from .auth import safe_next
+
+    return safe_next(request.form.get("next")) or default
 
 
 # --- settings: channels, address, calendars -------------------------------------------------
