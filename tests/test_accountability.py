@@ -216,11 +216,12 @@ def test_moving_the_congress_later_does_not_make_a_late_unit_better(app, city):
 
 
 def test_a_step_overdue_on_a_day_stays_overdue_for_that_day(app, city):
+    # on 2/8 the comment round (due 31/7, completed on 3/8) was overdue too: a past day shows that day
     assert readiness(as_of=date(2025, 7, 31)).overdue == ()
-    assert readiness(as_of=date(2025, 8, 2)).overdue == ("branch_congresses",)
+    assert readiness(as_of=date(2025, 8, 2)).overdue == ("branch_congresses", "comment_round")
     assert move_congress(city, "2025-08-25", confirm=True, reason="Theo chỉ đạo").status_code == 200
     assert readiness(as_of=date(2025, 7, 31)).overdue == ()
-    assert readiness(as_of=date(2025, 8, 2)).overdue == ("branch_congresses",)
+    assert readiness(as_of=date(2025, 8, 2)).overdue == ("branch_congresses", "comment_round")
     report = queries.province_overview({"31"}, as_of=date(2025, 8, 2))
     assert "branch_congresses" in next(r for r in report.rows if r.unit.code == HONG_BANG).readiness.overdue
 
