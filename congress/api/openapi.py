@@ -203,7 +203,7 @@ def _schemas() -> dict[str, Schema]:
         "name_en": STRING,
         "starts_on": {**DATE, "description": "No step may be dated before this day."},
         "deadline": ref("Deadline"),
-        "deadline_basis": nullable({"type": "string", "examples": ["Chỉ thị 45-CT/TW ngày 14/4/2025"]}),
+        "deadline_basis": nullable({"type": "string", "examples": ["Chỉ thị số 45-CT/TW ngày 14/4/2025"]}),
         "version": VERSION,
     }
     risk_counts = obj({r.value: COUNT for r in RISK_ORDER})

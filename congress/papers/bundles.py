@@ -17,6 +17,7 @@ from flask import Flask, current_app
 
 from congress.clock import utcnow
 from congress.extensions import db
+from congress.text import vi_sort_key
 from congress.units.models import Unit
 
 from . import convert, generate
@@ -75,8 +76,8 @@ def run(app: Flask, job_id: int) -> None:
         job = db.session.get(PaperJob, job_id)
         if job is None or job.state not in ("queued",):
             return
-        units = list(db.session.execute(db.select(Unit).filter_by(province_code=job.province_code)
-                                        .order_by(Unit.name, Unit.code)).scalars())
+        units = sorted(db.session.execute(db.select(Unit).filter_by(province_code=job.province_code)).scalars(),
+                       key=lambda u: (vi_sort_key(u.name), u.code))
         job.state, job.total, job.done, job.updated_at = "running", len(units), 0, utcnow()
         db.session.commit()
         relative = f"{job.token}.zip"

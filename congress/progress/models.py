@@ -26,7 +26,7 @@ class Campaign(db.Model):
     #: the default deadline of every unit: its day and its wording (before / by)
     deadline_on: Mapped[date]
     deadline_kind: Mapped[str] = mapped_column(sa.String(6))
-    #: what set the deadline, e.g. "Chỉ thị 45-CT/TW"
+    #: what set the deadline, e.g. "Chỉ thị số 45-CT/TW"
     deadline_basis: Mapped[str | None] = mapped_column(sa.String(200))
     unit_workflow: Mapped[str] = mapped_column(sa.String(60))
     branch_workflow: Mapped[str] = mapped_column(sa.String(60))
