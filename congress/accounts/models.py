@@ -16,6 +16,17 @@ CITY_ROLES = ("city_leader", "city_staff")
 UNIT_ROLES = ("unit_leader", "unit_staff")
 #: scrypt, werkzeug's current default, with explicit parameters so the choice shows in review
 PASSWORD_METHOD = "scrypt:32768:8:1"
+_dummy_hash: list[str] = []
+
+
+def check_dummy_password(password: str) -> None:
+    """The same password check as a real account's, against a hash of no password anyone knows:
+    a sign-in as an unknown (or deactivated) name takes as long as one as a known name."""
+    if not _dummy_hash:
+        import secrets
+
+        _dummy_hash.append(generate_password_hash(secrets.token_hex(16), method=PASSWORD_METHOD))
+    check_password_hash(_dummy_hash[0], password)
 
 
 class User(UserMixin, db.Model):
@@ -51,7 +62,10 @@ class User(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        if not self.password_hash:
+            check_dummy_password(password)
+            return False
+        return check_password_hash(self.password_hash, password)
 
     @property
     def is_active(self) -> bool:  # Flask-Login

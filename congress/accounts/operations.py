@@ -4,6 +4,8 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, timedelta
 
+import sqlalchemy as sa
+
 from congress.audit.operations import SYSTEM_ACTOR, record
 from congress.clock import utcnow
 from congress.errors import Unprocessable
@@ -12,7 +14,7 @@ from congress.units.models import Province, Unit
 from workflows.deadlines import LOCAL_TZ
 
 from .auth import TOKEN_PREFIX
-from .models import CITY_ROLES, ROLES, UNIT_ROLES, ApiToken, User
+from .models import CITY_ROLES, ROLES, UNIT_ROLES, ApiToken, User, check_dummy_password
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
@@ -83,30 +85,52 @@ def unlock(user: User, *, actor) -> None:
 
 def login_attempt(user: User | None, password: str, *, attempts: int, lock_minutes: int) -> User:
     """Check a sign-in. Wrong passwords are counted; the ``attempts``-th in a row locks the account
-    for ``lock_minutes``. Raises Unprocessable (login_failed or login_locked); audited."""
+    for ``lock_minutes``. Raises Unprocessable (login_failed or login_locked); audited.
+
+    An unknown or deactivated name costs the same password check as a known one. The count is
+    kept by the database in one statement per wrong password (``failed = failed + 1``), so
+    parallel attempts are each counted, and only one of them locks the account (and audits it)."""
     now = utcnow()
     if user is None or not user.active:
+        check_dummy_password(password)
         raise Unprocessable("login_failed")
-    locked_until = user.locked_until
-    if locked_until is not None and locked_until.tzinfo is None:
-        locked_until = locked_until.replace(tzinfo=UTC)
+    locked_until = _aware(user.locked_until)
     if locked_until is not None and locked_until > now:
-        local = locked_until.astimezone(LOCAL_TZ)
-        raise Unprocessable("login_locked", {"until": f"{local:%H:%M} {local.day}/{local.month}/{local.year}"})
+        raise _locked(locked_until)
     if not user.check_password(password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= attempts:
-            user.locked_until = now + timedelta(minutes=lock_minutes)
-            user.failed_logins = 0
-            record(action="user.locked", entity="user", actor=SYSTEM_ACTOR, entity_key=user.username,
-                   unit_id=user.unit_id, new={"locked_until": user.locked_until},
-                   reason=f"{attempts} wrong passwords in a row")
-        db.session.flush()
+        not_locked = sa.or_(User.locked_until.is_(None), User.locked_until <= now)
+        count = db.session.execute(
+            sa.update(User).where(User.id == user.id, not_locked)
+            .values(failed_logins=sa.func.coalesce(User.failed_logins, 0) + 1)
+            .returning(User.failed_logins).execution_options(synchronize_session=False)).scalar_one_or_none()
+        if count is not None and count >= attempts:
+            until = now + timedelta(minutes=lock_minutes)
+            # only the attempt that finds the count still at the limit locks: the others find 0
+            won = db.session.execute(
+                sa.update(User).where(User.id == user.id, User.failed_logins >= attempts, not_locked)
+                .values(locked_until=until, failed_logins=0)
+                .returning(User.id).execution_options(synchronize_session=False)).scalar_one_or_none()
+            if won is not None:
+                record(action="user.locked", entity="user", actor=SYSTEM_ACTOR, entity_key=user.username,
+                       unit_id=user.unit_id, new={"locked_until": until},
+                       reason=f"{attempts} wrong passwords in a row")
+        db.session.expire(user, ["failed_logins", "locked_until"])
         raise Unprocessable("login_failed")
     user.failed_logins = 0
     user.locked_until = None
     db.session.flush()
     return user
+
+
+def _aware(moment):
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _locked(until) -> Unprocessable:
+    local = until.astimezone(LOCAL_TZ)
+    return Unprocessable("login_locked", {"until": f"{local:%H:%M} {local.day}/{local.month}/{local.year}"})
 
 
 def end_sessions(user: User, actor=None) -> None:
