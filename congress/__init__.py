@@ -51,6 +51,14 @@ def create_app(config: dict | None = None, mode: str | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
 
+    if app.config.get("TRUSTED_PROXIES"):
+        # the client's address (and the scheme) as the trusted proxies say; without them the
+        # X-Forwarded-* headers anyone can send are ignored. The Host header is nginx's own.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -90,6 +90,10 @@ def from_environment(instance_path: str, mode: str | None = None, given: dict | 
         "LOGIN_RATE_LIMIT": env.get("CONGRESS_LOGIN_RATE_LIMIT",
                                     "1000 per minute" if mode == "testing" else "20 per minute;200 per hour"),
         "RATELIMIT_STORAGE_URI": env.get("CONGRESS_RATELIMIT_STORAGE", "memory://"),
+        "RATELIMIT_KEY_PREFIX": env.get("CONGRESS_RATELIMIT_PREFIX", "congress"),
+        #: proxies in front of the app whose X-Forwarded-For/-Proto are believed (nginx on the
+        #: same host: 1); 0 believes none, and the client is the address the connection came from
+        "TRUSTED_PROXIES": _count("CONGRESS_TRUSTED_PROXIES", env.get("CONGRESS_TRUSTED_PROXIES")),
         "LOGIN_LOCKOUT_ATTEMPTS": int(env.get("CONGRESS_LOGIN_LOCKOUT_ATTEMPTS", 5)),
         "LOGIN_LOCKOUT_MINUTES": int(env.get("CONGRESS_LOGIN_LOCKOUT_MINUTES", 15)),
         #: the document set (congress/papers): page figures overriding layout.LayoutSettings (JSON),
@@ -120,6 +124,27 @@ def from_environment(instance_path: str, mode: str | None = None, given: dict | 
         "FILES_FOLDER": env.get("CONGRESS_FILES") or os.path.join(instance_path, "files"),
         "MAX_UPLOAD_MB": _upload_mb(env.get("CONGRESS_MAX_UPLOAD_MB")),
     }
+
+
+def _count(name: str, value: str | None) -> int:
+    try:
+        number = int(value) if value and value.strip() else 0
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ValueError(f"{name} must be a whole number (0 or more), not {value!r}")
+    return number
+
+
+def limiter_storage_warning(mode: str, storage: str, workers: int) -> str | None:
+    """What to tell the operator of a production server whose sign-in counts are kept in each
+    worker's memory while several workers serve: each counts alone, so the limit is multiplied."""
+    if mode != "production" or workers <= 1 or not (storage or "memory://").startswith("memory://"):
+        return None
+    return (f"{workers} workers keep their sign-in counts in memory, each its own: the limit on "
+            f"sign-ins is {workers} times what CONGRESS_LOGIN_RATE_LIMIT says. Set "
+            "CONGRESS_RATELIMIT_STORAGE to a store the workers share, e.g. redis://127.0.0.1:6379 "
+            "(or run one worker).")
 
 
 def _upload_mb(value: str | None) -> int:

@@ -10,7 +10,9 @@ Everything can be changed through the environment, so one file serves every host
                       empty for none
 
 The application reads its own settings (DATABASE_URL, SECRET_KEY, ...) from the environment:
-see docs/deployment.md.
+see docs/deployment.md. With more than one worker the sign-in limit must be counted in a store
+the workers share (CONGRESS_RATELIMIT_STORAGE=redis://127.0.0.1:6379); with counts in memory
+gunicorn logs a warning at start, as each worker would allow the full rate.
 """
 import multiprocessing
 import os
@@ -34,3 +36,13 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+
+
+def on_starting(server):
+    """Say so when the sign-in limit would be counted per worker (several workers, counts in memory)."""
+    from congress.config import limiter_storage_warning
+
+    message = limiter_storage_warning(os.environ.get("CONGRESS_MODE", "production"),
+                                      os.environ.get("CONGRESS_RATELIMIT_STORAGE", "memory://"), server.cfg.workers)
+    if message:
+        server.log.warning("congress: %s", message)

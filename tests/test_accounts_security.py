@@ -219,3 +219,60 @@ def test_embedded_mode_keeps_its_generated_key(tmp_path, monkeypatch):
     first = from_environment(str(tmp_path), "embedded")["SECRET_KEY"]
     assert len(first) == 64 and (tmp_path / "secret_key").read_text().strip() == first
     assert from_environment(str(tmp_path), "embedded")["SECRET_KEY"] == first
+
+
+# --- the client's address behind a proxy, and where the counts are kept ---------------------------
+
+def sign_ins_from(client, addresses: list[str]) -> list[int]:
+    return [login(client, "xem.tuminh", "sai-mat-khau").status_code if address is None else
+            client.post("/login", data={"username": "xem.tuminh", "password": "sai-mat-khau",
+                                        "csrf_token": csrf(client, "/login")},
+                        headers={"X-Forwarded-For": address}).status_code
+            for address in addresses]
+
+
+def test_x_forwarded_for_is_ignored_without_a_trusted_proxy(make_app):
+    """Anyone may send X-Forwarded-For: without a configured proxy it must not name the client
+    (or changing it on every try would escape the limit)."""
+    limited = make_app("demo", LOGIN_RATE_LIMIT="2 per minute", LOGIN_LOCKOUT_ATTEMPTS=100)
+    with limited.app_context():
+        statuses = sign_ins_from(limited.test_client(), ["203.0.113.1", "203.0.113.2", "203.0.113.3"])
+        assert statuses == [401, 401, 429]
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_count(make_app):
+    """nginx in front: every request comes from 127.0.0.1, the client is in X-Forwarded-For."""
+    limited = make_app("demo", LOGIN_RATE_LIMIT="2 per minute", LOGIN_LOCKOUT_ATTEMPTS=100, TRUSTED_PROXIES=1)
+    with limited.app_context():
+        client = limited.test_client()
+        assert sign_ins_from(client, ["203.0.113.1", "203.0.113.1", "203.0.113.2", "203.0.113.1"]) == \
+            [401, 401, 401, 429]
+        # only the last hop (the one the proxy appended) counts: a client's own header is not believed
+        assert sign_ins_from(client, ["198.51.100.9, 203.0.113.1"]) == [429]
+
+
+def test_trusted_proxies_is_read_from_the_environment(tmp_path, monkeypatch):
+    from congress.config import from_environment
+
+    monkeypatch.setenv("CONGRESS_TRUSTED_PROXIES", "1")
+    assert from_environment(str(tmp_path), "testing")["TRUSTED_PROXIES"] == 1
+    monkeypatch.delenv("CONGRESS_TRUSTED_PROXIES")
+    assert from_environment(str(tmp_path), "testing")["TRUSTED_PROXIES"] == 0
+    monkeypatch.setenv("CONGRESS_TRUSTED_PROXIES", "yes")
+    with pytest.raises(ValueError, match="CONGRESS_TRUSTED_PROXIES"):
+        from_environment(str(tmp_path), "testing")
+
+
+@pytest.mark.parametrize("mode, storage, workers, warned", [
+    ("production", "memory://", 4, True),
+    ("production", "memory://", 1, False),
+    ("production", "redis://127.0.0.1:6379", 4, False),
+    ("embedded", "memory://", 4, False),
+])
+def test_several_workers_with_counts_in_memory_are_warned_about(mode, storage, workers, warned):
+    from congress.config import limiter_storage_warning
+
+    message = limiter_storage_warning(mode, storage, workers)
+    assert bool(message) is warned
+    if warned:
+        assert "CONGRESS_RATELIMIT_STORAGE" in message and "redis://" in message and "4" in message
