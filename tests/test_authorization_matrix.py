@@ -185,6 +185,13 @@ def cases(d: Demo) -> list[Case]:
     def transition(action: str, version_: int) -> dict:
         return {"json": {"action": action, "version": version_, "on": "2025-08-05", "note": "lý do"}}
 
+    # a token of the unit's staff besides the one the matrix signs in with, to be revoked
+    from congress.accounts.models import User
+    from congress.accounts.operations import create_token
+    spare_token = create_token(db.session.execute(db.select(User).filter_by(username="tuminh.vanphong"))
+                               .scalar_one(), "matrix-spare")[0].id
+    db.session.commit()
+
     table = [
         # --- public: signing in, health, static files, language, the API's description
         Case("web.login", "GET", {}, EVERYONE),
@@ -207,6 +214,12 @@ def cases(d: Demo) -> list[Case]:
         Case("web.notification_read", "POST", {"notification_id": d.notification_id}, OWNER),
         Case("web.notifications_read_all", "POST", {}, SIGNED_IN),
         Case("web.notification_settings", "GET", {}, SIGNED_IN),
+        # one's own API tokens; an administrator deactivates or reactivates accounts (not in the matrix's roles)
+        Case("web.account_tokens", "GET", {}, SIGNED_IN),
+        Case("web.account_tokens", "POST", {}, SIGNED_IN, {"data": {"name": "matrix"}}),
+        Case("web.revoke_account_token", "POST", {"token_id": spare_token}, OWNER),
+        Case("web.admin_users", "GET", {}, ADMIN),
+        Case("web.admin_user_active", "POST", {"username": "hongbang.bithu", "change": "deactivate"}, ADMIN),
         Case("web.save_notification_settings", "POST", {}, SIGNED_IN, {"data": {"email": ""}}),
         Case("web.create_calendar", "POST", {}, SIGNED_IN, {"data": {"scope": "user"}}),
         # a unit's deadlines by calendar: its own people and the city, not viewers

@@ -171,6 +171,55 @@ def add_user(username: str, *, role: str, password: str, display_name: str | Non
     return user
 
 
+def deactivate(user: User, *, actor) -> None:
+    """An administrator closes an account: its sessions end at once and its API tokens are
+    revoked, so that reactivating it later revives neither (audited)."""
+    if actor is not None and getattr(actor, "id", None) == user.id:
+        from congress.errors import Forbidden
+
+        raise Forbidden()  # an administrator cannot lock themselves out
+    if not user.active:
+        return
+    user.active = False
+    user.end_sessions()
+    revoked = []
+    for token in db.session.execute(db.select(ApiToken).where(ApiToken.user_id == user.id,
+                                                              ApiToken.revoked_at.is_(None))).scalars():
+        token.revoked_at = utcnow()
+        revoked.append(token.prefix)
+    db.session.flush()
+    record(action="user.deactivate", entity="user", actor=actor, entity_key=user.username, unit_id=user.unit_id,
+           old={"active": True}, new={"active": False, "session_epoch": user.session_epoch,
+                                      "tokens_revoked": len(revoked)})
+
+
+def reactivate(user: User, *, actor) -> None:
+    """The account may sign in again, with a new session; its old sessions and tokens stay ended."""
+    if user.active:
+        return
+    user.active = True
+    user.failed_logins = 0
+    user.locked_until = None
+    db.session.flush()
+    record(action="user.reactivate", entity="user", actor=actor, entity_key=user.username, unit_id=user.unit_id,
+           old={"active": False}, new={"active": True})
+
+
+def own_token(user: User, token_id: int) -> ApiToken:
+    """One of the user's own tokens; another's (or none) is not found."""
+    from congress.errors import NotFound
+
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound()
+    return token
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(db.session.execute(db.select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.id.desc())).scalars())
+
+
 def create_token(user: User, name: str, actor=None) -> tuple[ApiToken, str]:
     """A new bearer token; the plain token is returned once and never stored."""
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -184,6 +233,7 @@ def create_token(user: User, name: str, actor=None) -> tuple[ApiToken, str]:
 
 
 def revoke_token(token: ApiToken, actor=None) -> None:
+    """The token stops working at once (audited); revoking it again changes nothing."""
     if token.revoked_at is not None:
         return
     token.revoked_at = utcnow()

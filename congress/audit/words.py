@@ -55,6 +55,8 @@ ACTIONS = {
     "user.password": _l("Password changed"),
     "user.locked": _l("Account locked after wrong passwords"),
     "user.unlock": _l("Account unlocked"),
+    "user.deactivate": _l("Account deactivated"),
+    "user.reactivate": _l("Account reactivated"),
     "token.create": _l("API token created"),
     "token.revoke": _l("API token revoked"),
     "calendar.create": _l("Calendar address created"),

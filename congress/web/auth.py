@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -106,6 +106,77 @@ def change_password():
     status = 422 if error else 200
     return render_template("auth/password.html", form=form, error=error,
                            min_length=account_ops.MIN_PASSWORD_LENGTH), status
+
+
+class TokenForm(FlaskForm):
+    name = StringField("name", validators=[DataRequired(), Length(max=80)])
+
+
+@web.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def account_tokens():
+    """One's own API tokens: listed (name, first characters, when made and last used), made
+    (the token is shown once) and revoked."""
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        _, new_token = account_ops.create_token(current_user._get_current_object(), form.name.data.strip())
+        db.session.commit()
+        form = TokenForm(formdata=None)
+    return render_template("auth/tokens.html", form=form, new_token=new_token,
+                           tokens=account_ops.tokens_of(current_user)), 200
+
+
+@web.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_account_token(token_id: int):
+    try:
+        token = account_ops.own_token(current_user, token_id)
+    except OperationError:
+        abort(404)
+    account_ops.revoke_token(token, actor=current_user._get_current_object())
+    db.session.commit()
+    flash(gettext("The token %(prefix)s… is revoked: it no longer opens the API.", prefix=token.prefix), "success")
+    return redirect(url_for("web.account_tokens"))
+
+
+def _admin_only() -> None:
+    if current_user.role != "admin":
+        abort(403)
+
+
+@web.get("/admin/users")
+@login_required
+def admin_users():
+    """The accounts, for an administrator to deactivate or reactivate."""
+    _admin_only()
+    users = db.session.execute(db.select(User).order_by(User.username)).scalars().all()
+    return render_template("auth/users.html", users=users)
+
+
+@web.post("/admin/users/<username>/<any(deactivate, reactivate):change>")
+@login_required
+def admin_user_active(username: str, change: str):
+    _admin_only()
+    user = db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none()
+    if user is None:
+        abort(404)
+    actor = current_user._get_current_object()
+    try:
+        if change == "deactivate":
+            account_ops.deactivate(user, actor=actor)
+        else:
+            account_ops.reactivate(user, actor=actor)
+    except OperationError:
+        db.session.rollback()
+        flash(gettext("You cannot deactivate your own account."), "error")
+        return redirect(url_for("web.admin_users"))
+    db.session.commit()
+    flash(gettext("%(name)s is deactivated: their sessions have ended and their API tokens are revoked.",
+                  name=user.username) if change == "deactivate"
+          else gettext("%(name)s may sign in again (their old sessions and tokens stay ended).",
+                       name=user.username), "success")
+    return redirect(url_for("web.admin_users"))
 
 
 @web.get("/lang/<code>")
