@@ -138,6 +138,8 @@ def xlsx(province: Province, as_of: date) -> generate.Made:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
+    from congress.transfers.exporting import spreadsheet_text as escaped  # text never runs as a formula
+
     report = build(province, as_of)
     book = Workbook()
     sheet = book.active
@@ -153,10 +155,11 @@ def xlsx(province: Province, as_of: date) -> generate.Made:
         cell.fill = PatternFill("solid", fgColor="DDDDDD")
     for row in report.overview.rows:
         ready = row.readiness
-        sheet.append([row.unit.code, row.unit.name, KIND_WORDS.get(row.unit.kind, row.unit.kind),
-                      ready.percent / 100, ready.steps_done, ready.steps_total, len(ready.overdue),
-                      ready.branches_held, ready.branches_total, row.preparation.congress_on,
-                      ready.deadline.last_allowed_day, ready.days_left, _vi_risk(ready.risk), _vi_reasons(row)])
+        sheet.append([escaped(value) for value in (
+            row.unit.code, row.unit.name, KIND_WORDS.get(row.unit.kind, row.unit.kind),
+            ready.percent / 100, ready.steps_done, ready.steps_total, len(ready.overdue),
+            ready.branches_held, ready.branches_total, row.preparation.congress_on,
+            ready.deadline.last_allowed_day, ready.days_left, _vi_risk(ready.risk), _vi_reasons(row))])
     formats = {4: "0%", 5: "#,##0", 6: "#,##0", 7: "#,##0", 8: "#,##0", 9: "#,##0", 10: "dd/mm/yyyy",
                11: "dd/mm/yyyy", 12: "0"}
     for column, fmt in formats.items():
@@ -185,7 +188,7 @@ def xlsx(province: Province, as_of: date) -> generate.Made:
     for cell in summary[1]:
         cell.font = bold
     for label, value in lines:
-        summary.append([label, value])
+        summary.append([escaped(label), escaped(value)])
         cell = summary.cell(row=summary.max_row, column=2)
         if isinstance(value, date):
             cell.number_format = "dd/mm/yyyy"

@@ -3,8 +3,10 @@ heading, autofilter, column widths, fills in the dashboard's colours) or .csv (U
 so that Excel reads the diacritics). The city matrix, the dashboard's lists and a unit's
 branches, steps and history are tables built here from the queries the pages use.
 
-Text that a spreadsheet program would run as a formula (starting with = + - @) is written as
-text: a string cell in .xlsx, behind an apostrophe in .csv.
+Text that a spreadsheet program would run as a formula (starting with = + - @, a tab or a carriage
+return) is written behind an apostrophe, as a string cell in .xlsx and in .csv alike:
+:func:`spreadsheet_text` is the one escape every .xlsx and .csv the app writes goes through (the
+progress report's too), and congress.transfers.reading undoes exactly it when a file comes back.
 """
 from __future__ import annotations
 
@@ -38,7 +40,25 @@ FILLS = {
 }
 HEADING_FILL = ("FFFFFF", "A50E0E")
 RISK_WORDS = {"late": "trễ hạn", "at_risk": "có nguy cơ", "on_track": "đúng tiến độ", "done": "hoàn thành"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: what makes a spreadsheet program read a text cell as a formula
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ESCAPE = "'"
+
+
+def needs_escape(text: str) -> bool:
+    """Whether ``text`` is escaped: it starts like a formula, or it is an apostrophe before text
+    that would be escaped ("'=x" becomes "''=x"), so that un-escaping gives back every text."""
+    while text.startswith(ESCAPE):
+        text = text[1:]
+    return text.startswith(FORMULA_START)
+
+
+def spreadsheet_text(value):
+    """A cell's value as every export writes it: text that would run as a formula behind an
+    apostrophe; any other value (numbers, dates, other text) as it is."""
+    if isinstance(value, str) and needs_escape(value):
+        return ESCAPE + value
+    return value
 
 
 @dataclass(frozen=True)
@@ -85,8 +105,7 @@ def _csv_text(value) -> str:
         return value.strftime("%d/%m/%Y %H:%M")
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return str(spreadsheet_text(value))
 
 
 def _csv(table: Table) -> bytes:
@@ -126,8 +145,8 @@ def _xlsx(table: Table) -> bytes:
         count += 1
         cells = []
         for value in row:
-            cell = WriteOnlyCell(sheet, value=_plain(value))
-            if isinstance(cell.value, str) and cell.value.startswith(_FORMULA_START):
+            cell = WriteOnlyCell(sheet, value=spreadsheet_text(_plain(value)))
+            if isinstance(cell.value, str):
                 cell.data_type = "s"  # text, never a formula
             if isinstance(cell.value, (date, datetime)):
                 cell.number_format = "DD/MM/YYYY" if not isinstance(cell.value, datetime) else "DD/MM/YYYY HH:MM"

@@ -16,6 +16,7 @@ from congress.errors import Unprocessable
 from congress.text import clean_text
 
 from .columns import Column, heading_key, lookup
+from .exporting import ESCAPE, needs_escape
 
 #: the widest sheet read; cells past it are ignored
 MAX_COLUMNS = 40
@@ -27,6 +28,16 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # .xls (Excel 97-2003)
 
 class Formula(str):
     """A cell that holds a formula ("=SUM(B2:B9)") rather than a value."""
+
+
+def unescape_text(value):
+    """A text cell as it was before our exports escaped it (congress.transfers.exporting.
+    spreadsheet_text): the apostrophe before text that would run as a formula is dropped; nothing
+    else is touched."""
+    if isinstance(value, str) and not isinstance(value, Formula) and value.startswith(ESCAPE) \
+            and needs_escape(value[1:]):
+        return value[1:]
+    return value
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,8 @@ def _xlsx_rows(content: bytes) -> tuple[Iterator[list], int]:
     def rows() -> Iterator[list]:
         try:
             for cells in sheet.iter_rows(max_col=MAX_COLUMNS):
-                yield [Formula(str(c.value)) if getattr(c, "data_type", None) == "f" else c.value for c in cells]
+                yield [Formula(str(c.value)) if getattr(c, "data_type", None) == "f" else unescape_text(c.value)
+                       for c in cells]
         except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
             raise Unprocessable("import_not_spreadsheet", {"detail": type(exc).__name__}) from None
         finally:
@@ -85,7 +97,7 @@ def _csv_rows(content: bytes) -> tuple[Iterator[list], int]:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         try:
             for cells in reader:
-                yield cells[:MAX_COLUMNS]
+                yield [unescape_text(c) for c in cells[:MAX_COLUMNS]]
         except csv.Error as exc:
             raise Unprocessable("import_bad_csv", {"line": reader.line_num, "detail": str(exc)[:120]}) from None
 
