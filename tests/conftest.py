@@ -309,3 +309,40 @@ def api_as(make_user):
         return ApiClient(current_app._get_current_object(), plain)
 
     return factory
+
+
+# --- PDF: LibreOffice and poppler ---------------------------------------------------------------
+
+#: lines a test wants shown in the run's summary (the PDF tests: pages per kind, embedded fonts)
+SUMMARY: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SUMMARY:
+        terminalreporter.section("papers as PDF")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def libreoffice(app):
+    """LibreOffice's program; without it a skip locally, a failure under CI=true."""
+    from congress.papers import convert
+
+    if not convert.available():
+        if IN_CI:
+            pytest.fail("LibreOffice is not installed: .ci/run installs libreoffice-writer-nogui")
+        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-writer-nogui)")
+    return convert.soffice()
+
+
+@pytest.fixture
+def poppler():
+    """poppler's pdftotext, which reads a PDF's pages as printed; without it a skip locally, a
+    failure under CI=true."""
+    program = shutil.which("pdftotext")
+    if program is None:
+        if IN_CI:
+            pytest.fail("pdftotext is not installed: apt-get install poppler-utils")
+        pytest.skip("pdftotext is not installed (apt-get install poppler-utils)")
+    return program

@@ -19,6 +19,9 @@ from flask import current_app, has_app_context
 #: seconds for one document; a batch gets this plus a little per extra document
 DEFAULT_TIMEOUT = 120
 PER_EXTRA_DOCUMENT = 10
+#: documents per LibreOffice run: a run given a few hundred files has been seen to stop after
+#: about 240 of them, exiting 0 without the rest
+MAX_BATCH = 100
 
 
 class ConversionError(RuntimeError):
@@ -52,11 +55,23 @@ def to_pdf(docx: bytes) -> bytes:
 
 
 def to_pdf_many(documents: dict[str, bytes]) -> dict[str, bytes]:
-    """Several .docx as PDF in one LibreOffice run (one start-up for all). Keys are plain names
-    without extension, unique; the result has the same keys."""
+    """Several .docx as PDF in one LibreOffice run (one start-up for all), or one run per
+    MAX_BATCH of them. Keys are plain names without extension, unique; the result has the same
+    keys."""
     program = soffice()
     if program is None:
         raise ConversionError("libreoffice_missing", "install LibreOffice (libreoffice-writer-nogui)")
+    if len(documents) <= MAX_BATCH:
+        return _convert(program, documents)
+    keys = list(documents)
+    result = {}
+    for start in range(0, len(keys), MAX_BATCH):
+        result.update(_convert(program, {key: documents[key] for key in keys[start:start + MAX_BATCH]}))
+    return result
+
+
+def _convert(program: str, documents: dict[str, bytes]) -> dict[str, bytes]:
+    """One LibreOffice run, in a folder of its own (profile, input, output), timed."""
     if not documents:
         return {}
     with tempfile.TemporaryDirectory(prefix="congress-pdf-") as work:

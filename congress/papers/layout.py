@@ -3,14 +3,18 @@
 Everything about the page lives here: A4, margins, Times New Roman in every font slot, the
 two-column heading (superior and issuing body, "*", the number on the left; "ĐẢNG CỘNG SẢN VIỆT
 NAM" with its rule and the place and date on the right), the document type and summary, the body,
-the signature block beside "Nơi nhận:", page numbers from page 2 and the "DỰ THẢO" mark.
+the signature block beside "Nơi nhận:", page numbers from page 2 and the "DỰ THẢO" mark; and how
+pages break: a heading never ends a page, a table's header stays with its first row, the closing
+text goes with the signature (never a page holding only that), and no page is left empty.
 The figures the guidance leaves open (margins, indents, spacing) are in :class:`LayoutSettings`,
 overridable per deployment through the ``PAPERS_LAYOUT`` setting.
 """
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -18,12 +22,17 @@ from docx import Document
 from docx.enum.section import WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
+from docx.text.run import Run
+from lxml import etree
 
 #: the text "ĐẢNG CỘNG SẢN VIỆT NAM"
 NATIONAL_TITLE = "ĐẢNG CỘNG SẢN VIỆT NAM"
+#: the program named in a file's properties (docProps/app.xml)
+APPLICATION = "congress"
 
 
 @dataclass(frozen=True)
@@ -185,33 +194,179 @@ class Rendered:
 # --- rendering ---------------------------------------------------------------------------------
 
 def render(papers: list[Paper], draft: DraftMark | None = None,
-           settings: LayoutSettings | None = None, title: str = "") -> bytes:
-    """The .docx bytes of one or more documents; each starts a new section and a new page."""
+           settings: LayoutSettings | None = None, title: str = "", *, subject: str | None = None,
+           author: str | None = None, created: date | datetime | None = None) -> bytes:
+    """The .docx bytes of one or more documents; each starts a new section and a new page.
+
+    The file's properties are the document's own: ``title`` (default: the first document's type),
+    ``subject`` (default: its summary), ``author`` and last editor, the issuing committee ("Đảng ủy
+    xã An Phú"; default: the heading's issuing body in normal case), created and modified on
+    ``created``, the document's date (default: now), revision 1."""
     settings = settings or current_settings()
     document = Document(io.BytesIO(_base_document(settings)))
     for index, paper in enumerate(papers):
-        section = document.sections[0] if index == 0 else document.add_section(WD_SECTION.NEW_PAGE)
+        if index:
+            document.add_section(WD_SECTION.NEW_PAGE)
+            # the paragraph that ends the previous document's section (and so its page)
+            _closing_paragraph(document.element.body.findall(qn("w:p"))[-1])
+        section = document.sections[index]
         _page(section, settings, draft)
         if index == 0:
             _remove_initial_paragraph(document)
         _paper(document, paper, settings)
-    document.core_properties.title = title or (papers[0].type_name if papers else "")
-    document.core_properties.language = "vi-VN"
-    document.core_properties.author = papers[0].heading.issuer if papers else ""
+    if papers:
+        # the body ends with a paragraph (Word adds one after a final table): a tiny one
+        _closing_paragraph(document.add_paragraph()._p)
+    first = papers[0] if papers else None
+    author = author if author is not None else (issuer_name(first.heading) if first else "")
+    _properties(document, title=title or (first.type_name if first else ""),
+                subject=subject if subject is not None else (summary_text(first.summary) if first else ""),
+                author=author, created=created)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def _closing_paragraph(p) -> None:
+    """An empty paragraph after a document's signature, the one that carries a section break or
+    ends the body: 1 pt high, so that it never spills onto a page of its own when the signature
+    reaches the foot of the page."""
+    p_pr = p.get_or_add_pPr()
+    spacing = OxmlElement("w:spacing")
+    for attr, value in (("w:before", "0"), ("w:after", "0"), ("w:line", "20"), ("w:lineRule", "exact")):
+        spacing.set(qn(attr), value)
+    _put(p_pr, spacing, PPR_AFTER_BDR[PPR_AFTER_BDR.index("w:spacing") + 1:])
+    mark = OxmlElement("w:rPr")
+    size = OxmlElement("w:sz")
+    size.set(qn("w:val"), "2")
+    mark.append(size)
+    _put(p_pr, mark, ("w:sectPr", "w:pPrChange"))
+
+
+#: how a heading's body begins, as a sentence writes it
+_BODY_WORDS = re.compile(r"^(ĐẢNG ỦY|ĐẢNG BỘ|THÀNH ỦY|TỈNH ỦY|BAN THƯỜNG VỤ(?: ĐẢNG ỦY)?|ĐẠI HỘI ĐẠI BIỂU)"
+                         r"(?: (XÃ|PHƯỜNG|ĐẶC KHU|THÀNH PHỐ|TỈNH))?(?= |$)")
+_ORDINAL = re.compile(r" LẦN THỨ ([IVXLC]+)$")
+
+
+def normal_case(text: str) -> str:
+    """A heading's body ("ĐẢNG ỦY PHƯỜNG\nLÊ THANH NGHỊ") as a sentence writes it ("Đảng ủy phường
+    Lê Thanh Nghị"): the body's words in lower case after the first, the name's capitalised, a
+    Roman ordinal kept. Text not in capitals is returned as it is (on one line)."""
+    text = " ".join(text.split())
+    if not text or text != text.upper():
+        return text
+    head, name, ordinal = "", text, ""
+    found = _BODY_WORDS.match(text)
+    if found:
+        head = found.group(0).lower()
+        head = head[:1].upper() + head[1:]
+        name = text[found.end():].strip()
+    found = _ORDINAL.search(" " + name)
+    if found:
+        ordinal = f"lần thứ {found.group(1)}"
+        name = (" " + name)[:found.start()].strip()
+    name = " ".join(word[:1] + word[1:].lower() for word in name.split())
+    return " ".join(part for part in (head, name, ordinal) if part)
+
+
+def issuer_name(heading: Heading) -> str:
+    """The issuing body in normal case; a congress is named with its Party organisation:
+    "Đại hội đại biểu Đảng bộ xã An Phú lần thứ I"."""
+    issuer = normal_case(heading.issuer)
+    head, sep, ordinal = issuer.partition(" lần thứ ")
+    if sep and head == "Đại hội đại biểu" and heading.superior:
+        return f"{head} {normal_case(heading.superior)} lần thứ {ordinal}"
+    return issuer
+
+
+def summary_text(lines: tuple[str, ...]) -> str:
+    return " ".join(line.strip() for line in lines if line.strip())
+
+
+def _datetime(value: date | datetime | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.replace(microsecond=0)
+    return datetime(value.year, value.month, value.day)
+
+
+def _properties(document, *, title: str, subject: str, author: str, created) -> None:
+    """The core and extended properties, all ours (python-docx's template has its own)."""
+    props = document.core_properties
+    when = _datetime(created)
+    props.title = title
+    props.subject = subject
+    props.author = author
+    props.last_modified_by = author
+    props.comments = ""
+    props.keywords = ""
+    props.category = ""
+    props.created = when
+    props.modified = when
+    props.revision = 1
+    props.language = "vi-VN"
+    app = document.part.package.part_related_by(RT.EXTENDED_PROPERTIES)
+    app._blob = _app_xml(author)
+
+
+def _app_xml(company: str) -> bytes:
+    from xml.sax.saxutils import escape
+
+    return ("<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+            '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+            'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+            f"<Application>{APPLICATION}</Application><DocSecurity>0</DocSecurity>"
+            f"<Company>{escape(company)}</Company><LinksUpToDate>false</LinksUpToDate>"
+            "<SharedDoc>false</SharedDoc></Properties>").encode()
 
 
 @lru_cache(maxsize=8)
 def _base_document(settings: LayoutSettings) -> bytes:
     """python-docx's blank document with the page's fonts and defaults, saved once per settings:
-    every document starts from these bytes instead of rebuilding its styles (the same parts)."""
+    every document starts from these bytes instead of rebuilding its styles (the same parts).
+    Without what the template carries for no use of ours: its thumbnail, Word 2010's second copy
+    of the styles (stylesWithEffects.xml, 430 kB that every document would parse and zip again)
+    and a custom XML part."""
     document = Document()
     _document_defaults(document, settings)
+    package = document.part.package
+    for r_id, rel in list(package.rels.items()):
+        if rel.reltype == RT.THUMBNAIL:
+            del package.rels[r_id]
+    for r_id, rel in list(document.part.rels.items()):
+        if rel.reltype.endswith(("/stylesWithEffects", "/customXml")):
+            del document.part.rels[r_id]
+    _prune_styles(document.styles.element)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+#: the styles a document refers to (the headers' and footers' paragraphs name theirs)
+USED_STYLES = ("Normal", "Header", "Footer")
+
+
+def _prune_styles(styles) -> None:
+    """Only the styles in use (the defaults, USED_STYLES and those they are based on or linked
+    to), not the template's 160: Word and LibreOffice read every one for every document."""
+    by_id = {style.get(qn("w:styleId")): style for style in styles.findall(qn("w:style"))}
+    keep = {sid for sid, style in by_id.items() if style.get(qn("w:default")) in ("1", "true")}
+    keep |= {sid for sid in USED_STYLES if sid in by_id}
+    pending = list(keep)
+    while pending:
+        style = by_id[pending.pop()]
+        for tag in ("w:basedOn", "w:link", "w:next"):
+            ref = style.find(qn(tag))
+            if ref is not None and ref.get(qn("w:val")) in by_id and ref.get(qn("w:val")) not in keep:
+                keep.add(ref.get(qn("w:val")))
+                pending.append(ref.get(qn("w:val")))
+    for sid, style in by_id.items():
+        if sid not in keep:
+            styles.remove(style)
 
 
 def _remove_initial_paragraph(document) -> None:
@@ -337,18 +492,48 @@ def _clear(paragraph) -> None:
         run._r.getparent().remove(run._r)
 
 
+_W = {name: qn(f"w:{name}") for name in ("r", "rPr", "rFonts", "b", "i", "sz", "u", "lang", "t", "val", "ascii",
+                                           "hAnsi", "eastAsia", "cs", "pPr", "keepNext", "spacing", "before",
+                                           "after", "line", "lineRule", "ind", "firstLine", "jc")}
+_PRESERVE = qn("xml:space")
+
+
 def _run(paragraph, text: str, settings: LayoutSettings, size: float, *, bold: bool = False,
          italic: bool = False, underline: bool = False):
-    run = paragraph.add_run(text)
-    run.font.size = Pt(size)
-    run.font.bold = bold
-    run.font.italic = italic
+    """A run with its own properties: Times New Roman in the four slots, bold and italic said
+    either way, the size, the language. Built directly (the same XML python-docx's setters
+    write, in the schema's order, without their search for each element's place)."""
+    if "\t" in text or "\n" in text or "\r" in text:
+        run = paragraph.add_run(text)  # python-docx turns these into w:tab and w:br
+        run.font.size = Pt(size)
+        run.font.bold = bold
+        run.font.italic = italic
+        if underline:
+            run.font.underline = True
+        rpr = run._r.get_or_add_rPr()
+        set_fonts(rpr, settings)
+        _set_lang(rpr)
+        return run
+    r = OxmlElement("w:r")
+    rpr = etree.SubElement(r, _W["rPr"])
+    fonts = etree.SubElement(rpr, _W["rFonts"])
+    for slot in ("ascii", "hAnsi", "eastAsia", "cs"):
+        fonts.set(_W[slot], settings.font)
+    for tag, on in (("b", bold), ("i", italic)):
+        element = etree.SubElement(rpr, _W[tag])
+        if not on:
+            element.set(_W["val"], "0")
+    etree.SubElement(rpr, _W["sz"]).set(_W["val"], str(int(Pt(size).pt * 2)))
     if underline:
-        run.font.underline = True
-    rpr = run._r.get_or_add_rPr()
-    set_fonts(rpr, settings)
-    _set_lang(rpr)
-    return run
+        etree.SubElement(rpr, _W["u"]).set(_W["val"], "single")
+    etree.SubElement(rpr, _W["lang"]).set(_W["val"], "vi-VN")
+    if text:
+        t = etree.SubElement(r, _W["t"])
+        t.text = text
+        if text.strip() != text:
+            t.set(_PRESERVE, "preserve")
+    paragraph._p.append(r)
+    return Run(r, paragraph)
 
 
 def _page_field(paragraph, settings: LayoutSettings) -> None:
@@ -370,8 +555,29 @@ def _page_field(paragraph, settings: LayoutSettings) -> None:
     field_char("end")
 
 
+_JC = {WD_ALIGN_PARAGRAPH.JUSTIFY: "both", WD_ALIGN_PARAGRAPH.CENTER: "center", WD_ALIGN_PARAGRAPH.LEFT: "left",
+       WD_ALIGN_PARAGRAPH.RIGHT: "right"}
+
+
 def _format(paragraph, settings: LayoutSettings, *, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent: bool = False,
             before: float | None = None, after: float | None = None, keep_next: bool = False) -> None:
+    """Alignment, first-line indent, spacing, line spacing and keep-with-next of a paragraph.
+    A new paragraph gets its properties built directly (what the setters below would write)."""
+    p = paragraph._p
+    if p.pPr is None and align in _JC:
+        p_pr = OxmlElement("w:pPr")
+        if keep_next:
+            etree.SubElement(p_pr, _W["keepNext"])
+        spacing = etree.SubElement(p_pr, _W["spacing"])
+        spacing.set(_W["before"], str(Pt(settings.space_before_pt if before is None else before).twips))
+        spacing.set(_W["after"], str(Pt(settings.space_after_pt if after is None else after).twips))
+        spacing.set(_W["line"], str(int(round(settings.line_spacing * 240))))
+        spacing.set(_W["lineRule"], "auto")
+        if indent:
+            etree.SubElement(p_pr, _W["ind"]).set(_W["firstLine"], str(Mm(settings.first_line_indent_mm).twips))
+        etree.SubElement(p_pr, _W["jc"]).set(_W["val"], _JC[align])
+        p.insert(0, p_pr)
+        return
     fmt = paragraph.paragraph_format
     fmt.alignment = align
     fmt.first_line_indent = Mm(settings.first_line_indent_mm) if indent else None
@@ -518,38 +724,95 @@ def _spans(paragraph, spans, settings: LayoutSettings, size: float, bold: bool =
         _run(paragraph, span.text, settings, size, bold=bold or span.bold, italic=italic or span.italic)
 
 
-def _blocks(document, blocks, settings: LayoutSettings) -> None:
-    for block in blocks:
+#: the closing text kept on the signature's page: paragraphs from the end of the body until they
+#: hold this many characters (about two lines), at most CLOSING_PARAGRAPHS of them
+CLOSING_CHARS = 120
+CLOSING_PARAGRAPHS = 2
+
+
+def _text(block: Paragraph) -> str:
+    return "".join(span.text for span in block.spans).strip()
+
+
+def _leads_in(block: Paragraph) -> bool:
+    """A heading of what follows: a section heading, a line all in bold ("QUYẾT ĐỊNH", "**Điều
+    1.**" on its own) or a paragraph that ends with a colon ("Đại hội quyết nghị:")."""
+    text = _text(block)
+    if not text:
+        return False
+    if block.style in ("h1", "h2", "h3") or text.endswith(":"):
+        return True
+    return all(span.bold for span in block.spans if span.text.strip())
+
+
+def closing_blocks(blocks) -> set[int]:
+    """The indexes of the body's closing blocks, kept on the page of the signature: the last
+    paragraphs (about two lines of text), or the end of a table that closes the body."""
+    kept: set[int] = set()
+    chars = paragraphs = 0
+    for index in range(len(blocks) - 1, -1, -1):
+        block = blocks[index]
+        if isinstance(block, PageBreak):
+            break
+        kept.add(index)
+        if isinstance(block, Table):
+            break
+        text = _text(block)
+        if not text:
+            continue  # a ::blank line carries nothing of its own
+        chars += len(text)
+        paragraphs += 1
+        if chars >= CLOSING_CHARS or paragraphs >= CLOSING_PARAGRAPHS:
+            break
+    return kept
+
+
+def _blocks(document, blocks, settings: LayoutSettings, signed: bool = True) -> None:
+    """The body. Headings and lead-ins stay with what follows them; with a signature after the
+    body (``signed``), the closing blocks stay with it, so it never stands alone on a page."""
+    closing = closing_blocks(blocks) if signed else set()
+    for index, block in enumerate(blocks):
         if isinstance(block, PageBreak):
             p = document.add_paragraph()
             _run(p, "", settings, settings.body_pt).add_break(WD_BREAK.PAGE)
         elif isinstance(block, Table):
-            _table(document, block, settings)
+            _table(document, block, settings, keep_end=index in closing)
         else:
-            _paragraph(document, block, settings)
+            last = index == len(blocks) - 1
+            keep = index in closing or (not last and _leads_in(block))
+            _paragraph(document, block, settings, keep_next=keep)
 
 
-def _paragraph(document, block: Paragraph, settings: LayoutSettings) -> None:
+def _paragraph(document, block: Paragraph, settings: LayoutSettings, keep_next: bool = False) -> None:
     p = document.add_paragraph()
     style = block.style
     if style in ("h1", "h2", "h3"):
         _format(p, settings, indent=True, keep_next=True)
         _spans(p, block.spans, settings, settings.body_pt, bold=True, italic=style == "h3")
     elif style == "center":
-        _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER)
+        _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER, keep_next=keep_next)
         _spans(p, block.spans, settings, settings.body_pt)
     elif style == "right":
-        _format(p, settings, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        _format(p, settings, align=WD_ALIGN_PARAGRAPH.RIGHT, keep_next=keep_next)
         _spans(p, block.spans, settings, settings.body_pt)
     elif style == "plain":
-        _format(p, settings)
+        _format(p, settings, keep_next=keep_next)
         _spans(p, block.spans, settings, settings.body_pt)
     else:
-        _format(p, settings, indent=True)
+        _format(p, settings, indent=True, keep_next=keep_next)
         _spans(p, block.spans, settings, settings.body_pt)
 
 
-def _table(document, block: Table, settings: LayoutSettings) -> None:
+def _cant_split(row) -> None:
+    """A row that never breaks across pages."""
+    tr_pr = row._tr.get_or_add_trPr()
+    if tr_pr.find(qn("w:cantSplit")) is None:
+        tr_pr.insert(0, OxmlElement("w:cantSplit"))  # CT_TrPr: a choice, any order
+
+
+def _table(document, block: Table, settings: LayoutSettings, keep_end: bool = False) -> None:
+    """A ruled table. No row breaks across pages; the header rows stay with the first body row
+    (and repeat on each page); with ``keep_end`` the last rows stay with what follows."""
     if not block.rows:
         return
     columns = max(len(r) for r in block.rows)
@@ -560,12 +823,16 @@ def _table(document, block: Table, settings: LayoutSettings) -> None:
     total = sum(weights)
     _fixed_widths(table, [settings.text_width_mm * w / total for w in weights], margins_mm=1.5)
     size = block.font_pt or settings.body_pt - 1
+    #: the rows that keep with the next row: the header, and the last two rows before the closing text
+    last = len(block.rows) - 1
     for r, row in enumerate(block.rows):
         header = r < block.header_rows
+        _cant_split(table.rows[r])
         if header:
             tr_pr = table.rows[r]._tr.get_or_add_trPr()
             repeat = OxmlElement("w:tblHeader")
             tr_pr.append(repeat)
+        keep = (header and r < last) or (keep_end and r >= last - 1)
         for c in range(columns):
             text = row[c] if c < len(row) else ""
             cell = table.rows[r].cells[c]
@@ -573,12 +840,12 @@ def _table(document, block: Table, settings: LayoutSettings) -> None:
             align = block.align[c] if c < len(block.align) else "left"
             _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER if header or align == "center"
                     else WD_ALIGN_PARAGRAPH.RIGHT if align == "right" else WD_ALIGN_PARAGRAPH.LEFT,
-                    before=2, after=2)
+                    before=2, after=2, keep_next=keep)
             p.paragraph_format.line_spacing = 1.0
             for span in parse_inline(text):
                 _run(p, span.text, settings, size, bold=header or span.bold, italic=span.italic)
     spacer = document.add_paragraph()
-    _format(spacer, settings, before=0, after=0)
+    _format(spacer, settings, before=0, after=0, keep_next=keep_end)
     _run(spacer, "", settings, settings.body_pt)
 
 
@@ -600,17 +867,15 @@ def _signer(cell, signature: Signature, settings: LayoutSettings) -> None:
 
 
 def _signature_block(document, paper: Paper, settings: LayoutSettings) -> None:
-    if paper.signature is None and not paper.recipients and paper.left_signature is None:
+    if not _signed(paper):
         return
+    # the space above the signature goes with it (and the closing text with both, see _blocks)
     spacer = document.add_paragraph()
-    _format(spacer, settings, before=0, after=0)
+    _format(spacer, settings, before=0, after=0, keep_next=True)
     _run(spacer, "", settings, settings.body_pt)
     table = document.add_table(rows=1, cols=2)
     _borderless(table, [settings.signature_left_mm, settings.signature_right_mm])
-    # keep the block on one page
-    tr_pr = table.rows[0]._tr.get_or_add_trPr()
-    cant_split = OxmlElement("w:cantSplit")
-    tr_pr.append(cant_split)
+    _cant_split(table.rows[0])  # the block on one page
     left, right = table.rows[0].cells
     if paper.left_signature is not None:
         _signer(left, paper.left_signature, settings)
@@ -630,10 +895,14 @@ def _signature_block(document, paper: Paper, settings: LayoutSettings) -> None:
         _signer(right, paper.signature, settings)
 
 
+def _signed(paper: Paper) -> bool:
+    return paper.signature is not None or paper.left_signature is not None or bool(paper.recipients)
+
+
 def _paper(document, paper: Paper, settings: LayoutSettings) -> None:
     _heading(document, paper.heading, settings)
     _type_and_summary(document, paper, settings)
-    _blocks(document, paper.blocks, settings)
+    _blocks(document, paper.blocks, settings, signed=_signed(paper))
     _signature_block(document, paper, settings)
 
 
