@@ -220,6 +220,12 @@ def cases(d: Demo) -> list[Case]:
         Case("web.revoke_account_token", "POST", {"token_id": spare_token}, OWNER),
         Case("web.admin_users", "GET", {}, ADMIN),
         Case("web.admin_user_active", "POST", {"username": "hongbang.bithu", "change": "deactivate"}, ADMIN),
+        Case("api.list_account_tokens", "GET", {}, SIGNED_IN),
+        Case("api.create_account_token", "POST", {}, SIGNED_IN, {"json": {"name": "matrix"}}),
+        Case("api.revoke_account_token", "POST", {"token_id": spare_token}, OWNER, {"json": {}}),
+        Case("api.list_accounts", "GET", {}, ADMIN),
+        Case("api.deactivate_account", "POST", {"username": "hongbang.bithu"}, ADMIN, {"json": {}}),
+        Case("api.reactivate_account", "POST", {"username": "hongbang.bithu"}, ADMIN, {"json": {}}),
         Case("web.save_notification_settings", "POST", {}, SIGNED_IN, {"data": {"email": ""}}),
         Case("web.create_calendar", "POST", {}, SIGNED_IN, {"data": {"scope": "user"}}),
         # a unit's deadlines by calendar: its own people and the city, not viewers
@@ -428,7 +434,8 @@ def openapi_operations(app) -> set[tuple[str, str]]:
             if method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
                 continue
             concrete = "/api/v1" + path if not path.startswith("/api/v1") else path
-            for name in ("code", "key", "kind", "number", "round_id", "campaign_id", "notification_id"):
+            for name in ("code", "key", "kind", "number", "round_id", "campaign_id", "notification_id", "token_id",
+                         "username"):
                 concrete = concrete.replace("{" + name + "}", "1" if name.endswith(("id", "number")) else "x")
             endpoint, _ = adapter.match(concrete, method=method.upper())
             found.add((endpoint, method.upper()))

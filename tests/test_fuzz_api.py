@@ -120,6 +120,8 @@ def test_api_conforms_to_its_document(make_app, tmp_path, capsys):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 30, "the OpenAPI document lost operations"
+    # a caller's own tokens last: a made-up id may be its own token's, and revoking it ends its calls
+    operations.sort(key=lambda operation: "/account/tokens" in operation.path)
 
     ran = 0
     statuses: list[int] = []

@@ -229,6 +229,15 @@ def test_real_responses_match_the_documented_schemas(base_app, api_as, checker, 
                    {"name": "Chi bộ Tổ dân phố số 9", "members": 12, "planned_on": "2025-08-01"})
     assert created.status_code == 201
     assert call(staff, "get", f"/api/v1/units/{UNIT}/papers").status_code == 200
+    assert call(staff, "get", "/api/v1/account/tokens").status_code == 200
+    spare = call(staff, "post", "/api/v1/account/tokens", {"name": "spare"})
+    assert spare.status_code == 201
+    assert call(staff, "post", f"/api/v1/account/tokens/{spare.json['id']}/revoke", {}).status_code == 200
+    assert call(admin, "get", "/api/v1/accounts").status_code == 200
+    viewer = api_as("viewer", unit=UNIT)
+    viewer_name = call(viewer, "get", "/api/v1/me").json["username"]
+    assert call(admin, "post", f"/api/v1/accounts/{viewer_name}/deactivate", {}).status_code == 200
+    assert call(admin, "post", f"/api/v1/accounts/{viewer_name}/reactivate", {}).status_code == 200
     papers = call(staff, "get", f"/api/v1/units/{UNIT}/papers").json
     assert call(staff, "put", f"/api/v1/units/{UNIT}/signers",
                 {"version": papers["signers"]["version"], "secretary": "Nguyễn Văn A",

@@ -692,7 +692,7 @@ def _paths() -> dict:
 
 def document() -> dict:
     """The OpenAPI 3.1 document of /api/v1."""
-    from congress.api import drafts, notices, transfers
+    from congress.api import accounts, drafts, notices, transfers
 
     return {
         "openapi": "3.1.0",
@@ -717,13 +717,14 @@ def document() -> dict:
         "tags": [{"name": n} for n in ("accounts", "units", "steps", "branches", "campaigns", "readiness",
                                        "papers", "drafts", "notifications", "imports", "audit",
                                        "meta")],
-        "paths": {**_paths(), **drafts.openapi_paths(), **notices.openapi_paths(), **transfers.openapi_paths()},
+        "paths": {**_paths(), **drafts.openapi_paths(), **notices.openapi_paths(), **transfers.openapi_paths(),
+                  **accounts.openapi_paths()},
         "components": {
             "schemas": {**_schemas(), **drafts.openapi_schemas(), **notices.openapi_schemas(),
-                        **transfers.openapi_schemas()},
+                        **transfers.openapi_schemas(), **accounts.openapi_schemas()},
             "responses": _responses_components(),
             "parameters": {**_parameters(), **drafts.openapi_parameters(), **notices.openapi_parameters(),
-                           **transfers.openapi_parameters()},
+                           **transfers.openapi_parameters(), **accounts.openapi_parameters()},
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "cgt_…",
                                "description": "An API token; only its SHA-256 is stored. A revoked token, or "

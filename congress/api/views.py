@@ -555,4 +555,4 @@ def openapi():
     return jsonify(document())
 
 
-from congress.api import drafts, notices, papers, transfers  # noqa: E402,F401  (their routes register on import)
+from congress.api import accounts, drafts, notices, papers, transfers  # noqa: E402,F401  (their routes register on import)

@@ -5,20 +5,24 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from congress.accounts import operations as account_ops
+from congress.accounts import permissions
 from congress.accounts.models import User
 from congress.audit.operations import record
 from congress.errors import OperationError
 from congress.extensions import db, limiter
+from congress.idempotency import idempotent
 from congress.messages import describe
 
 from . import web
 from .common import is_city_user
+from .forms import KeyedForm
 
 
 class LoginForm(FlaskForm):
@@ -108,12 +112,14 @@ def change_password():
                            min_length=account_ops.MIN_PASSWORD_LENGTH), status
 
 
-class TokenForm(FlaskForm):
+class TokenForm(KeyedForm):
     name = StringField("name", validators=[DataRequired(), Length(max=80)])
 
 
 @web.route("/account/tokens", methods=["GET", "POST"])
 @login_required
+@idempotent(replay_message=_l("This token was already made by your first click: it is in the list below (the "
+                              "token itself was shown only once)."))
 def account_tokens():
     """One's own API tokens: listed (name, first characters, when made and last used), made
     (the token is shown once) and revoked."""
@@ -129,6 +135,7 @@ def account_tokens():
 
 @web.post("/account/tokens/<int:token_id>/revoke")
 @login_required
+@idempotent
 def revoke_account_token(token_id: int):
     try:
         token = account_ops.own_token(current_user, token_id)
@@ -141,7 +148,7 @@ def revoke_account_token(token_id: int):
 
 
 def _admin_only() -> None:
-    if current_user.role != "admin":
+    if not permissions.can_manage_accounts(current_user):
         abort(403)
 
 
@@ -150,12 +157,15 @@ def _admin_only() -> None:
 def admin_users():
     """The accounts, for an administrator to deactivate or reactivate."""
     _admin_only()
+    from .units import ROLE_LABELS
+
     users = db.session.execute(db.select(User).order_by(User.username)).scalars().all()
-    return render_template("auth/users.html", users=users)
+    return render_template("auth/users.html", users=users, role_labels=ROLE_LABELS)
 
 
 @web.post("/admin/users/<username>/<any(deactivate, reactivate):change>")
 @login_required
+@idempotent
 def admin_user_active(username: str, change: str):
     _admin_only()
     user = db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none()
