@@ -138,3 +138,17 @@ def test_each_type_of_the_congress_documents_counts_from_01(app, make_user):
     db.session.commit()
     document = Document(io.BytesIO(generate.unit_paper(found, "congress_resolution").content))
     assert document.tables[0].rows[0].cells[0].paragraphs[-1].text == "Số 01-NQ/ĐH"
+
+
+def test_the_file_says_who_issued_it_and_when(app):
+    import zipfile
+
+    made = generate.unit_paper(unit(HA_TAY), "congress_resolution")
+    with zipfile.ZipFile(io.BytesIO(made.content)) as archive:
+        core = archive.read("docProps/core.xml").decode()
+        names = archive.namelist()
+    assert "2025-07-29T" in core and "python-docx" not in core
+    assert "Đại hội đại biểu Đảng bộ xã Hà Tây" in core
+    assert not any("thumbnail" in n for n in names)
+    plan = Document(io.BytesIO(generate.unit_paper(unit(HA_TAY), "congress_plan").content)).core_properties
+    assert plan.author == "Đảng ủy xã Hà Tây" and plan.created.date() == date(2025, 8, 5)

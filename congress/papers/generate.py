@@ -202,7 +202,7 @@ def unit_paper(unit: Unit, kind: str, *, draft: bool | None = None, draft_number
     else:
         papers = compose(source.text, values, tables, documents)
         mark = layout.DraftMark(draft_number) if draft else None
-        content = layout.render(papers, mark, settings, title=f"{info.title_vi} – {unit.name}")
+        content = layout.render(papers, mark, settings, title=f"{info.title_vi} – {unit.name}", created=day)
     return Made(paper_filename(info, unit.name, issue, draft_number), content)
 
 

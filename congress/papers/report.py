@@ -125,7 +125,7 @@ def docx(province: Province, as_of: date, settings: layout.LayoutSettings | None
         issuer_symbol=numbering.ISSUER_SYMBOLS["city"], day=as_of, place=place_name(province.name), draft=True)
     papers = generate.compose(template, report.values, report.tables, [document] * len(template.parts))
     content = layout.render(papers, layout.DraftMark(), settings,
-                            title=f"{generate.PROGRESS_REPORT.title_vi} – {province.name}")
+                            title=f"{generate.PROGRESS_REPORT.title_vi} – {province.name}", created=as_of)
     stem = f"{generate.PROGRESS_REPORT.title_vi} - {province.name} - {as_of:%d-%m-%Y}"
     from .names import safe_filename
 
