@@ -102,6 +102,16 @@ def from_environment(instance_path: str, mode: str | None = None, given: dict | 
         "PAPERS_SOFFICE": env.get("CONGRESS_SOFFICE") or None,
         "PAPERS_PDF_TIMEOUT": int(env.get("CONGRESS_PDF_TIMEOUT", 120)),
         "PAPERS_FOLDER": env.get("CONGRESS_PAPERS_FOLDER") or os.path.join(instance_path, "papers"),
+        #: LibreOffice conversions running at once on this host, across threads and worker processes
+        #: (slots are file locks in PAPERS_LOCKS_FOLDER), and the seconds a download waits for one
+        #: before it is told to try again (a background job waits as long as it takes)
+        "PAPERS_MAX_CONVERSIONS": int(env.get("CONGRESS_PDF_CONCURRENCY", 2)),
+        "PAPERS_CONVERSION_WAIT": float(env.get("CONGRESS_PDF_WAIT", 30)),
+        "PAPERS_LOCKS_FOLDER": env.get("CONGRESS_LOCKS_FOLDER") or os.path.join(instance_path, "locks"),
+        #: hours a finished province-wide ZIP is kept before the sweep removes it; seconds between
+        #: a running job's heartbeats (a job that misses six is failed: its worker died)
+        "PAPERS_JOB_HOURS": float(env.get("CONGRESS_PAPERS_KEEP_HOURS", 24)),
+        "PAPERS_JOB_HEARTBEAT": float(env.get("CONGRESS_JOB_HEARTBEAT", 5)),
         "JSON_SORT_KEYS": False,
         #: notices (congress/notices): e-mail over SMTP (no host: in-app only), reminder offsets in
         #: days before a step's last allowed day, days late before the city is alerted, the digest's hour
@@ -123,6 +133,9 @@ def from_environment(instance_path: str, mode: str | None = None, given: dict | 
         #: and the largest file accepted, in MB; the request body limit leaves room for it
         "FILES_FOLDER": env.get("CONGRESS_FILES") or os.path.join(instance_path, "files"),
         "MAX_UPLOAD_MB": _upload_mb(env.get("CONGRESS_MAX_UPLOAD_MB")),
+        #: minutes a file in FILES_FOLDER that no row names (or a partial .upload-*) is left alone,
+        #: as it may belong to an upload in progress; older ones are swept
+        "FILES_GRACE_MINUTES": float(env.get("CONGRESS_FILES_GRACE_MINUTES", 10)),
     }
 
 

@@ -249,7 +249,8 @@ def cases(d: Demo) -> list[Case]:
         Case("web.province_papers", "GET", {"code": PROVINCE}, PROVINCE_READERS),
         Case("web.progress_report", "GET", {"code": PROVINCE, "fmt": "docx"}, PROVINCE_READERS),
         Case("web.province_units_export", "GET", {"code": PROVINCE, "fmt": "csv"}, PROVINCE_READERS),
-        Case("web.start_province_job", "POST", {"code": PROVINCE}, PROVINCE_READERS,
+        # a province-wide job is heavy work: the city and admins start it, a viewer only reads it
+        Case("web.start_province_job", "POST", {"code": PROVINCE}, CITY,
              {"data": {"kind": "congress_plan", "fmt": "docx"}}, run_allowed=False),
         Case("web.paper_job", "GET", {"token": d.job_token}, PROVINCE_READERS),
         Case("web.paper_job_status", "GET", {"token": d.job_token}, PROVINCE_READERS),

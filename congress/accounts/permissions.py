@@ -85,6 +85,13 @@ def can_issue_papers(user, unit) -> bool:
     return user.role == "admin" or (user.role in UNIT_ROLES and user.unit_id == unit.id)
 
 
+def can_start_province_jobs(user, province_code: str) -> bool:
+    """Starting a province-wide download (one kind for every unit, a ZIP made in the background,
+    LibreOffice for PDF): heavy work, so the city's leaders and staff of the province, or an
+    admin; a viewer reads (and downloads) the jobs others started but starts none."""
+    return user.role == "admin" or (user.role in CITY_ROLES and user.province_code == province_code)
+
+
 def can_manage_templates(user) -> bool:
     """Replacing a built-in document template with a Word file: admins."""
     return user.role == "admin"

@@ -11,8 +11,10 @@ import logging
 import os
 import threading
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Flask, current_app
 
 from congress.clock import utcnow
@@ -20,12 +22,13 @@ from congress.extensions import db
 from congress.text import vi_sort_key
 from congress.units.models import Unit
 
-from . import convert, generate
+from . import generate, limits
 from .models import PaperJob
 from .names import safe_filename
 
 log = logging.getLogger(__name__)
 ZIP = "application/zip"
+JOBS = PaperJob.__table__
 
 
 def _pdf_name(filename: str) -> str:
@@ -37,7 +40,7 @@ def unit_zip(unit: Unit, fmt: str = "docx") -> generate.Made:
     made = [generate.unit_paper(unit, kind) for kind in generate.unit_kinds()]
     files = {m.filename: m.content for m in made}
     if fmt == "pdf":
-        pdfs = convert.to_pdf_many({m.filename: m.content for m in made})
+        pdfs = limits.to_pdf_many({m.filename: m.content for m in made}, wait=limits.download_wait())
         files = {_pdf_name(name): pdf for name, pdf in pdfs.items()}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -70,50 +73,108 @@ def start(app: Flask, job_id: int) -> None:
     thread.start()
 
 
+class Abandoned(RuntimeError):
+    """The job's row is no longer running (the sweep failed it): its work is thrown away."""
+
+
+class Heartbeat:
+    """While the body runs, a thread stamps the job's ``heartbeat_at`` every PAPERS_JOB_HEARTBEAT
+    seconds, whatever the job is doing (making a document, waiting for a conversion slot,
+    converting). It dies with its process: a job whose beats stop died with its worker."""
+
+    def __init__(self, app: Flask, job_id: int):
+        self.engine = db.engine
+        self.job_id = job_id
+        self.interval = float(app.config.get("PAPERS_JOB_HEARTBEAT", 5))
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"paper-job-{job_id}-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.interval):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(sa.update(JOBS).where(JOBS.c.id == self.job_id, JOBS.c.state == "running")
+                                       .values(heartbeat_at=utcnow()))
+            except Exception:  # a missed beat is not fatal; many are, and say so
+                log.warning("paper job %s: heartbeat failed", self.job_id, exc_info=True)
+
+
+def _update_running(job_id: int, **values) -> None:
+    """Change the job's row if it is still running (else Abandoned), and commit."""
+    now = utcnow()
+    changed = db.session.execute(sa.update(JOBS).where(JOBS.c.id == job_id, JOBS.c.state == "running")
+                                 .values(updated_at=now, heartbeat_at=now, **values)).rowcount
+    db.session.commit()
+    if not changed:
+        raise Abandoned(job_id)
+
+
 def run(app: Flask, job_id: int) -> None:
-    """Build the ZIP of a job, committing its progress after every unit (or batch of PDFs)."""
+    """Build the ZIP of a job, committing its progress (and a heartbeat) after every unit (or
+    batch of PDFs). The job is claimed by one UPDATE from queued to running, so it runs once."""
     with app.app_context():
-        job = db.session.get(PaperJob, job_id)
-        if job is None or job.state not in ("queued",):
+        now = utcnow()
+        claimed = db.session.execute(sa.update(JOBS).where(JOBS.c.id == job_id, JOBS.c.state == "queued")
+                                     .values(state="running", heartbeat_at=now, updated_at=now)).rowcount
+        db.session.commit()
+        if not claimed:
+            db.session.remove()
             return
+        job = db.session.get(PaperJob, job_id)
+        kind, fmt, token = job.kind, job.format, job.token
         units = sorted(db.session.execute(db.select(Unit).filter_by(province_code=job.province_code)).scalars(),
                        key=lambda u: (vi_sort_key(u.name), u.code))
-        job.state, job.total, job.done, job.updated_at = "running", len(units), 0, utcnow()
-        db.session.commit()
-        relative = f"{job.token}.zip"
+        relative = f"{token}.zip"
         target = jobs_folder() / relative
         partial = target.with_suffix(".part")
         try:
-            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-                batch: dict[str, bytes] = {}
-                for unit in units:
-                    made = generate.unit_paper(unit, job.kind)
-                    if job.format == "pdf":
-                        batch[made.filename] = made.content
-                        if len(batch) >= 10:
-                            _write_pdfs(archive, batch)
-                            batch = {}
-                    else:
-                        archive.writestr(made.filename, made.content)
-                    job.done += 1
-                    job.updated_at = utcnow()
-                    db.session.commit()
-                if batch:
-                    _write_pdfs(archive, batch)
-            partial.replace(target)
-            job.state, job.path, job.finished_at = "done", relative, utcnow()
+            with Heartbeat(app, job_id):
+                _update_running(job_id, total=len(units), done=0)
+                with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+                    batch: dict[str, bytes] = {}
+                    for done, unit in enumerate(units, 1):
+                        made = generate.unit_paper(unit, kind)
+                        if fmt == "pdf":
+                            batch[made.filename] = made.content
+                            if len(batch) >= 10:
+                                _write_pdfs(archive, batch)
+                                batch = {}
+                        else:
+                            archive.writestr(made.filename, made.content)
+                        _update_running(job_id, done=done)
+                    if batch:
+                        _write_pdfs(archive, batch)
+                partial.replace(target)
+                finished = utcnow()
+                hours = float(app.config.get("PAPERS_JOB_HOURS", 24))
+                _update_running(job_id, state="done", path=relative, finished_at=finished,
+                                expires_at=finished + timedelta(hours=hours))
+        except Abandoned:
+            log.warning("paper job %s was failed while it ran (no heartbeat): its ZIP is thrown away", job_id)
+            db.session.rollback()
+            partial.unlink(missing_ok=True)
+            target.unlink(missing_ok=True)
         except Exception as exc:  # the page must learn that the job stopped, and why
             log.exception("paper job %s failed", job_id)
             db.session.rollback()
             partial.unlink(missing_ok=True)
-            job = db.session.get(PaperJob, job_id)
-            job.state, job.finished_at = "failed", utcnow()
-            job.error = getattr(exc, "code", None) or type(exc).__name__
-        job.updated_at = utcnow()
-        db.session.commit()
-        db.session.remove()
+            try:
+                _update_running(job_id, state="failed", finished_at=utcnow(),
+                                error=getattr(exc, "code", None) or type(exc).__name__)
+            except Abandoned:
+                pass
+        finally:
+            db.session.remove()
 
 
 def _write_pdfs(archive: zipfile.ZipFile, batch: dict[str, bytes]) -> None:
-    for name, pdf in convert.to_pdf_many(batch).items():
+    for name, pdf in limits.to_pdf_many(batch, wait=limits.FOREVER).items():
         archive.writestr(_pdf_name(name), pdf)

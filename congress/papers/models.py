@@ -9,7 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from congress.background import Stallable
 from congress.extensions import db
 
-JOB_STATES = ("queued", "running", "done", "failed")
+JOB_STATES = ("queued", "running", "done", "failed", "expired")
+#: a job whose heartbeat is older than this many beats died with its worker
+HEARTBEAT_MISSES = 6
+#: the states of a job that is being worked on (at most one per kind, format and province)
+MOVING_STATES = ("queued", "running")
 
 
 class PaperIssue(db.Model):
@@ -80,9 +84,16 @@ class PaperTemplate(db.Model):
 class PaperJob(Stallable, db.Model):
     """Long work: one kind for every unit of a province, in a ZIP, built in the background.
 
-    The page polls the row for ``done``/``total``; the file lands under PAPERS_FOLDER.
+    The page polls the row for ``done``/``total``; the file lands under PAPERS_FOLDER. At most one
+    job per kind, format and province is queued or running (the partial unique index; a second
+    request joins it). The worker beats (``heartbeat_at``) every PAPERS_JOB_HEARTBEAT seconds: a
+    job whose beats stopped died with its worker and is failed. A finished ZIP is kept until
+    ``expires_at``, then the sweep removes it and marks the job expired.
     """
     __tablename__ = "paper_jobs"
+    __table_args__ = (sa.Index("uq_paper_jobs_moving", "province_code", "kind", "format", unique=True,
+                               sqlite_where=sa.text("state IN ('queued', 'running')"),
+                               postgresql_where=sa.text("state IN ('queued', 'running')")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     #: a random key in the download address, so ids cannot be guessed
     token: Mapped[str] = mapped_column(sa.String(32), unique=True)
@@ -100,9 +111,41 @@ class PaperJob(Stallable, db.Model):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    #: the worker's last sign of life (set when queued, then every few seconds while running)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    #: when a finished ZIP is removed (finished_at + PAPERS_JOB_HOURS)
+    expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
-    MOVING_STATES = ("queued", "running")
+    MOVING_STATES = MOVING_STATES
+
+    @property
+    def dead(self) -> bool:
+        """Queued or running, but its worker stopped beating: it died (a crash, a restart)."""
+        if self.state not in MOVING_STATES or self.heartbeat_at is None:
+            return False
+        from congress.clock import utcnow
+
+        beat = self.heartbeat_at if self.heartbeat_at.tzinfo else self.heartbeat_at.replace(tzinfo=utcnow().tzinfo)
+        return (utcnow() - beat).total_seconds() > stale_after()
+
+    @property
+    def shown_state(self) -> str:
+        return "failed" if self.dead else super().shown_state
+
+    @property
+    def shown_error(self) -> str | None:
+        if self.dead:
+            return "worker_stopped"
+        return self.error or ("stalled" if self.shown_state != self.state else None)
 
     @property
     def percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else (100 if self.state == "done" else 0)
+
+
+def stale_after() -> float:
+    """Seconds without a heartbeat after which a job's worker is taken for dead."""
+    from flask import current_app, has_app_context
+
+    beat = current_app.config.get("PAPERS_JOB_HEARTBEAT", 5) if has_app_context() else 5
+    return HEARTBEAT_MISSES * float(beat)

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import date
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from congress import idempotency
@@ -127,19 +128,50 @@ def remove_template(province: Province, kind: str, actor) -> None:
 # --- province-wide downloads ---------------------------------------------------------------------
 
 def start_province_job(province: Province, kind: str, fmt: str, actor) -> PaperJob:
-    """A job row for one kind for every unit of a province; jobs.run builds the ZIP."""
-    if not permissions.can_read_province(actor, province.code):
-        raise Forbidden()
+    """A job row for one kind for every unit of a province; bundles.run builds the ZIP.
+
+    Heavy work, so only roles that may (permissions.can_start_province_jobs). At most one job per
+    kind, format and province is queued or running: a second request gets that job, with
+    ``joined`` set (nothing is written). A job whose worker died (its heartbeat stopped) is failed
+    first, so it never holds the place. Writers take turns: on PostgreSQL a transaction-scoped
+    advisory lock on the kind, format and province; on SQLite the first UPDATE takes the
+    database's write lock. The partial unique index refuses anything that slips through.
+    """
+    if not permissions.can_start_province_jobs(actor, province.code):
+        raise Forbidden("paper_job_forbidden")
     if kind not in generate.unit_kinds():
         raise NotFound("paper_kind_not_found", {"kind": kind[:40]})
     if fmt not in FORMATS:
         raise Unprocessable("invalid_field", {"field": "format", "problem": "docx, pdf"})
     now = utcnow()
+    _lock_job_key(province.code, kind, fmt)
+    from .sweep import fail_dead_jobs
+
+    fail_dead_jobs(now, province_code=province.code, kind=kind, format=fmt)
+    running = db.session.execute(db.select(PaperJob).where(
+        PaperJob.province_code == province.code, PaperJob.kind == kind, PaperJob.format == fmt,
+        PaperJob.state.in_(PaperJob.MOVING_STATES)).order_by(PaperJob.id).limit(1)).scalar_one_or_none()
+    if running is not None:
+        running.joined = True
+        return running
     job = PaperJob(token=secrets.token_hex(16), province_code=province.code, kind=kind, format=fmt,
                    state="queued", total=0, done=0, created_by_id=getattr(actor, "id", None),
-                   created_at=now, updated_at=now)
+                   created_at=now, updated_at=now, heartbeat_at=now)
     db.session.add(job)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("paper_job_running") from None
+    job.joined = False
     record(action="paper_job.start", entity="paper_job", actor=actor, entity_key=job.token,
            new={"province": province.code, "kind": kind, "format": fmt})
     return job
+
+
+def _lock_job_key(province_code: str, kind: str, fmt: str) -> None:
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"paper-job/{province_code}/{kind}/{fmt}".encode()).digest()
+    db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                       {"key": int.from_bytes(digest[:8], "big", signed=True)})

@@ -15,8 +15,11 @@
         a.href = s.download;
         a.textContent = box.dataset.labelDownload;
         state.appendChild(a);
+        state.appendChild(document.createTextNode(" " + box.dataset.labelKept));
       } else if (s.state === "failed") {
-        state.textContent = box.dataset.labelFailed + " " + (s.error || "");
+        state.textContent = s.message || (box.dataset.labelFailed + " " + (s.error || ""));
+      } else if (s.state === "expired") {
+        window.location.reload();  /* the page says why and where to make it again */
       } else {
         setTimeout(poll, 1000);
       }

@@ -14,7 +14,8 @@ from congress.clock import today
 from congress.errors import NotFound, Unprocessable
 from congress.extensions import db
 from congress.idempotency import idempotent
-from congress.papers import bundles, convert, generate, operations, report
+from congress.messages import describe
+from congress.papers import bundles, convert, generate, limits, operations, report
 from congress.papers.context import UNIT_PLACEHOLDERS
 from congress.papers.messages import Unavailable
 from congress.papers.models import PaperJob, PaperTemplate
@@ -36,8 +37,9 @@ def download(made: generate.Made) -> Response:
 
 
 def as_pdf(made: generate.Made) -> generate.Made:
+    """The PDF of a document, made within one of the host's conversion slots (limits)."""
     try:
-        pdf = convert.to_pdf(made.content)
+        pdf = limits.to_pdf(made.content, wait=limits.download_wait())
     except convert.ConversionError as exc:
         raise Unavailable(exc.code, {"detail": exc.detail[:200]}) from None
     return generate.Made(made.filename.rsplit(".", 1)[0] + ".pdf", pdf, generate.PDF)
@@ -121,12 +123,15 @@ def province_papers(code: str):
     province = readable_province(code)
     uploaded = {t.kind: t for t in db.session.execute(
         db.select(PaperTemplate).filter_by(province_code=code)).scalars()}
-    jobs = db.session.execute(db.select(PaperJob).filter_by(province_code=code, created_by_id=current_user.id)
+    # the province's latest jobs, whoever started them: one may follow (and download) another's
+    jobs = db.session.execute(db.select(PaperJob).filter_by(province_code=code)
                               .order_by(PaperJob.id.desc()).limit(10)).scalars().all()
     return render_template("papers/province.html", province=province, today=today(),
                            kinds=[(k, generate.kind_info(k)) for k in generate.unit_kinds()],
                            uploaded=uploaded, jobs=jobs, placeholders=UNIT_PLACEHOLDERS,
                            can_manage=permissions.can_manage_templates(current_user),
+                           can_start_jobs=permissions.can_start_province_jobs(current_user, code),
+                           keep_hours=_keep_hours(),
                            pdf_available=convert.available())
 
 
@@ -138,8 +143,17 @@ def start_province_job(code: str):
     job = operations.start_province_job(province, request.form.get("kind", ""),
                                         request.form.get("format", "docx"), current_user)
     db.session.commit()
-    bundles.start(current_app._get_current_object(), job.id)
+    if job.joined:  # one job per kind, format and province: this request follows the running one
+        flash(gettext("This document is already being made for the province (the same format): this is "
+                      "that job, and its ZIP will be yours too."), "info")
+    else:
+        bundles.start(current_app._get_current_object(), job.id)
     return redirect(url_for("web.paper_job", token=job.token))
+
+
+def _keep_hours() -> str:
+    hours = float(current_app.config.get("PAPERS_JOB_HOURS", 24))
+    return f"{hours:g}"
 
 
 def _job(token: str) -> PaperJob:
@@ -153,7 +167,13 @@ def _job(token: str) -> PaperJob:
 @login_required
 def paper_job(token: str):
     job = _job(token)
-    return render_template("papers/job.html", job=job, info=generate.kind_info(job.kind))
+    state, ended = job.shown_state, None
+    if state == "expired":
+        ended = describe("job_expired", {"hours": _keep_hours()})
+    elif state == "failed" and job.shown_error == "worker_stopped":
+        ended = describe("worker_stopped")
+    return render_template("papers/job.html", job=job, info=generate.kind_info(job.kind), keep_hours=_keep_hours(),
+                           ended=ended)
 
 
 @web.get("/papers/jobs/<token>.json")
@@ -161,8 +181,11 @@ def paper_job(token: str):
 def paper_job_status(token: str):
     job = _job(token)
     state = job.shown_state
+    error = job.shown_error if state == "failed" else None
+    message = describe(error) if error == "worker_stopped" else None
     return jsonify({"state": state, "done": job.done, "total": job.total, "percent": job.percent,
-                    "error": job.error or ("stalled" if state != job.state else None),
+                    "error": error, "message": message,
+                    "expires_at": job.expires_at.isoformat() if job.expires_at and state == "done" else None,
                     "download": url_for("web.paper_job_download", token=job.token) if job.state == "done" else None})
 
 
@@ -170,6 +193,8 @@ def paper_job_status(token: str):
 @login_required
 def paper_job_download(token: str):
     job = _job(token)
+    if job.state == "expired":
+        raise limits.Expired("job_expired", {"hours": _keep_hours()})
     if job.state != "done" or not job.path:
         raise NotFound("job_not_ready")
     path = bundles.jobs_folder() / job.path
