@@ -117,7 +117,12 @@ def put(content: bytes, sha256: str) -> Path:
     """Keep the content under its hash (once); never leaves a partial file behind."""
     target = path_of(sha256)
     if target.exists() and target.stat().st_size == len(content):
-        return target
+        try:  # young again: the sweep leaves it alone until this upload's row is committed
+            os.utime(target)
+        except FileNotFoundError:  # swept this instant: written again below
+            pass
+        else:
+            return target
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
     try:
@@ -132,6 +137,84 @@ def put(content: bytes, sha256: str) -> Path:
             raise StorageFull() from None
         raise
     return target
+
+
+#: the temporary names files are written under before they are renamed into place
+PARTIAL_PREFIXES = (".upload-", ".demo-")
+
+
+def sweep(at: float | None = None):
+    """Remove what a crash left in FILES_FOLDER: partial files (``.upload-*``, written by a
+    process killed before the rename) and complete files that no draft version names (killed
+    after the rename, before the row was committed). Only files older than FILES_GRACE_MINUTES,
+    so an upload in progress (its file written, its row not yet committed) is never touched; a
+    repeated upload of content already kept makes its file young again (``put``). Run by the
+    scheduler on start and every few minutes; returns a notices JobResult (``created``: files
+    removed)."""
+    import time
+
+    from congress.clock import today
+    from congress.extensions import db
+    from congress.notices.jobs import JobResult
+
+    from .models import DraftVersion
+
+    result = JobResult("drafts.sweep", today())
+    root = folder()
+    if not root.is_dir():
+        return result
+    cutoff = (time.time() if at is None else at) - 60 * float(current_app.config.get("FILES_GRACE_MINUTES", 10))
+    named = set(db.session.execute(db.select(DraftVersion.sha256).distinct()).scalars())
+    db.session.commit()
+    for shelf in root.iterdir():
+        if not (shelf.is_dir() and len(shelf.name) == 2):
+            continue
+        for path in shelf.iterdir():
+            try:
+                if not path.is_file() or path.stat().st_mtime > cutoff:
+                    continue
+                if path.name.startswith(SWEEPING):  # a sweep stopped between its two steps
+                    kept = path.with_name(path.name[len(SWEEPING):])
+                    if kept.name in named and not kept.exists():
+                        os.replace(path, kept)
+                        continue
+                elif path.name.startswith(PARTIAL_PREFIXES):
+                    pass
+                elif not SHA256.fullmatch(path.name) or path.name in named:
+                    continue
+                elif not _set_aside(path, cutoff):
+                    continue
+                else:
+                    path = path.with_name(SWEEPING + path.name)
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            result.created += 1
+            result.details.append(path.name)
+    if result.created:
+        import logging
+
+        logging.getLogger(__name__).info("files sweep: %s partial or unnamed files removed", result.created)
+    return result
+
+
+#: a complete file being removed is first renamed to this prefix and its name
+SWEEPING = ".sweep-"
+
+
+def _set_aside(path: Path, cutoff: float) -> bool:
+    """Rename an unnamed file out of the way, then look at its age again: an upload of the same
+    content that made it young (``put``) between the first look and the rename wins, and the
+    file goes back. True when the set-aside file is to be removed."""
+    aside = path.with_name(SWEEPING + path.name)
+    os.replace(path, aside)
+    if aside.stat().st_mtime > cutoff:
+        if not path.exists():
+            os.replace(aside, path)
+        else:
+            aside.unlink()
+        return False
+    return True
 
 
 def read(sha256: str) -> bytes:

@@ -57,11 +57,32 @@ def job_specs(app: Flask) -> list[JobSpec]:
     ]
 
 
+#: housekeeping beside the notices, each module registering its own sweep: (id, "module:function"
+#: called without arguments and returning a JobResult, minutes between runs). Each runs once when
+#: the scheduler starts acting (what a crash left is swept at once), then on its interval.
+SWEEPS: list[tuple[str, str, int]] = [
+    ("papers.sweep", "congress.papers.sweep:run", 1),  # dead jobs, stray .part, expired ZIPs
+    ("drafts.sweep", "congress.drafts.storage:sweep", 5),  # partial and unnamed uploaded files
+]
+
+
+def sweep_specs(app: Flask) -> list[JobSpec]:
+    import importlib
+
+    specs = []
+    for job_id, target, minutes in SWEEPS:
+        module, name = target.split(":")
+        specs.append(JobSpec(job_id, getattr(importlib.import_module(module), name),
+                             CronTrigger(minute=f"*/{minutes}", timezone=TIMEZONE)))
+    return specs
+
+
 def run_job(app: Flask, job_id: str, now: datetime | None = None) -> jobs.JobResult:
-    """Run one job in its own application context (a database session of its own)."""
+    """Run one job (or sweep) in its own application context (a database session of its own)."""
+    sweeps = {spec.id: spec.function for spec in sweep_specs(app)}
     with app.app_context():
         try:
-            result = jobs.JOBS[job_id](now)
+            result = sweeps[job_id]() if job_id in sweeps else jobs.JOBS[job_id](now)
             log.info("%s for %s: %s created, %s e-mailed%s", job_id, result.day, result.created, result.emailed,
                      f" (skipped: {result.skipped})" if result.skipped else "")
             return result
@@ -76,7 +97,7 @@ def run_job(app: Flask, job_id: str, now: datetime | None = None) -> jobs.JobRes
 def build_scheduler(app: Flask) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=TIMEZONE, job_defaults={
         "coalesce": True, "misfire_grace_time": MISFIRE_GRACE, "max_instances": 1})
-    for spec in job_specs(app):
+    for spec in job_specs(app) + sweep_specs(app):
         scheduler.add_job(_scheduled, spec.trigger, args=[app, spec.id], id=spec.id, name=spec.id,
                           replace_existing=True)
     return scheduler
@@ -90,9 +111,9 @@ def _scheduled(app: Flask, job_id: str) -> None:
 
 
 def catch_up(app: Flask) -> list[jobs.JobResult]:
-    """Every job once, now (idempotent: what was already done is not done again)."""
+    """Every job and sweep once, now (idempotent: what was already done is not done again)."""
     results = []
-    for spec in job_specs(app):
+    for spec in job_specs(app) + sweep_specs(app):
         try:
             results.append(run_job(app, spec.id))
         except Exception:
