@@ -17,18 +17,8 @@ import pytest
 from congress.extensions import db
 from congress.papers import convert, generate, report
 from congress.units.models import Province, Unit
-from tests.conftest import IN_CI
 
 AN_PHU = "10645"
-
-
-@pytest.fixture
-def libreoffice(app):
-    if not convert.available():
-        if IN_CI:
-            pytest.fail("LibreOffice is not installed: .ci/run installs libreoffice-writer-nogui")
-        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-writer-nogui)")
-    return convert.soffice()
 
 
 def pages(pdf: bytes) -> int:

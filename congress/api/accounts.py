@@ -94,26 +94,26 @@ def list_accounts():
     return jsonify({"accounts": [account_json(u) for u in users]})
 
 
+def _change_account(username: str, change) -> tuple:
+    user = _account(username)
+    check_fields(json_body(), set())
+    change(user, actor=current_user._get_current_object())
+    db.session.commit()
+    return jsonify(account_json(user))
+
+
 @api.post("/accounts/<username>/deactivate")
 @login_required
 @idempotent
 def deactivate_account(username: str):
-    user = _account(username)
-    check_fields(json_body(), set())
-    account_ops.deactivate(user, actor=current_user._get_current_object())
-    db.session.commit()
-    return jsonify(account_json(user))
+    return _change_account(username, account_ops.deactivate)
 
 
 @api.post("/accounts/<username>/reactivate")
 @login_required
 @idempotent
 def reactivate_account(username: str):
-    user = _account(username)
-    check_fields(json_body(), set())
-    account_ops.reactivate(user, actor=current_user._get_current_object())
-    db.session.commit()
-    return jsonify(account_json(user))
+    return _change_account(username, account_ops.reactivate)
 
 
 def openapi_paths() -> dict:

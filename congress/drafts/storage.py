@@ -178,13 +178,9 @@ def sweep(at: float | None = None):
                     if kept.name in named and not kept.exists():
                         os.replace(path, kept)
                         continue
-                elif path.name.startswith(PARTIAL_PREFIXES):
-                    pass
-                elif not SHA256.fullmatch(path.name) or path.name in named:
-                    continue
-                elif not _set_aside(path, cutoff):
-                    continue
-                else:
+                elif not path.name.startswith(PARTIAL_PREFIXES):  # a partial upload goes at once
+                    if not SHA256.fullmatch(path.name) or path.name in named or not _set_aside(path, cutoff):
+                        continue
                     path = path.with_name(SWEEPING + path.name)
                 path.unlink()
             except FileNotFoundError:

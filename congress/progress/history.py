@@ -286,7 +286,7 @@ def _records(unit_ids: list[int], campaign_keys: list[str], cutoff: datetime):
     return found
 
 
-def _date_reader():
+def date_reader():
     """A converter of stored dates (text on SQLite, dates elsewhere) that converts each value once."""
     seen: dict = {None: None}
 
@@ -300,7 +300,7 @@ def _date_reader():
 
 
 def _columns(table, names: tuple[str, ...]) -> tuple[list, list[int]]:
-    """The columns, dates read as stored (converted once per value by _date_reader), and the
+    """The columns, dates read as stored (converted once per value by date_reader), and the
     positions of the dates."""
     columns, dates = [], []
     for i, name in enumerate(names):
@@ -330,7 +330,7 @@ _BRANCH_NAMES = tuple(f.name for f in fields(PastBranch) if f.name not in ("unit
 def _current_rows(preps: list[Preparation], unit_ids: list[int], with_branch_steps: bool):
     """Today's unit steps (and branch steps) of the preparations and the units' branches, as
     stand-ins to rebuild: two queries (per 5,000 units)."""
-    read = _date_reader()
+    read = date_reader()
     prep_ids = [p.id for p in preps]
     steps: list[PastStep] = []
     branch_step_rows: list[PastStep] = []

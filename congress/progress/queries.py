@@ -29,6 +29,7 @@ from workflows.readiness import (
 from workflows.rules import FINISHED, State
 
 from . import history
+from .history import date_reader as _date_reader
 from .models import Campaign, Preparation, Step, WorkflowVersion
 
 
@@ -108,19 +109,6 @@ _UNIT_STEPS = _IndexedTable("steps", "uq_steps_unit_step", *(
     for c in Step.__table__.columns
     if c.name in ("preparation_id", "branch_id", "key", "state", "due_on", "due_kind", "completed_on",
                   "missed_due_on", "missed_due_kind")))
-
-
-def _date_reader():
-    """A converter of stored dates (text on SQLite, dates elsewhere) that converts each value once."""
-    seen: dict = {None: None}
-
-    def read(value):
-        try:
-            return seen[value]
-        except KeyError:
-            day = seen[value] = date.fromisoformat(value) if isinstance(value, str) else value
-            return day
-    return read
 
 
 def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] | None = None,
