@@ -198,6 +198,7 @@ def sent_key() -> str | None:
 
 def _is_field(name: str, wanted: str) -> bool:
     """A form's field, with or without the prefix a page gives its forms ("plan-start-request_key")."""
+    name = name or ""  # a multipart part may come without a name
     return name == wanted or name.endswith("-" + wanted)
 
 

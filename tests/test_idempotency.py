@@ -704,3 +704,13 @@ def test_two_simultaneous_identical_transitions_without_a_key_are_one_on_postgre
     assert sorted(bool(a.json.get("repeated")) for a in answers) == [False, True]
     assert len(audits(action="step.start", entity_key=f"{TU_MINH}/congress")) == 1
     assert step(TU_MINH, "congress").version == version + 1
+
+
+def test_a_multipart_part_without_a_name_is_no_server_error(app, api_as):
+    staff = api_as("unit_staff", unit=TU_MINH)
+    body = (b'--b\r\nContent-Disposition: form-data; name=""\r\n\r\nx\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="kind"\r\n\r\nprogress\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="f.csv"\r\n\r\n.\r\n--b--\r\n')
+    response = staff.post("/api/v1/imports", data=body, content_type="multipart/form-data; boundary=b",
+                          headers={"Idempotency-Key": "nameless-part"})
+    assert response.status_code < 500  # the nameless part is not a field of the form
