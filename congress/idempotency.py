@@ -215,10 +215,10 @@ def _fingerprint() -> Asked:
     the JSON body in canonical form."""
     digest = hashlib.sha256()
     if request.files or request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        fields = sorted((name, value) for name, value in request.form.items(multi=True)
+        fields = sorted((name or "", value or "") for name, value in request.form.items(multi=True)
                         if not any(_is_field(name, unhashed) for unhashed in UNHASHED_FIELDS))
         digest.update(json.dumps(fields, ensure_ascii=False).encode())
-        for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+        for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0] or ""):
             digest.update(json.dumps([name, upload.filename], ensure_ascii=False).encode())
             digest.update(_file_digest(upload.stream))
     else:
