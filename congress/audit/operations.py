@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from congress.clock import utcnow
 from congress.extensions import db
 
@@ -32,17 +34,30 @@ def actor_name(actor) -> str:
     return actor.username
 
 
-def record(*, action: str, entity: str, actor=None, entity_key: str | None = None,
-           unit_id: int | None = None, step_key: str | None = None, old: dict | None = None,
-           new: dict | None = None, reason: str | None = None) -> AuditRecord:
-    """Append one audit record: who, when (UTC), what, old -> new, why."""
-    entry = AuditRecord(
-        at=utcnow(), actor_id=getattr(actor, "id", None), actor=actor_name(actor), action=action,
-        entity=entity, entity_key=entity_key, unit_id=unit_id, step_key=step_key,
-        old=_plain(old) if old is not None else None, new=_plain(new) if new is not None else None,
-        reason=reason)
+def _columns(*, action: str, entity: str, actor=None, entity_key: str | None = None,
+             unit_id: int | None = None, step_key: str | None = None, old: dict | None = None,
+             new: dict | None = None, reason: str | None = None) -> dict:
+    return {"at": utcnow(), "actor_id": getattr(actor, "id", None), "actor": actor_name(actor), "action": action,
+            "entity": entity, "entity_key": entity_key, "unit_id": unit_id, "step_key": step_key,
+            "old": _plain(old) if old is not None else None, "new": _plain(new) if new is not None else None,
+            "reason": reason}
+
+
+def record(**fields) -> AuditRecord:
+    """Append one audit record: who, when (UTC), what, old -> new, why (the keywords of _columns)."""
+    entry = AuditRecord(**_columns(**fields))
     db.session.add(entry)
     return entry
+
+
+def record_many(entries: list[dict]) -> int:
+    """Append many records (each the keywords of record) in one executemany, after the records
+    already pending, for writes in bulk (an import); no objects are made."""
+    if not entries:
+        return 0
+    db.session.flush()
+    db.session.execute(sa.insert(AuditRecord.__table__), [_columns(**entry) for entry in entries])
+    return len(entries)
 
 
 def changed_fields(before: dict, after: dict) -> tuple[dict, dict]:

@@ -177,8 +177,14 @@ def insert_steps(rows: list[dict], chunk: int = 5000) -> None:
 
 def add_branch_steps(prep: Preparation, branch: Branch) -> None:
     """Steps for a branch added after its unit was enrolled."""
-    insert_steps(_step_rows(prep, prep.branch_workflow_version.definition(),
-                            anchors_for(prep, branch), branch.id))
+    add_branches_steps(prep, [branch])
+
+
+def add_branches_steps(prep: Preparation, branches: Iterable[Branch]) -> None:
+    """Steps for branches added after their unit was enrolled, in one insert."""
+    definition = prep.branch_workflow_version.definition()
+    insert_steps([row for branch in branches for row in _step_rows(prep, definition, anchors_for(prep, branch),
+                                                                   branch.id)])
 
 
 # --- transitions ---------------------------------------------------------------------------
@@ -338,11 +344,20 @@ def apply_unit_rules(prep: Preparation, actor) -> None:
 
 def apply_branch_rules(prep: Preparation, branch: Branch, actor) -> None:
     """After a branch changed: its own "done when" steps, then its unit's roll-up steps."""
+    apply_branches_rules(prep, [branch], actor)
+
+
+def apply_branches_rules(prep: Preparation, branches: Iterable[Branch], actor, chunk: int = 500) -> None:
+    """After branches of one unit changed: their own "done when" steps (read a chunk at a time), then
+    the unit's roll-up steps once, on the facts of all of them."""
     definition = prep.branch_workflow_version.definition()
     rule_keys = [s.key for s in definition.steps if s.done_when]
-    for step in db.session.execute(db.select(Step).where(
-            Step.branch_id == branch.id, Step.key.in_(rule_keys))).scalars():
-        _apply_rule(step, definition.step(step.key), actor, prep.unit_id)
+    ids = [b.id for b in branches]
+    for start in range(0, len(ids), chunk):
+        for step in db.session.execute(db.select(Step).where(
+                Step.branch_id.in_(ids[start:start + chunk]), Step.key.in_(rule_keys))
+                .order_by(Step.branch_id, Step.id)).scalars():
+            _apply_rule(step, definition.step(step.key), actor, prep.unit_id)
     apply_unit_rules(prep, actor)
 
 

@@ -28,7 +28,7 @@ from flask import Flask, current_app
 
 from congress.accounts import permissions
 from congress.accounts.models import User
-from congress.audit.operations import changed_fields, record
+from congress.audit.operations import changed_fields, record, record_many
 from congress.clock import today, utcnow
 from congress.errors import Conflict, Forbidden, NotFound, OperationError, Unprocessable
 from congress.extensions import db
@@ -37,8 +37,8 @@ from congress.messages import describe
 from congress.progress.accountability import CompletedStepPolicy, completed_steps
 from congress.progress.models import Campaign, Preparation, Step, WorkflowVersion
 from congress.progress.operations import (
-    add_branch_steps,
-    apply_branch_rules,
+    add_branches_steps,
+    apply_branches_rules,
     enrol_units,
     refresh_due_dates,
     set_congress_date,
@@ -690,8 +690,10 @@ class _Applier:
         self.policy = CompletedStepPolicy(reopen=accept or checking, redate=accept or checking)
         self.findings: dict[int, list[dict]] | None = {} if checking else None
 
-    def guarded(self, row: ImportRow, work: Callable[[], T]) -> T | None:
-        """Run one row's work (or work the row caused, such as its unit's rules)."""
+    def guarded(self, row: ImportRow, work: Callable[[], T], *, writes: bool = True) -> T | None:
+        """Run one row's work (or work the row caused, such as its unit's rules). Work that
+        ``writes`` nothing before its last check (it only changes objects in memory) needs no
+        savepoint of its own when checking."""
         if self.findings is None:
             try:
                 return work()
@@ -699,7 +701,10 @@ class _Applier:
                 raise _refused(row, exc) from None
         seen = len(self.policy.changes)
         try:
-            with db.session.begin_nested():
+            if writes:
+                with db.session.begin_nested():
+                    result = work()
+            else:
                 result = work()
         except OperationError as exc:
             del self.policy.changes[seen:]  # rolled back with the refused work
@@ -782,10 +787,43 @@ class UnitApplier(_Applier):
             enrol_units(campaign, units, dates, actor=self.actor)
 
 
+class _UnitBranches:
+    """What the import knows of one unit's branches while it adds to them, read once for the whole
+    import: the names and codes taken (new ones included) and the highest number in a code."""
+
+    def __init__(self, unit: Unit):
+        from congress.units.operations import branch_number
+
+        found = db.session.execute(sa.select(Branch.code, Branch.name).where(
+            sa.or_(Branch.unit_id == unit.id, Branch.code.like(f"{unit.code}-%")))).all()
+        self.codes = {code for code, _ in found}
+        self.names = {name for _, name in found}
+        self.highest = max((n for n in map(branch_number, self.codes) if n is not None), default=0)
+
+    def take(self, unit: Unit, code: str | None, name: str) -> str:
+        from congress.units.operations import branch_code, branch_number
+
+        if code is None:
+            self.highest += 1
+            code = branch_code(unit, self.highest)
+        else:
+            self.highest = max(self.highest, branch_number(code) or 0)
+        self.codes.add(code)
+        self.names.add(name)
+        return code
+
+
 class BranchApplier(_Applier):
     """The import's equivalent of congress.units.operations.update_branch and add_branch: the
     same validation, audit records and workflow rules, with the import's permission (city staff
-    may import for their province) and the due dates of a unit refreshed once."""
+    may import for their province), applied a chunk at a time: each row is checked and changed in
+    memory, then the chunk's branches, steps and records are written together, and each unit's
+    due dates and rules are settled once per chunk. The statements grow with the chunks, not the
+    rows."""
+
+    def __init__(self, actor, **options):
+        super().__init__(actor, **options)
+        self.known: dict[int, _UnitBranches] = {}
 
     def apply(self, rows: list[ImportRow]) -> None:
         units = _units_by_code(r.values["unit"] for r in rows)
@@ -793,37 +831,71 @@ class BranchApplier(_Applier):
         codes = [r.target for r in rows if r.before is not None]
         branches = {b.code: b for b in db.session.execute(
             db.select(Branch).where(Branch.code.in_(codes))).scalars()} if codes else {}
-        touched: dict[int, list[Branch]] = {}
+        added: list[dict] = []  # the columns of each new branch
+        updated: list[tuple[Branch, dict]] = []  # each changed branch and its snapshot before
+        touched: dict[int, list[str]] = {}  # per unit, the codes of the branches added or changed
         # per unit, the row its rules run on behalf of: the first that adds a branch or records a
         # branch congress, else the first that changed one of its branches
         first: dict[int, ImportRow] = {}
         causing: dict[int, ImportRow] = {}
-        for row in rows:
-            unit = units.get(row.values["unit"])
-            branch = self.guarded(row, partial(self._scoped_one, row, unit, preps, branches))
-            if branch is None:
-                continue
-            touched.setdefault(unit.id, []).append(branch)
-            first.setdefault(unit.id, row)
-            if row.before is None or "held_on" in (row.changes or {}):
-                causing.setdefault(unit.id, row)
+        with db.session.no_autoflush:
+            for row in rows:
+                unit = units.get(row.values["unit"])
+                done = self.guarded(row, partial(self._scoped_one, row, unit, preps, branches), writes=False)
+                if done is None:
+                    continue
+                (added if isinstance(done, dict) else updated).append(done)
+                touched.setdefault(unit.id, []).append(done["code"] if isinstance(done, dict) else done[0].code)
+                first.setdefault(unit.id, row)
+                if row.before is None or "held_on" in (row.changes or {}):
+                    causing.setdefault(unit.id, row)
+        branches |= self._write(added, updated, preps)
         for unit_id, changed in touched.items():
             prep = preps.get(unit_id)
             if prep is not None:
-                self.guarded(causing.get(unit_id) or first[unit_id], partial(self._settle, prep, changed))
+                self.guarded(causing.get(unit_id) or first[unit_id],
+                             partial(self._settle, prep, [branches[code] for code in changed]))
+
+    def _write(self, added: list[dict], updated: list[tuple[Branch, dict]],
+               preps: dict[int, Preparation]) -> dict[str, Branch]:
+        """The chunk's changed and new branches, their audit records and the new ones' steps, a
+        statement for each kind of row; returns the new branches by code."""
+        db.session.flush()  # the changed branches (each checks its version)
+        entries = []
+        for branch, before in updated:
+            old, new = changed_fields(before, branch_snapshot(branch))
+            entries.append({"action": "branch.update", "entity": "branch", "actor": self.actor,
+                            "entity_key": branch.code, "unit_id": branch.unit_id, "old": old, "new": new})
+        new_branches: dict[str, Branch] = {}
+        if added:
+            db.session.execute(sa.insert(Branch.__table__), added)
+            new_branches = {b.code: b for b in db.session.execute(
+                db.select(Branch).where(Branch.code.in_([a["code"] for a in added]))).scalars()}
+            by_prep: dict[int, list[Branch]] = {}
+            for columns in added:
+                branch = new_branches[columns["code"]]
+                entries.append({"action": "branch.add", "entity": "branch", "actor": self.actor,
+                                "entity_key": branch.code, "unit_id": branch.unit_id, "new": branch_snapshot(branch)})
+                if branch.unit_id in preps:
+                    by_prep.setdefault(branch.unit_id, []).append(branch)
+            for unit_id, branches in by_prep.items():
+                add_branches_steps(preps[unit_id], branches)
+        record_many(entries)
+        return new_branches
 
     def _settle(self, prep: Preparation, changed: list[Branch]) -> None:
         """The branches' due dates and the workflow's rules, once per unit and chunk."""
         refresh_due_dates(prep, changed, actor=self.actor)
-        for branch in changed:
-            apply_branch_rules(prep, branch, self.actor)
+        apply_branches_rules(prep, changed, self.actor)
 
-    def _scoped_one(self, row: ImportRow, unit: Unit | None, preps, branches) -> Branch | None:
+    def _scoped_one(self, row: ImportRow, unit: Unit | None, preps, branches) -> dict | tuple[Branch, dict] | None:
         if unit is None or not permissions.can_import_for_unit(self.actor, unit):
             raise Forbidden("import_unit_out_of_scope", {"code": row.values["unit"]})
         return self._one(row, unit, preps.get(unit.id), branches)
 
-    def _one(self, row: ImportRow, unit: Unit, prep, branches) -> Branch | None:
+    def _one(self, row: ImportRow, unit: Unit, prep, branches) -> dict | tuple[Branch, dict] | None:
+        """Check one row; nothing is written before every check passed. A new branch: its columns;
+        a changed one: the branch, changed in memory, and its snapshot before; else None."""
         changes = {k: (_date_value(new) if k.endswith("_on") else new) for k, (_, new) in (row.changes or {}).items()}
         if row.before is None:
             return self._add(row, unit, prep, changes)
@@ -836,34 +908,24 @@ class BranchApplier(_Applier):
         before = branch_snapshot(branch)
         for field, value in changes.items():
             setattr(branch, field, value)
-        db.session.flush()
-        old, new = changed_fields(before, branch_snapshot(branch))
-        record(action="branch.update", entity="branch", actor=self.actor, entity_key=branch.code,
-               unit_id=unit.id, old=old, new=new)
+        if branch_snapshot(branch) == before:
+            return None
         self.unit_ids.add(unit.id)
-        return branch
+        return branch, before
 
-    def _add(self, row: ImportRow, unit: Unit, prep, fields: dict) -> Branch:
-        from congress.units.operations import _next_branch_code
-
+    def _add(self, row: ImportRow, unit: Unit, prep, fields: dict) -> dict:
         if not fields.get("name"):
             raise Unprocessable("field_required", {"field": "name"})
         validate_branch_changes(fields, prep)
-        taken = db.session.execute(db.select(Branch.id).filter_by(unit_id=unit.id, name=fields["name"])).first()
+        known = self.known.get(unit.id)
+        if known is None:
+            known = self.known[unit.id] = _UnitBranches(unit)
         code = row.values.get("code")
-        if taken is not None or (code and db.session.execute(
-                db.select(Branch.id).filter_by(code=code)).first() is not None):
+        if fields["name"] in known.names or (code and code in known.codes):
             raise _stale(row)
-        branch = Branch(unit_id=unit.id, code=code or _next_branch_code(unit), kind=fields.get("kind") or "chi_bo",
-                        **{k: v for k, v in fields.items() if k != "kind"})
-        db.session.add(branch)
-        db.session.flush()
-        record(action="branch.add", entity="branch", actor=self.actor, entity_key=branch.code, unit_id=unit.id,
-               new=branch_snapshot(branch))
-        if prep is not None:
-            add_branch_steps(prep, branch)
         self.unit_ids.add(unit.id)
-        return branch
+        return {**{field: None for field in BRANCH_FIELDS}, **fields, "kind": fields.get("kind") or "chi_bo",
+                "unit_id": unit.id, "code": known.take(unit, code, fields["name"]), "version": 1}
 
 
 class ProgressApplier(_Applier):

@@ -82,10 +82,20 @@ def update_branch(branch: Branch, changes: dict, *, actor, version: int | None,
     return branch
 
 
+def branch_number(code: str) -> int | None:
+    """The number a branch's code ends with ("11311-007": 7), None if it ends otherwise."""
+    tail = code.rsplit("-", 1)[-1]
+    return int(tail) if "-" in code and tail.isdigit() else None
+
+
+def branch_code(unit: Unit, number: int) -> str:
+    return f"{unit.code}-{number:03d}"
+
+
 def _next_branch_code(unit: Unit) -> str:
     codes = db.session.execute(db.select(Branch.code).filter_by(unit_id=unit.id)).scalars().all()
-    numbers = [int(c.rsplit("-", 1)[1]) for c in codes if c.rsplit("-", 1)[-1].isdigit()]
-    return f"{unit.code}-{max(numbers, default=0) + 1:03d}"
+    numbers = [n for n in map(branch_number, codes) if n is not None]
+    return branch_code(unit, max(numbers, default=0) + 1)
 
 
 def add_branch(unit: Unit, fields: dict, *, actor, confirm_reopen: bool = False) -> Branch:
