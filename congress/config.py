@@ -10,6 +10,9 @@ import secrets
 from datetime import date
 
 MODES = ("embedded", "production", "testing")
+#: the backup key of a test run without CONGRESS_BACKUP_KEY: one for the whole process, so that an
+#: archive one test app makes restores into another
+_TESTING_BACKUP_KEY = secrets.token_hex(32)
 
 
 class MissingSecretKey(RuntimeError):
@@ -136,7 +139,20 @@ def from_environment(instance_path: str, mode: str | None = None, given: dict | 
         #: minutes a file in FILES_FOLDER that no row names (or a partial .upload-*) is left alone,
         #: as it may belong to an upload in progress; older ones are swept
         "FILES_GRACE_MINUTES": float(env.get("CONGRESS_FILES_GRACE_MINUTES", 10)),
+        #: the key backup archives are signed with (HMAC-SHA256) and checked against on restore
+        #: (congress/transfers/backup.py): required by export in production; without it elsewhere
+        #: archives are unsigned and a restore takes them only with --unsigned
+        "BACKUP_KEY": _backup_key(env.get("CONGRESS_BACKUP_KEY"), mode),
     }
+
+
+def _backup_key(value: str | None, mode: str) -> str | None:
+    if not value:
+        return _TESTING_BACKUP_KEY if mode == "testing" else None
+    if len(value.strip()) < 32:
+        raise ValueError("CONGRESS_BACKUP_KEY must be at least 32 characters: make one with "
+                         "python -c 'import secrets; print(secrets.token_hex(32))'")
+    return value.strip()
 
 
 def _count(name: str, value: str | None) -> int:

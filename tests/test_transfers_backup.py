@@ -82,18 +82,21 @@ def test_restore_refuses_a_damaged_or_foreign_archive_and_writes_nothing(make_ap
     _tampered(archive, damaged, "data/units.jsonl", lambda data: data.replace("Tứ Minh".encode(), "Tứ Mình".encode()))
     other_revision = tmp_path / "other.zip"
 
-    def older(data):
-        manifest = json.loads(data)
-        manifest["revision"] = "0001_initial"
-        return json.dumps(manifest).encode()
-
-    _tampered(archive, other_revision, "manifest.json", older)
+    with zipfile.ZipFile(archive) as original:
+        manifest = json.loads(original.read(backup.MANIFEST))
+    manifest["revision"] = "0001_initial"
+    older = json.dumps(manifest).encode()
+    signed_older = tmp_path / "signed-older.zip"  # made, and signed, at another revision
+    _tampered(archive, signed_older, backup.MANIFEST, lambda data: older)
+    with demo.app_context():
+        signature = backup.sign(older, backup.backup_key())
+    _tampered(signed_older, other_revision, backup.SIGNATURE, lambda data: signature)
     not_zip = tmp_path / "not.zip"
     not_zip.write_bytes(b"hello")
     empty = make_app("empty")
     with empty.app_context():
         for path, code in ((damaged, "backup_checksum"), (other_revision, "backup_revision"),
-                           (not_zip, "backup_invalid")):
+                           (not_zip, "backup_not_zip")):
             with pytest.raises(backup.BackupError) as refused:
                 backup.import_all(path)
             assert refused.value.code == code
@@ -108,10 +111,10 @@ def test_a_restore_failing_midway_leaves_the_database_empty(make_app, tmp_path, 
     with empty.app_context():
         original = backup._restore_table
 
-        def failing(archive_file, connection, table):
+        def failing(archive_file, connection, table, *rest):
             if table.name == "steps":
                 raise RuntimeError("the disk is full")
-            return original(archive_file, connection, table)
+            return original(archive_file, connection, table, *rest)
 
         monkeypatch.setattr(backup, "_restore_table", failing)
         with pytest.raises(RuntimeError):

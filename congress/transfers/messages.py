@@ -70,5 +70,49 @@ TRANSFER_MESSAGES = {
     "backup_not_empty": _l("The database is not empty (%(tables)s): a backup is restored only into an empty, "
                            "migrated database."),
     "backup_no_files_folder": _l("The backup holds uploaded files but FILES_FOLDER is not configured."),
+    "backup_not_zip": _l("The file is not a ZIP archive, or it is truncated: it is not a backup made by "
+                         "export --all."),
+    "backup_no_manifest": _l("The archive has no manifest.json: it is not a backup made by export --all."),
+    "backup_manifest_invalid": _l("The archive's manifest.json is not valid (%(detail)s): it is not a backup "
+                                  "made by export --all. Nothing was restored."),
+    "backup_damaged": _l("The backup archive is damaged: %(member)s cannot be read (%(detail)s). Nothing "
+                         "was restored."),
+    "backup_unsafe_path": _l("The backup archive names a file outside its folder (%(path)s). Nothing was "
+                             "restored."),
+    "backup_duplicate_member": _l("The backup archive holds %(member)s twice. Nothing was restored."),
+    "backup_unlisted_member": _l("The backup archive holds %(member)s, which its manifest does not list. "
+                                 "Nothing was restored."),
+    "backup_missing_member": _l("The backup archive lacks %(member)s, which its manifest lists. Nothing was "
+                                "restored."),
+    "backup_line_too_long": _l("Line %(line)s of the table %(table)s is longer than %(limit)s MB. Nothing was "
+                               "restored."),
+    "backup_line_not_json": _l("Line %(line)s of the table %(table)s is not a JSON object. Nothing was "
+                               "restored."),
+    "backup_unknown_columns": _l("Line %(line)s of the table %(table)s has columns the table does not have: "
+                                 "%(columns)s. Nothing was restored."),
+    "backup_missing_columns": _l("Line %(line)s of the table %(table)s lacks the columns %(columns)s. Nothing "
+                                 "was restored."),
+    "backup_bad_value": _l("Line %(line)s of the table %(table)s: the column %(column)s does not hold a value "
+                           "of its type (%(type)s). Nothing was restored."),
+    "backup_empty_value": _l("Line %(line)s of the table %(table)s: the column %(column)s may not be empty. "
+                             "Nothing was restored."),
+    "backup_rows_refused": _l("The database refused lines %(first)s to %(last)s of the table %(table)s "
+                              "(%(detail)s). Nothing was restored."),
+    "backup_row_count": _l("The table %(table)s holds %(found)s rows but the manifest says %(expected)s. "
+                           "Nothing was restored."),
+    "backup_file_exists": _l("FILES_FOLDER already holds %(path)s with other content: move it away first. "
+                             "Nothing was restored."),
+    "backup_files_unwritable": _l("The uploaded files cannot be written to FILES_FOLDER (%(detail)s). Nothing "
+                                  "was restored."),
+    "backup_signature_wrong": _l("The backup archive's signature does not match: it was signed with another "
+                                 "key or altered. Nothing was restored."),
+    "backup_unsigned": _l("The backup archive is not signed: restore it with --unsigned only if you know "
+                          "where it comes from. Nothing was restored."),
+    "backup_cannot_verify": _l("The backup archive is signed but CONGRESS_BACKUP_KEY is not set, so its "
+                               "signature cannot be checked: set it to the key the backup was made with (or "
+                               "restore with --unsigned). Nothing was restored."),
+    "backup_key_missing": _l("CONGRESS_BACKUP_KEY is not set: in production every backup archive is signed "
+                             "with it. Set it to 64 random hex characters (python -c 'import secrets; "
+                             "print(secrets.token_hex(32))') and keep it safe, apart from the backups."),
 }
 MESSAGES.update(TRANSFER_MESSAGES)
