@@ -17,6 +17,7 @@ from congress.progress import operations as progress_ops
 from congress.progress import queries as progress_queries
 from congress.progress.models import Step
 from congress.units.models import Unit
+from tests.pdfs import tiny_pdf
 from tests.steps import finish_prerequisites, plan_congress
 from workflows.rules import Action
 
@@ -39,7 +40,7 @@ REPORT_1 = make_docx("BÁO CÁO CHÍNH TRỊ", "Phần thứ nhất: kết quả
 REPORT_2 = make_docx("BÁO CÁO CHÍNH TRỊ", "Phần thứ nhất: kết quả nhiệm kỳ 2020 – 2025.",
                      "Kinh tế tăng trưởng bình quân 8% mỗi năm.", "Chuyển đổi số là khâu đột phá.",
                      "Phần thứ hai: phương hướng nhiệm kỳ 2025 – 2030.")
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = tiny_pdf()
 
 
 @pytest.fixture
