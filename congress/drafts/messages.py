@@ -24,6 +24,15 @@ DRAFT_MESSAGES = {
                         "without macros and upload it again."),
     "upload_corrupted": _l("The file is damaged and cannot be read (%(detail)s)."),
     "upload_zip_bomb": _l("The file unpacks to an implausible size; it is not accepted."),
+    "upload_pdf_active": _l("The PDF contains active content (%(what)s), which is not accepted. Print it again "
+                            "to PDF (File → Print → Save as PDF) without scripts or attachments and upload it "
+                            "again."),
+    "upload_pdf_encrypted": _l("The PDF is encrypted or protected by a password, so reviewers cannot be sure to "
+                               "read, print or compare it. Save it again as PDF without a password or "
+                               "restrictions and upload it again."),
+    "upload_pdf_no_pages": _l("The PDF has no pages. Save the document again as PDF and upload it again."),
+    "upload_pdf_too_complex": _l("The PDF has more than %(limit)s objects and cannot be checked. Print it again "
+                                 "to PDF (File → Print → Save as PDF) and upload it again."),
     "compare_needs_docx": _l("Comparison needs two Word (.docx) versions: version %(number)s is a PDF."),
     "draft_already_submitted": _l("Version %(number)s of this document is already waiting for the city's "
                                   "verdict."),

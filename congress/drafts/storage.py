@@ -8,6 +8,22 @@ What is refused, before anything is written: an empty file, one over the size li
 content is neither a Word document (.docx) nor a PDF (whatever its name says), a macro-enabled
 Word document, a damaged one, and a zip bomb (declared sizes and ratios checked before anything
 is unpacked).
+
+A PDF is read by a parser (pypdf), not judged by its first and last bytes, and refused when:
+
+- it does not parse, whatever the parser raises on it, or has no pages;
+- it is encrypted, even when it opens without a password: reviewers could not be sure to read or
+  print it, and nothing in it could be checked or compared (its strings and streams are ciphered);
+- it holds active content anywhere reachable from its catalog (pages, annotations, form fields,
+  the outline, name trees, action chains): a script (/JavaScript, /JS), an action run on
+  opening (/OpenAction other than going to a page) or on events (/AA), an action that launches
+  a program, submits a form, imports data or opens an embedded file, an embedded file
+  (/EmbeddedFiles, /EF, file attachments), media (/Movie, /Sound, /Screen, /RichMedia, /3D), an
+  XFA form;
+- it has more than MAX_OBJECTS objects to walk, so a hostile file cannot keep the check busy.
+
+Damaged cross-reference tables are repaired (strict=False), as PDF viewers do: many genuine files
+have slightly wrong offsets, and the walk checks whatever a viewer would find.
 """
 from __future__ import annotations
 
@@ -21,6 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from pypdf import PdfReader
+from pypdf.errors import DependencyError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from congress.errors import NO_ROOM, OperationError, StorageFull, Unprocessable
 from congress.papers.names import content_disposition, safe_filename
@@ -36,6 +55,15 @@ MAX_PARTS = 2000
 #: XML compresses well (20–50 times); a part packed more than this is a bomb
 MAX_RATIO = 200
 SHA256 = re.compile(r"[0-9a-f]{64}")
+#: a report of a few hundred pages has some thousands of objects; more than this is not checked
+MAX_OBJECTS = 100_000
+#: actions that run a program or a script, send or fetch data, open embedded files or play media
+ACTIVE_ACTIONS = frozenset({"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToE", "/Rendition",
+                            "/Movie", "/Sound", "/RichMediaExecute"})
+#: annotations that carry files or media
+ACTIVE_ANNOTATIONS = frozenset({"/FileAttachment", "/Movie", "/Sound", "/Screen", "/RichMedia", "/3D"})
+#: entries that are active wherever they are: scripts, event actions, embedded files, XFA forms
+ACTIVE_KEYS = ("/JS", "/JavaScript", "/AA", "/EmbeddedFiles", "/EF", "/XFA", "/RichMediaContent")
 
 
 class TooLarge(OperationError):
@@ -63,6 +91,7 @@ def check(content: bytes) -> Checked:
     if content.startswith(b"%PDF-"):
         if b"%%EOF" not in content[-2048:]:
             raise Unprocessable("upload_corrupted", {"detail": "PDF"})
+        _check_pdf(content)
         kind = "pdf"
     elif content.startswith(b"PK\x03\x04"):
         _check_docx(content)
@@ -100,6 +129,79 @@ def _check_docx(content: bytes) -> None:
     from .diff import open_document
 
     open_document(content)  # the Word body must parse too
+
+
+def _check_pdf(content: bytes) -> None:
+    """Refuse a PDF that does not parse, is encrypted, holds active content or has no pages."""
+    try:
+        reader = PdfReader(io.BytesIO(content), strict=False)
+        if reader.is_encrypted:
+            raise Unprocessable("upload_pdf_encrypted")
+        found = _active_content(reader.root_object)
+        if found is not None:
+            raise Unprocessable("upload_pdf_active", {"what": found})
+        if len(reader.pages) == 0:
+            raise Unprocessable("upload_pdf_no_pages")
+    except Unprocessable:
+        raise
+    except DependencyError:  # pypdf tried the empty password of an AES-encrypted file without its cipher
+        raise Unprocessable("upload_pdf_encrypted") from None
+    except Exception:  # hostile input makes the parser raise most anything: PdfReadError, KeyError, RecursionError…
+        raise Unprocessable("upload_corrupted", {"detail": "PDF"}) from None
+
+
+#: what the walk goes into; numbers, names and strings are leaves
+CONTAINERS = (IndirectObject, DictionaryObject, ArrayObject)
+
+
+def _active_content(catalog) -> str | None:
+    """The PDF name of the first active thing reachable from the catalog, or None: every
+    dictionary and array is walked once (indirect objects by their reference, so cycles end),
+    without decoding any stream; more than MAX_OBJECTS objects is a refusal."""
+    seen: set[tuple[int, int]] = set()
+    walked = 0
+    waiting = [catalog]
+    while waiting:
+        item = waiting.pop()
+        if isinstance(item, IndirectObject):
+            if (item.idnum, item.generation) in seen:
+                continue
+            seen.add((item.idnum, item.generation))
+            item = item.get_object()
+        if isinstance(item, DictionaryObject):
+            found = _active_entry(item)
+            if found is not None:
+                return found
+            children = item.values()  # as written: references stay references, walked once
+        elif isinstance(item, ArrayObject):
+            children = item
+        else:
+            continue
+        walked += 1
+        if walked > MAX_OBJECTS:
+            raise Unprocessable("upload_pdf_too_complex", {"limit": MAX_OBJECTS})
+        waiting.extend(child for child in children if isinstance(child, CONTAINERS))
+    return None
+
+
+def _active_entry(dictionary) -> str | None:
+    """What makes this one dictionary active, as its PDF name, or None."""
+    for key, active in (("/S", ACTIVE_ACTIONS), ("/Subtype", ACTIVE_ANNOTATIONS), ("/Type", {"/EmbeddedFile"})):
+        value = _entry(dictionary, key)
+        if isinstance(value, str) and value in active:
+            return str(value)
+    for key in ACTIVE_KEYS:
+        if key in dictionary:
+            return key
+    opening = _entry(dictionary, "/OpenAction")  # a destination, or going to one, opens the file at a page
+    if isinstance(opening, DictionaryObject) and _entry(opening, "/S") != "/GoTo":
+        return "/OpenAction"
+    return None
+
+
+def _entry(dictionary, key: str):
+    """The value of an entry, an indirect reference followed; None when there is none."""
+    return dictionary[key] if key in dictionary else None
 
 
 def folder() -> Path:
