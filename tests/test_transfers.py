@@ -552,6 +552,13 @@ def test_the_file_is_read_in_the_background_and_the_page_follows_it(make_app):
         page = client.get(f"/transfers/{token}?status=updated").get_data(as_text=True)
         assert "chưa bắt đầu → đang thực hiện" in page and "transfers.js" not in page
         assert client.post(f"/transfers/{token}/confirm").status_code == 302
+        for _ in range(300):  # applied in the background too
+            status = client.get(f"/transfers/{token}.json").get_json()
+            if status["state"] != "applying":
+                break
+            time.sleep(0.1)
+        assert status["state"] == "applied"
+        db.session.expire_all()
         step = db.session.execute(db.select(Step).filter_by(
             preparation_id=queries.unit_preparation(unit_of(TU_MINH)).id, branch_id=None,
             key=rows[waiting][2])).scalar_one()

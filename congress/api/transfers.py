@@ -37,9 +37,9 @@ def row_json(row: ImportRow) -> dict:
 
 def batch_json(batch: ImportBatch, with_rows: bool = False) -> dict:
     body = {"token": batch.token, "kind": batch.kind, "filename": batch.filename, "state": batch.shown_state,
-            "done": batch.done, "total": batch.total, "percent": batch.percent, "counts": batch.counts,
-            "error": {"code": batch.error, "message": describe(batch.error, batch.error_params or {})}
-            if batch.error else None,
+            "done": batch.shown_done, "total": batch.total, "percent": batch.percent, "counts": batch.counts,
+            "error": {"code": batch.shown_error, "message": describe(batch.shown_error, batch.error_params or {})}
+            if batch.shown_error else None,
             "created_at": _utc(batch.created_at).isoformat()}
     if with_rows:
         status = request.args.get("status")
@@ -91,9 +91,13 @@ def confirm_import(token: str):
     if not isinstance(accept, bool):
         raise Unprocessable("invalid_field", {"field": importing.ACCEPT_FIELD, "problem": "true / false"})
     batch = importing.batch_for(token, current_user)
-    importing.apply_batch(batch, current_user, accept_completed_changes=accept)
+    batch_id = batch.id
+    counts = importing.confirm(batch, current_user, accept_completed_changes=accept)
     db.session.commit()
-    return jsonify(batch_json(batch))
+    if counts is not None:
+        return jsonify(batch_json(batch))
+    importing.start_apply(current_app._get_current_object(), batch_id, accept)
+    return jsonify(batch_json(db.session.get(ImportBatch, batch_id))), 202
 
 
 @api.post("/imports/<token>/cancel")
@@ -186,13 +190,25 @@ def openapi_paths() -> dict:
             "dropImport", "Drop an import that was not applied", "Its staged rows are deleted; nothing else "
             "changes.", "ImportBatch", "The dropped import.", WRITE_ERRORS, tags=["imports"],
             params=("ImportToken",), body="ImportDecision", write=True)},
-        "/imports/{token}/confirm": {"post": _operation(
+        "/imports/{token}/confirm": {"post": _accepted(_operation(
             "confirmImport", "Apply an import, all rows or none",
-            "Refused while a row has an error (`import_has_errors`), and with 409 `import_stale` when what a row "
-            "changes was changed since the preview. An import that reopens or re-dates completed steps (named "
-            "in the preview's warnings) needs `accept_completed_changes: true`, else 422 "
-            "`import_completed_changes_unconfirmed`; 409 `import_completed_changes_differ` when they are no "
-            "longer those of the preview. Every change is audited, and the import as one "
-            "`import.apply` record with its counts.", "ImportBatch", "The applied import.", WRITE_ERRORS,
-            tags=["imports"], params=("ImportToken",), body="ImportConfirmation", write=True)},
+            "Refused at once while a row has an error (`import_has_errors`), while it is being applied "
+            "(`import_being_applied`) or once applied (`import_already_applied`). An import that reopens or "
+            "re-dates completed steps (named in the preview's warnings) needs `accept_completed_changes: true`, "
+            "else 422 `import_completed_changes_unconfirmed`. The rows are then applied in the background, in "
+            "one transaction: 202 with `state` `applying`; follow `done` of `total` with GET /imports/{token} "
+            "until `state` is `applied`, or `previewed` again with the `error` that refused it and nothing "
+            "changed (`import_stale` when what a row changes was changed since the preview, "
+            "`import_completed_changes_differ` when the completed steps are no longer those of the preview, "
+            "`import_row_refused` naming the row). Every change is audited, and the import as one "
+            "`import.apply` record with its counts.", "ImportBatch", "The applied import (a server set to apply "
+            "imports at once).", WRITE_ERRORS, tags=["imports"], params=("ImportToken",), body="ImportConfirmation",
+            write=True))},
     }
+
+
+def _accepted(operation: dict) -> dict:
+    """An operation that may also answer 202 Accepted: the work goes on in the background."""
+    ok = operation["responses"]["200"]
+    return {**operation, "responses": {**operation["responses"], "202": {
+        **ok, "description": "Accepted: being applied in the background; GET the import to follow it."}}}

@@ -63,6 +63,7 @@ def job_specs(app: Flask) -> list[JobSpec]:
 SWEEPS: list[tuple[str, str, int]] = [
     ("papers.sweep", "congress.papers.sweep:run", 1),  # dead jobs, stray .part, expired ZIPs
     ("drafts.sweep", "congress.drafts.storage:sweep", 5),  # partial and unnamed uploaded files
+    ("transfers.sweep", "congress.transfers.sweep:sweep", 1),  # imports whose worker died
 ]
 
 

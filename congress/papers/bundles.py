@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from congress.background import Heartbeat
 from congress.clock import utcnow
 from congress.extensions import db
 from congress.text import vi_sort_key
@@ -77,36 +78,6 @@ class Abandoned(RuntimeError):
     """The job's row is no longer running (the sweep failed it): its work is thrown away."""
 
 
-class Heartbeat:
-    """While the body runs, a thread stamps the job's ``heartbeat_at`` every PAPERS_JOB_HEARTBEAT
-    seconds, whatever the job is doing (making a document, waiting for a conversion slot,
-    converting). It dies with its process: a job whose beats stop died with its worker."""
-
-    def __init__(self, app: Flask, job_id: int):
-        self.engine = db.engine
-        self.job_id = job_id
-        self.interval = float(app.config.get("PAPERS_JOB_HEARTBEAT", 5))
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name=f"paper-job-{job_id}-heartbeat", daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join(timeout=10)
-
-    def _beat(self) -> None:
-        while not self.stop.wait(self.interval):
-            try:
-                with self.engine.begin() as connection:
-                    connection.execute(sa.update(JOBS).where(JOBS.c.id == self.job_id, JOBS.c.state == "running")
-                                       .values(heartbeat_at=utcnow()))
-            except Exception:  # a missed beat is not fatal; many are, and say so
-                log.warning("paper job %s: heartbeat failed", self.job_id, exc_info=True)
-
-
 def _update_running(job_id: int, **values) -> None:
     """Change the job's row if it is still running (else Abandoned), and commit."""
     now = utcnow()
@@ -136,7 +107,7 @@ def run(app: Flask, job_id: int) -> None:
         target = jobs_folder() / relative
         partial = target.with_suffix(".part")
         try:
-            with Heartbeat(app, job_id):
+            with Heartbeat(app, JOBS, job_id, ("running",)):
                 _update_running(job_id, total=len(units), done=0)
                 with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
                     batch: dict[str, bytes] = {}

@@ -6,12 +6,10 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from congress.background import Stallable
+from congress.background import HEARTBEAT_MISSES, Stallable, stale_after  # noqa: F401 (the papers' names for them)
 from congress.extensions import db
 
 JOB_STATES = ("queued", "running", "done", "failed", "expired")
-#: a job whose heartbeat is older than this many beats died with its worker
-HEARTBEAT_MISSES = 6
 #: the states of a job that is being worked on (at most one per kind, format and province)
 MOVING_STATES = ("queued", "running")
 
@@ -119,20 +117,6 @@ class PaperJob(Stallable, db.Model):
     MOVING_STATES = MOVING_STATES
 
     @property
-    def dead(self) -> bool:
-        """Queued or running, but its worker stopped beating: it died (a crash, a restart)."""
-        if self.state not in MOVING_STATES or self.heartbeat_at is None:
-            return False
-        from congress.clock import utcnow
-
-        beat = self.heartbeat_at if self.heartbeat_at.tzinfo else self.heartbeat_at.replace(tzinfo=utcnow().tzinfo)
-        return (utcnow() - beat).total_seconds() > stale_after()
-
-    @property
-    def shown_state(self) -> str:
-        return "failed" if self.dead else super().shown_state
-
-    @property
     def shown_error(self) -> str | None:
         if self.dead:
             return "worker_stopped"
@@ -141,11 +125,3 @@ class PaperJob(Stallable, db.Model):
     @property
     def percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else (100 if self.state == "done" else 0)
-
-
-def stale_after() -> float:
-    """Seconds without a heartbeat after which a job's worker is taken for dead."""
-    from flask import current_app, has_app_context
-
-    beat = current_app.config.get("PAPERS_JOB_HEARTBEAT", 5) if has_app_context() else 5
-    return HEARTBEAT_MISSES * float(beat)

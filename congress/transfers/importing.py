@@ -29,6 +29,7 @@ from flask import Flask, current_app
 from congress.accounts import permissions
 from congress.accounts.models import User
 from congress.audit.operations import changed_fields, record, record_many
+from congress.background import Heartbeat
 from congress.clock import today, utcnow
 from congress.errors import Conflict, Forbidden, NotFound, OperationError, Unprocessable
 from congress.extensions import db
@@ -86,7 +87,8 @@ def start_import(kind: str, filename: str, content: bytes, actor) -> ImportBatch
         raise Unprocessable("import_too_large", {"limit": max_bytes() // (1024 * 1024)})
     now = utcnow()
     batch = ImportBatch(token=secrets.token_hex(16), kind=kind, filename=(filename or "")[:200] or "upload",
-                        user_id=actor.id, state="queued", content=content, created_at=now, updated_at=now)
+                        user_id=actor.id, state="queued", content=content, created_at=now, updated_at=now,
+                        heartbeat_at=now)
     db.session.add(batch)
     db.session.flush()
     return batch
@@ -106,15 +108,17 @@ def run(app: Flask, batch_id: int) -> None:
         batch = db.session.get(ImportBatch, batch_id)
         if batch is None or batch.state != "queued":
             return
-        batch.state, batch.updated_at = "reading", utcnow()
+        batch.state = "reading"
+        batch.updated_at = batch.heartbeat_at = utcnow()
         db.session.commit()
-        try:
-            read_batch(batch)
-        except OperationError as exc:
-            _failed(batch_id, exc.code, exc.params)
-        except Exception:  # the page must learn that the reading stopped
-            log.exception("import %s failed", batch_id)
-            _failed(batch_id, "import_failed", {})
+        with Heartbeat(app, ImportBatch.__table__, batch_id, ("reading",), on_sqlite=False):
+            try:
+                read_batch(batch)
+            except OperationError as exc:
+                _failed(batch_id, exc.code, exc.params)
+            except Exception:  # the page must learn that the reading stopped
+                log.exception("import %s failed", batch_id)
+                _failed(batch_id, "import_failed", {})
         db.session.remove()
 
 
@@ -176,7 +180,7 @@ def _stage(batch: ImportBatch, classifier, chunk: list[tuple[int, dict, list]]) 
         for row in staged])
     batch.done += len(chunk)
     batch.total = max(batch.total, batch.done)
-    batch.updated_at = utcnow()
+    batch.updated_at = batch.heartbeat_at = utcnow()
     db.session.commit()
 
 
@@ -576,19 +580,16 @@ def cancel(batch: ImportBatch, actor) -> None:
     batch.state, batch.content, batch.updated_at = "cancelled", None, utcnow()
 
 
-def apply_batch(batch: ImportBatch, actor, *, accept_completed_changes: bool = False) -> dict[str, int]:
-    """Apply every staged row in the caller's transaction, all or nothing; the caller commits.
-
-    Raises Conflict when what a row changes was changed since the preview, Unprocessable naming
-    the row when an operation refuses it. Completed steps the preview said the import reopens or
-    re-dates are changed only with ``accept_completed_changes`` (the preview's checkbox, the
-    API's ``accept_completed_changes``: the caller passes what the user sent).
-    """
+def _confirmable(batch: ImportBatch, actor, accept: bool, state: str = "previewed") -> tuple[dict[str, int], int]:
+    """What refuses a confirmation before any row is applied; else the rows by status and how
+    many completed steps the preview found the import reopens or re-dates."""
     if batch.user_id != actor.id:
         raise NotFound("import_not_found")
     if batch.state == "applied":
         raise Unprocessable("import_already_applied")
-    if batch.state != "previewed":
+    if batch.state == "applying" and state != "applying":
+        raise Unprocessable("import_being_applied")
+    if batch.state != state:
         raise Unprocessable("import_not_ready")
     if not permissions.can_import(actor, batch.kind):
         raise Forbidden("import_forbidden")
@@ -596,11 +597,78 @@ def apply_batch(batch: ImportBatch, actor, *, accept_completed_changes: bool = F
     if counts["error"]:
         raise Unprocessable("import_has_errors", {"count": counts["error"]})
     foreseen = completed_changes(batch)
-    accept = accept_completed_changes
     if foreseen and not accept:
         raise Unprocessable("import_completed_changes_unconfirmed", {"count": foreseen})
+    return counts, foreseen
+
+
+def confirm(batch: ImportBatch, actor, *, accept_completed_changes: bool = False) -> dict[str, int] | None:
+    """The user's confirmation: what refuses it at once raises here. With TRANSFERS_JOBS_INLINE
+    (tests, the command line) the rows are applied now, in the caller's transaction, and their
+    counts returned; else the batch is marked ``applying`` (None is returned) and, once the
+    caller committed, :func:`start_apply` applies it in the background."""
+    if current_app.config.get("TRANSFERS_JOBS_INLINE"):
+        return apply_batch(batch, actor, accept_completed_changes=accept_completed_changes)
+    counts, _ = _confirmable(batch, actor, accept_completed_changes)
+    now = utcnow()
+    batch.state, batch.error, batch.error_params = "applying", None, None
+    batch.done, batch.total = 0, sum(n for status, n in counts.items() if status != "error")
+    batch.heartbeat_at = batch.updated_at = now
+    db.session.flush()
+    return None
+
+
+def start_apply(app: Flask, batch_id: int, accept_completed_changes: bool) -> None:
+    """Apply a batch marked ``applying`` by :func:`confirm`, in a thread."""
+    threading.Thread(target=run_apply, args=(app, batch_id, accept_completed_changes),
+                     name=f"import-apply-{batch_id}", daemon=True).start()
+
+
+def run_apply(app: Flask, batch_id: int, accept_completed_changes: bool) -> None:
+    """Apply every row in one transaction; a refusal (a row changed since the preview, a rule
+    that refuses) rolls it all back and takes the batch back to its preview, saying why."""
+    with app.app_context():
+        batch = db.session.get(ImportBatch, batch_id)
+        if batch is None or batch.state != "applying":
+            return
+        actor = db.session.get(User, batch.user_id)
+        with Heartbeat(app, ImportBatch.__table__, batch_id, ("applying",), on_sqlite=False) as beat:
+            try:
+                apply_batch(batch, actor, accept_completed_changes=accept_completed_changes, progress=beat.progress)
+                db.session.commit()
+            except OperationError as exc:
+                _back_to_preview(batch_id, exc.code, exc.params)
+            except Exception:  # the page must learn that the confirmation stopped
+                log.exception("import %s: applying failed", batch_id)
+                _back_to_preview(batch_id, "import_apply_failed", {})
+        db.session.remove()
+
+
+def _back_to_preview(batch_id: int, code: str, params: dict) -> None:
+    from congress.audit.operations import _plain
+
+    db.session.rollback()
+    now = utcnow()
+    db.session.execute(sa.update(ImportBatch.__table__).where(
+        ImportBatch.__table__.c.id == batch_id, ImportBatch.__table__.c.state == "applying").values(
+        state="previewed", error=code, error_params=_plain(dict(params)), updated_at=now))
+    db.session.commit()
+
+
+def apply_batch(batch: ImportBatch, actor, *, accept_completed_changes: bool = False,
+                progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Apply every staged row in the caller's transaction, all or nothing; the caller commits.
+
+    Raises Conflict when what a row changes was changed since the preview, Unprocessable naming
+    the row when an operation refuses it. Completed steps the preview said the import reopens or
+    re-dates are changed only with ``accept_completed_changes`` (the preview's checkbox, the
+    API's ``accept_completed_changes``: the caller passes what the user sent). ``progress`` hears
+    the rows applied so far after each chunk.
+    """
+    accept = accept_completed_changes
+    counts, foreseen = _confirmable(batch, actor, accept, "applying" if batch.state == "applying" else "previewed")
     applier = APPLIERS[batch.kind](actor, accept=accept)
-    _apply_rows(batch, applier)
+    _apply_rows(batch, applier, progress)
     if accept and len(applier.policy.changes) != foreseen:
         raise Conflict("import_completed_changes_differ",
                        {"count": len(applier.policy.changes), "foreseen": foreseen})
@@ -609,17 +677,18 @@ def apply_batch(batch: ImportBatch, actor, *, accept_completed_changes: bool = F
     record(action="import.apply", entity="import", actor=actor, entity_key=batch.token,
            unit_id=next(iter(unit_ids)) if len(unit_ids) == 1 else None,
            new={"kind": batch.kind, "file": batch.filename, "rows": sum(counts.values()), **counts})
-    batch.state, batch.counts = "applied", counts
+    batch.state, batch.counts, batch.error, batch.error_params = "applied", counts, None, None
+    batch.done = batch.total = sum(counts.values()) - counts["warning"]
     batch.finished_at = batch.updated_at = utcnow()
     db.session.flush()
     return counts
 
 
-def _apply_rows(batch: ImportBatch, applier: _Applier) -> None:
+def _apply_rows(batch: ImportBatch, applier: _Applier, progress: Callable[[int], None] | None = None) -> None:
     """Every row the confirmation applies (none with an error), chunk by chunk, through ``applier``;
     the workflow's rules may do to completed steps what its policy allows."""
     with completed_steps(applier.policy):
-        last = 0
+        last = done = 0
         while True:
             rows = db.session.execute(
                 db.select(ImportRow).where(ImportRow.batch_id == batch.id, ImportRow.number > last,
@@ -629,6 +698,9 @@ def _apply_rows(batch: ImportBatch, applier: _Applier) -> None:
                 break
             applier.apply(rows)
             last = rows[-1].number
+            done += len(rows)
+            if progress is not None:
+                progress(done)
         applier.finish()
 
 

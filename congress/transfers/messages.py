@@ -28,6 +28,13 @@ TRANSFER_MESSAGES = {
     "import_not_found": _l("There is no such import."),
     "import_not_ready": _l("The import is not ready to confirm."),
     "import_already_applied": _l("This import has already been applied."),
+    "import_being_applied": _l("This import is already being applied: its page shows when it is done."),
+    "import_apply_failed": _l("The import could not be applied because of an error on the server. Nothing was "
+                              "changed: confirm it again, or tell the administrator if it happens again."),
+    "import_worker_stopped": _l("The work on this file stopped (the server was restarted). Nothing was "
+                                "changed: upload the file again."),
+    "import_apply_stopped": _l("Applying the import stopped (the server was restarted). Nothing was "
+                               "changed: confirm it again."),
     "import_has_errors": _l("%(count)s row(s) have errors: correct the file and upload it again. Nothing "
                             "was changed."),
     "import_stale": _l("The data changed after the preview (row %(row)s, %(target)s): upload the file again "

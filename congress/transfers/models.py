@@ -11,13 +11,15 @@ from congress.background import Stallable
 from congress.extensions import db
 
 IMPORT_KINDS = ("units", "branches", "progress")
-#: queued -> reading -> previewed -> applied; or failed (the file could not be read), cancelled
-IMPORT_STATES = ("queued", "reading", "previewed", "applied", "failed", "cancelled")
+#: queued -> reading -> previewed -> applying -> applied; or failed (the file could not be read),
+#: cancelled; a refused or interrupted confirmation goes back to previewed, saying why
+IMPORT_STATES = ("queued", "reading", "previewed", "applying", "applied", "failed", "cancelled")
 ROW_STATUSES = ("new", "updated", "unchanged", "warning", "error")
 
 
 class ImportBatch(Stallable, db.Model):
-    """One uploaded file. Its rows are read in the background (the page shows the progress)."""
+    """One uploaded file. Its rows are read, and once confirmed applied, in the background (the
+    page shows the progress: ``done`` of ``total`` rows)."""
     __tablename__ = "import_batches"
     id: Mapped[int] = mapped_column(primary_key=True)
     #: a random key in the page's address, so batches cannot be guessed
@@ -41,14 +43,30 @@ class ImportBatch(Stallable, db.Model):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    #: the worker's last sign of life, while the file is read and while it is applied
+    heartbeat_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
-    MOVING_STATES = ("queued", "reading")
+    MOVING_STATES = ("queued", "reading", "applying")
+
+    @property
+    def shown_state(self) -> str:
+        """A confirmation whose worker died changed nothing: the preview stands."""
+        state = super().shown_state
+        return "previewed" if state == "failed" and self.state == "applying" else state
+
+    @property
+    def shown_error(self) -> str | None:
+        """Why the file was refused, or why the last confirmation did not apply."""
+        if self.state in self.MOVING_STATES and self.shown_state != self.state:
+            return "import_apply_stopped" if self.state == "applying" else "import_worker_stopped"
+        return self.error
 
     @property
     def percent(self) -> int:
-        if self.state in ("previewed", "applied"):
+        if self.shown_state in ("previewed", "applied"):
             return 100
-        return min(99, round(100 * self.done / self.total)) if self.total else 0
+        done = self.shown_done
+        return min(99, round(100 * done / self.total)) if self.total else 0
 
 
 class ImportRow(db.Model):

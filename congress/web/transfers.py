@@ -33,7 +33,8 @@ from .common import preparation_or_404, readable_unit
 
 KIND_LABELS = {"units": _l("Units"), "branches": _l("Branches"), "progress": _l("Step progress")}
 STATE_LABELS_IMPORT = {"queued": _l("waiting"), "reading": _l("reading"), "previewed": _l("ready to confirm"),
-                       "applied": _l("applied"), "failed": _l("failed"), "cancelled": _l("dropped")}
+                       "applying": _l("being applied"), "applied": _l("applied"), "failed": _l("failed"),
+                       "cancelled": _l("dropped")}
 STATUS_LABELS = {"new": _l("new"), "updated": _l("updated"), "unchanged": _l("unchanged"),
                  "warning": _l("warning"), "error": _l("error")}
 ROWS_PER_PAGE = 200
@@ -116,7 +117,7 @@ def _preview_page(batch: ImportBatch, *, problem: str | None = None, status: int
     shown = request.args.get("status") if request.args.get("status") in STATUS_LABELS else None
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10**6))
     rows, pages = [], 1
-    if batch.state in ("previewed", "applied"):
+    if batch.shown_state in ("previewed", "applied"):
         query = db.select(ImportRow).where(ImportRow.batch_id == batch.id)
         if shown:
             query = query.where(ImportRow.status == shown)
@@ -124,7 +125,7 @@ def _preview_page(batch: ImportBatch, *, problem: str | None = None, status: int
         pages = max(1, -(-count // ROWS_PER_PAGE))
         rows = db.session.execute(query.order_by(ImportRow.number).offset((page - 1) * ROWS_PER_PAGE)
                                   .limit(ROWS_PER_PAGE)).scalars().all()
-    error = describe(batch.error, batch.error_params or {}) if batch.error else None
+    error = describe(batch.shown_error, batch.error_params or {}) if batch.shown_error else None
     from .units import FIELD_LABELS
 
     return render_template("transfers/preview.html", batch=batch, rows=rows, page=page, pages=pages,
@@ -138,8 +139,8 @@ def _preview_page(batch: ImportBatch, *, problem: str | None = None, status: int
 def import_status(token: str):
     batch = importing.batch_for(token, current_user)
     state = batch.shown_state
-    return jsonify({"state": state, "done": batch.done, "total": batch.total, "percent": batch.percent,
-                    "error": describe(batch.error, batch.error_params or {}) if batch.error else None})
+    return jsonify({"state": state, "done": batch.shown_done, "total": batch.total, "percent": batch.percent,
+                    "error": describe(batch.shown_error, batch.error_params or {}) if batch.shown_error else None})
 
 
 @web.post("/transfers/<token>/confirm")
@@ -148,16 +149,20 @@ def import_status(token: str):
 def confirm_import(token: str):
     batch = importing.batch_for(token, current_user)
     batch_id = batch.id
+    accept = request.form.get(importing.ACCEPT_FIELD) == "1"
     try:
-        counts = importing.apply_batch(
-            batch, current_user, accept_completed_changes=request.form.get(importing.ACCEPT_FIELD) == "1")
+        counts = importing.confirm(batch, current_user, accept_completed_changes=accept)
     except (Conflict, Unprocessable) as exc:
         db.session.rollback()
         return _preview_page(db.session.get(ImportBatch, batch_id), problem=describe(exc.code, exc.params),
                              status=exc.status)
     db.session.commit()
-    flash(gettext("Imported: %(new)s new, %(updated)s updated, %(unchanged)s unchanged.", new=counts["new"],
-                  updated=counts["updated"], unchanged=counts["unchanged"]), "success")
+    if counts is None:
+        importing.start_apply(current_app._get_current_object(), batch_id, accept)
+        flash(gettext("The import is being applied: this page shows its progress."), "info")
+    else:
+        flash(gettext("Imported: %(new)s new, %(updated)s updated, %(unchanged)s unchanged.", new=counts["new"],
+                      updated=counts["updated"], unchanged=counts["unchanged"]), "success")
     return redirect(url_for("web.import_preview", token=token))
 
 
