@@ -41,6 +41,16 @@ def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
         cursor.close()
 
 
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_in_a_transaction(connection, name) -> None:
+    """pysqlite opens a transaction only before a write: a SAVEPOINT that comes first would start a
+    transaction of its own, which its RELEASE commits, whatever the outer transaction does later.
+    Open the transaction first, so a savepoint is part of it on every database."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if type(dbapi_connection).__module__.startswith("sqlite3") and not dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
 def schema_objects_for(dialect_name: str):
     """Alembic's include_object for one database: leaves out what the models create only on
     another database (``Index(...).ddl_if(dialect=...)``), so comparing the migrated schema with
