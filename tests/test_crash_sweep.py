@@ -276,3 +276,156 @@ def test_the_scheduler_runs_the_sweeps(crash_app):
         assert built.get_job("papers.sweep") is not None and built.get_job("drafts.sweep") is not None
     finally:
         built.shutdown(wait=False)
+
+
+# --- spreadsheet imports ---------------------------------------------------------------------
+
+#: congress.background.Heartbeat's thread stamps ``heartbeat_at`` with congress.clock.utcnow()
+#: outside the application context, so on the real date, not on the fixed reference day
+#: (CONGRESS_TODAY, set in the tests and the demo) the rest of the application uses: the beats of
+#: a worker that lived a few of them lie in the future, and it is never taken for dead. SQLite
+#: does not beat (the reader and the applier stamp their own commits), so only PostgreSQL shows it.
+HEARTBEAT_OFF_THE_FIXED_DAY = pytest.mark.xfail(
+    os.environ.get("DATABASE_URL", "").startswith("postgres"), strict=True,
+    reason="Heartbeat beats on the real date, not on CONGRESS_TODAY's clock: a dead import looks alive")
+
+
+def import_facts(batch_id: int) -> tuple:
+    """The batch as the database holds it, and how many rows it has staged."""
+    from congress.transfers.models import ImportBatch, ImportRow
+
+    db.session.expire_all()
+    batch = db.session.get(ImportBatch, batch_id)
+    staged_rows = db.session.execute(db.select(db.func.count(ImportRow.id)).filter_by(batch_id=batch_id)).scalar_one()
+    return batch, staged_rows
+
+
+def branch_count() -> int:
+    from congress.units.models import Branch
+
+    return db.session.execute(db.select(db.func.count(Branch.id))).scalar_one()
+
+
+@HEARTBEAT_OFF_THE_FIXED_DAY
+def test_a_worker_killed_mid_reading_leaves_an_import_the_sweep_fails(crash_app, api_as):
+    from congress.background import stale_after
+    from congress.transfers import importing
+    from congress.transfers.models import ImportBatch
+    from congress.transfers.sweep import sweep
+    from tests.test_import_bulk import branch_rows
+    from tests.test_transfers import BRANCH_HEADINGS, csv_bytes
+
+    content = csv_bytes([BRANCH_HEADINGS] + branch_rows(3000))
+    source = write(Path(crash_app.config["FILES_FOLDER"]).parent / "chi-bo.csv", content)
+    worker = start_worker(crash_app, """
+from congress.accounts.models import User
+from congress.transfers import importing
+staging = importing._stage
+def first_chunk(*args):
+    staging(*args)  # the chunk's rows staged and committed, with the batch's progress
+    time.sleep(5 * app.config["PAPERS_JOB_HEARTBEAT"])  # alive for a few beats, then killed
+    ready()
+importing._stage = first_chunk
+admin = db.session.execute(db.select(User).filter_by(username="admin")).scalar_one()
+batch = importing.start_import("branches", "chi-bo-crash.csv", open(sys.argv[2], "rb").read(), admin)
+db.session.commit()
+importing.run(app, batch.id)
+""", str(source))
+    kill_when_ready(worker)
+    batch_id = db.session.execute(db.select(ImportBatch.id).filter_by(filename="chi-bo-crash.csv")).scalar_one()
+    batch, staged_rows = import_facts(batch_id)
+    # what the crash leaves: a row being read, its upload and the first chunk staged
+    assert batch.state == "reading" and batch.error is None
+    assert batch.content == content
+    assert staged_rows == importing.CHUNK and batch.done == importing.CHUNK
+    assert batch.heartbeat_at is not None
+    # a worker that may still be alive is left alone
+    beat = batch.heartbeat_at
+    assert sweep(now=beat + timedelta(seconds=stale_after() / 2)).created == 0
+    assert import_facts(batch_id)[0].state == "reading"
+
+    time.sleep(stale_after() + 0.5)  # a few beats missed
+    batch, _ = import_facts(batch_id)
+    assert batch.shown_state == "failed" and batch.shown_error == "import_worker_stopped"
+    admin_api = api_as("admin", username="admin")
+    status = admin_api.get(f"/api/v1/imports/{batch.token}").json
+    assert status["state"] == "failed" and status["error"]["code"] == "import_worker_stopped"
+
+    result = sweep()
+    assert result.created == 1, result.details
+    batch, staged_rows = import_facts(batch_id)
+    assert (batch.state, batch.error, batch.content) == ("failed", "import_worker_stopped", None)
+    assert batch.finished_at is not None and staged_rows == 0
+    assert batch.shown_state == "failed" and batch.shown_error == "import_worker_stopped"
+    # a second sweep finds nothing left to do
+    assert sweep().created == 0
+    again, staged_rows = import_facts(batch_id)
+    assert (again.state, again.error, again.content, again.updated_at) == ("failed", "import_worker_stopped", None,
+                                                                           batch.updated_at)
+    assert staged_rows == 0
+
+
+@HEARTBEAT_OFF_THE_FIXED_DAY
+def test_a_worker_killed_mid_apply_changes_nothing_and_the_import_can_be_confirmed_again(crash_app, api_as):
+    from congress.background import stale_after
+    from congress.transfers import importing
+    from congress.transfers.sweep import sweep
+    from tests.test_import_bulk import branch_rows
+    from tests.test_transfers import BRANCH_HEADINGS, csv_bytes, staged
+
+    admin = user("admin")
+    rows = branch_rows(1200)  # three chunks of 500
+    batch = staged("branches", "chi-bo.csv", csv_bytes([BRANCH_HEADINGS] + rows), admin)
+    assert batch.state == "previewed", batch.error
+    batch_id, token, counts = batch.id, batch.token, dict(batch.counts)
+    assert counts["new"] + counts["warning"] == 1200 and counts["error"] == 0
+    before = branch_count()
+    db.session.commit()
+    worker = start_worker(crash_app, """
+from congress.transfers import importing
+from congress.transfers.models import ImportBatch
+from congress.accounts.models import User
+app.config["TRANSFERS_JOBS_INLINE"] = False
+batch = db.session.get(ImportBatch, int(sys.argv[2]))
+admin = db.session.get(User, batch.user_id)
+assert importing.confirm(batch, admin, accept_completed_changes=True) is None  # marked applying
+db.session.commit()
+applying = importing.BranchApplier.apply
+def first_chunk(self, rows):
+    applying(self, rows)
+    db.session.flush()  # the chunk's branches written, in the transaction that is never committed
+    time.sleep(5 * app.config["PAPERS_JOB_HEARTBEAT"])  # alive for a few beats, then killed
+    ready()
+importing.BranchApplier.apply = first_chunk
+importing.run_apply(app, batch.id, True)
+""", str(batch_id))
+    kill_when_ready(worker)
+    # the worker's transaction died with it: not one branch of the import exists
+    batch, staged_rows = import_facts(batch_id)
+    assert branch_count() == before
+    assert batch.state == "applying" and batch.error is None and staged_rows == 1200
+
+    time.sleep(stale_after() + 0.5)  # a few beats missed
+    batch, _ = import_facts(batch_id)
+    # its confirmation changed nothing: the preview stands, saying why
+    assert batch.shown_state == "previewed" and batch.shown_error == "import_apply_stopped"
+    admin_api = api_as("admin", username="admin")
+    status = admin_api.get(f"/api/v1/imports/{token}").json
+    assert status["state"] == "previewed" and status["error"]["code"] == "import_apply_stopped"
+
+    result = sweep()
+    assert result.created == 1, result.details
+    batch, staged_rows = import_facts(batch_id)
+    assert (batch.state, batch.error) == ("previewed", "import_apply_stopped")
+    assert batch.shown_state == "previewed" and staged_rows == 1200 and batch.counts == counts
+    assert sweep().created == 0
+    assert import_facts(batch_id)[0].state == "previewed"
+
+    # confirmed again, it applies every row
+    crash_app.config["TRANSFERS_JOBS_INLINE"] = True
+    done = importing.confirm(batch, admin, accept_completed_changes=True)
+    db.session.commit()
+    assert done is not None and done["new"] == 1200
+    batch, _ = import_facts(batch_id)
+    assert (batch.state, batch.error) == ("applied", None)
+    assert branch_count() == before + 1200
