@@ -11,7 +11,7 @@ import platform
 import sys
 from datetime import date
 
-from . import database, measures, throughput
+from . import database, imports, measures, throughput
 from .measures import Result
 
 #: writes per second through gunicorn (2 workers, 50 clients) and a worker's memory
@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a PostgreSQL server where the benchmark may create its database")
     parser.add_argument("--reseed", action="store_true", help="rebuild the benchmark databases")
     parser.add_argument("--no-throughput", action="store_true", help="skip the gunicorn measure")
+    parser.add_argument("--import-rows", type=int, default=imports.ROWS,
+                        help=f"rows of the large branch import (default {imports.ROWS:,}; 0 skips it)")
     parser.add_argument("--markdown", metavar="FILE", help="also write the table to FILE")
     args = parser.parse_args(argv)
 
@@ -92,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((backend, seed))
         for result in measures.run(bench.url, args.runs, log=lambda line: print(line, file=sys.stderr)):
             rows.append((backend, result))
+        if args.import_rows:
+            with database.scratch(bench, args.postgresql_url) as url:
+                rows.extend((backend, r) for r in imports.run(url, args.import_rows,
+                                                               log=lambda line: print(line, file=sys.stderr)))
         if not args.no_throughput:
             found = throughput.run(bench.url, args.writes, clients=args.clients,
                                    log=lambda line: print(line, file=sys.stderr))

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,3 +117,28 @@ def prepare(backend: str, scale: str, postgresql_url: str = DEFAULT_POSTGRESQL, 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({"seed_seconds": round(seconds, 1)}))
     return BenchDatabase(backend, scale, url, seconds, _counts(url))
+
+
+@contextmanager
+def scratch(bench: BenchDatabase, postgresql_url: str = DEFAULT_POSTGRESQL) -> Iterator[str]:
+    """A copy of a benchmark database for measures that change it (a large import), dropped after."""
+    if bench.backend == "sqlite":
+        source = Path(make_url(bench.url).database)
+        copy = source.with_name(f"{source.stem}-scratch.db")
+        shutil.copyfile(source, copy)
+        try:
+            yield f"sqlite:///{copy}"
+        finally:
+            copy.unlink(missing_ok=True)
+        return
+    name = f"{make_url(bench.url).database}_scratch"
+    url = _pg_server(postgresql_url).set(database=name).render_as_string(hide_password=False)
+    _drop("postgresql", url, postgresql_url)
+    admin = sa.create_engine(_pg_server(postgresql_url), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(bench.url).database}"'))
+    admin.dispose()
+    try:
+        yield url
+    finally:
+        _drop("postgresql", url, postgresql_url)

@@ -50,6 +50,10 @@ def create_app(config: dict | None = None, mode: str | None = None) -> Flask:
     app.url_map.converters["int"] = Int64Converter
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"timeout": app.config["SQLITE_BUSY_SECONDS"],
+                                   **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
     if app.config.get("TRUSTED_PROXIES"):
         # the client's address (and the scheme) as the trusted proxies say; without them the

@@ -96,7 +96,7 @@ class Heartbeat:
     def __init__(self, app, table: sa.Table, row_id: int, states: tuple[str, ...], *, on_sqlite: bool = True):
         from congress.extensions import db
 
-        self.engine = db.engine
+        self.app, self.engine = app, db.engine
         self.table, self.row_id, self.states = table, row_id, states
         self.key = (table.name, row_id)
         self.done: int | None = None
@@ -130,7 +130,8 @@ class Heartbeat:
         from congress.clock import utcnow
 
         while not self.stop.wait(self.interval):
-            values = {"heartbeat_at": utcnow()}
+            with self.app.app_context():  # the app's clock (CONGRESS_TODAY), as the rows' other times
+                values = {"heartbeat_at": utcnow()}
             if self.done is not None:
                 values["done"] = self.done
             try:

@@ -71,6 +71,9 @@ def from_environment(instance_path: str, mode: str | None = None, given: dict | 
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        #: SQLite: how long a write waits for the database's one write lock (held by another write,
+        #: e.g. a large import being applied) before it is refused with 503
+        "SQLITE_BUSY_SECONDS": float(env.get("CONGRESS_SQLITE_BUSY_SECONDS", 60)),
         #: Fixed "today" (YYYY-MM-DD) for the demo and tests; unset means the real local date.
         "CONGRESS_TODAY": _date(env.get("CONGRESS_TODAY")),
         #: The province the embedded default and the home page show.

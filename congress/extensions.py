@@ -33,11 +33,15 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
-    """SQLite enforces foreign keys only when asked, per connection."""
+def _sqlite_connection(dbapi_connection, _record) -> None:
+    """SQLite enforces foreign keys only when asked, per connection; and a database file is kept in
+    write-ahead-log mode (a setting of the file), where readers never wait for a writer: pages and
+    polls are answered while a large import is applied (writers still take turns)."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() not in ("wal", "memory"):
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 

@@ -116,7 +116,9 @@ class Databases:
 
     def drop(self, url: str) -> None:
         if self.backend == "sqlite":
-            Path(make_url(url).database).unlink(missing_ok=True)
+            path = Path(make_url(url).database)
+            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
             return
         with self.admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))

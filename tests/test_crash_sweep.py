@@ -280,16 +280,6 @@ def test_the_scheduler_runs_the_sweeps(crash_app):
 
 # --- spreadsheet imports ---------------------------------------------------------------------
 
-#: congress.background.Heartbeat's thread stamps ``heartbeat_at`` with congress.clock.utcnow()
-#: outside the application context, so on the real date, not on the fixed reference day
-#: (CONGRESS_TODAY, set in the tests and the demo) the rest of the application uses: the beats of
-#: a worker that lived a few of them lie in the future, and it is never taken for dead. SQLite
-#: does not beat (the reader and the applier stamp their own commits), so only PostgreSQL shows it.
-HEARTBEAT_OFF_THE_FIXED_DAY = pytest.mark.xfail(
-    os.environ.get("DATABASE_URL", "").startswith("postgres"), strict=True,
-    reason="Heartbeat beats on the real date, not on CONGRESS_TODAY's clock: a dead import looks alive")
-
-
 def import_facts(batch_id: int) -> tuple:
     """The batch as the database holds it, and how many rows it has staged."""
     from congress.transfers.models import ImportBatch, ImportRow
@@ -306,7 +296,6 @@ def branch_count() -> int:
     return db.session.execute(db.select(db.func.count(Branch.id))).scalar_one()
 
 
-@HEARTBEAT_OFF_THE_FIXED_DAY
 def test_a_worker_killed_mid_reading_leaves_an_import_the_sweep_fails(crash_app, api_as):
     from congress.background import stale_after
     from congress.transfers import importing
@@ -365,7 +354,6 @@ importing.run(app, batch.id)
     assert staged_rows == 0
 
 
-@HEARTBEAT_OFF_THE_FIXED_DAY
 def test_a_worker_killed_mid_apply_changes_nothing_and_the_import_can_be_confirmed_again(crash_app, api_as):
     from congress.background import stale_after
     from congress.transfers import importing
