@@ -515,3 +515,18 @@ def test_every_route_and_role(matrix_app, capsys):
     assert not problems, "\n".join(problems)
     if leaks:
         pytest.xfail("known leaks in routes under construction:\n" + "\n".join(leaks))
+
+
+def test_another_units_records_answer_403_and_a_unit_that_does_not_exist_404(app, api_as):
+    """Unit codes are public (the official list of every commune and ward), so another unit's
+    records are refused with 403, as SECURITY.md says; a code that names no unit is 404."""
+    from tests.test_web import login
+
+    client = app.test_client()
+    login(client, ROLES["other_unit_staff"])
+    api = api_as("unit_staff", unit=HONG_BANG, username="hongbang.api")
+    for path in (f"/units/{TU_MINH}", f"/units/{TU_MINH}/branches", f"/units/{TU_MINH}/history"):
+        assert client.get(path).status_code == 403, path
+        assert client.get(path.replace(TU_MINH, "99999")).status_code == 404, path
+    assert api.get(f"/api/v1/units/{TU_MINH}").status_code == 403
+    assert api.get("/api/v1/units/99999").status_code == 404

@@ -374,7 +374,10 @@ def openapi_paths() -> dict:
         "(the same content) is answered with that version (200, `repeated: true`). Refused with nothing "
         "stored: an empty file (`upload_empty`), a file over the limit (413 `upload_too_large`, 20 MB unless "
         "configured), another type (`upload_wrong_type`), a macro-enabled document (`upload_macros`), a damaged file "
-        "(`upload_corrupted`), a zip bomb (`upload_zip_bomb`). The first version of the political report or "
+        "(`upload_corrupted`), a zip bomb (`upload_zip_bomb`), a PDF with no pages (`upload_pdf_no_pages`), an "
+        "encrypted one (`upload_pdf_encrypted`), one with active content such as scripts, opening actions or "
+        "embedded files (`upload_pdf_active`, naming what was found), one too complex to check "
+        "(`upload_pdf_too_complex`). The first version of the political report or "
         "the self-review starts its drafting step. Audited.", "DraftVersion", "The new version.",
         WRITE_ERRORS, tags=["drafts"], params=("UnitCode", "DraftKind"), write=True))
     upload["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": ref_("DraftUpload")}}}
