@@ -176,7 +176,7 @@ def test_preview_marks_every_kind_of_row(app):
     assert found[6].values["name"] == unicodedata.normalize("NFC", nfd_name)
     assert found[7].status == "error" and codes_of(found[7]) == ["import_unknown_unit"]
     assert found[8].status == "error" and codes_of(found[8]) == ["date_in_future"]
-    assert found[9].status == "error" and codes_of(found[9]) == ["duplicate_branch"]
+    assert found[9].status == "error" and codes_of(found[9]) == ["import_duplicate_row"]
     assert found[10].status == "error" and codes_of(found[10]) == ["import_bad_number"]
     assert found[11].status == "new" and found[11].values["name"] == "Chi bộ <script>alert(1)</script>"
     assert found[12].status == "error" and codes_of(found[12]) == ["import_formula"]
@@ -573,4 +573,4 @@ def test_names_that_differ_only_by_their_diacritics_are_two_branches(app):
     # two branches (the first, not yet held, reopens the unit's completed step), then a duplicate
     assert [found[n].status for n in (2, 3, 4)] == ["warning", "new", "error"]
     assert codes_of(found[2]) == ["import_reopens_completed_step"]
-    assert codes_of(found[4]) == ["duplicate_branch"]
+    assert codes_of(found[4]) == ["import_duplicate_row"]

@@ -106,7 +106,7 @@ def test_unit_lists_download_for_its_readers(app):
 
 def test_province_units_download(app):
     rows = csv_rows(Signed(app, "thanhuy.lanhdao").get("/provinces/31/units.csv"))
-    assert rows[0] == ["Mã đơn vị", "Tên đơn vị", "Loại", "Mã tỉnh", "Số đảng viên", "Ngày đại hội"]
+    assert rows[0] == ["Mã đơn vị", "Tên đơn vị", "Loại", "Mã tỉnh", "Số đảng viên", "Ngày đại hội dự kiến"]
     assert len(rows) == 115 and {r[3] for r in rows[1:]} == {"31"}
     assert Signed(app, "tuminh.vanphong").get("/provinces/31/units.csv").status_code == 403
 

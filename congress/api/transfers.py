@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import current_app, jsonify, request
 from flask_login import current_user
 
-from congress.errors import Unprocessable
+from congress.errors import OperationError, Unprocessable
 from congress.extensions import db
 from congress.idempotency import idempotent
 from congress.messages import describe
@@ -92,7 +92,13 @@ def confirm_import(token: str):
         raise Unprocessable("invalid_field", {"field": importing.ACCEPT_FIELD, "problem": "true / false"})
     batch = importing.batch_for(token, current_user)
     batch_id = batch.id
-    counts = importing.confirm(batch, current_user, accept_completed_changes=accept)
+    try:
+        counts = importing.confirm(batch, current_user, accept_completed_changes=accept)
+    except OperationError as exc:
+        db.session.rollback()
+        importing.note_refusal(batch_id, exc)
+        db.session.commit()
+        raise
     db.session.commit()
     if counts is not None:
         return jsonify(batch_json(batch))

@@ -29,7 +29,8 @@ UNIT_COLUMNS = (
     Column("kind", "Loại", ("kind", "type", "loai don vi"), width=12),
     Column("province", "Mã tỉnh", ("province", "province code", "ma tinh thanh"), "code", width=9),
     Column("members", "Số đảng viên", ("members", "party members"), "int", width=13),
-    Column("congress_on", "Ngày đại hội", ("congress date", "congress on"), "date", width=14),
+    Column("congress_on", "Ngày đại hội dự kiến", ("ngay dai hoi", "congress date", "congress on",
+                                                  "planned congress date"), "date", width=16),
 )
 
 BRANCH_COLUMNS = (
@@ -39,7 +40,8 @@ BRANCH_COLUMNS = (
     Column("kind", "Loại", ("kind", "type"), width=18),
     Column("secretary", "Bí thư", ("secretary", "bi thu chi bo"), width=24),
     Column("members", "Số đảng viên", ("members", "party members"), "int", width=13),
-    Column("planned_on", "Ngày đại hội", ("planned on", "congress date", "ngay du kien dai hoi"), "date", width=14),
+    Column("planned_on", "Ngày đại hội dự kiến", ("ngay dai hoi", "planned on", "congress date",
+                                                 "planned congress date", "ngay du kien dai hoi"), "date", width=16),
     Column("held_on", "Ngày đã đại hội", ("held on", "date held", "ngay to chuc dai hoi"), "date", width=15),
     Column("delegates", "Số đại biểu", ("delegates",), "int", width=12),
     Column("new_secretary", "Bí thư mới", ("new secretary", "bi thu nhiem ky moi"), width=24),

@@ -74,6 +74,8 @@ class Table:
     headings: Sequence[str]
     rows: Iterable[Sequence]
     widths: Sequence[int] = field(default_factory=tuple)
+    #: rows that show how to fill the table in, on a sheet of their own ("Ví dụ") that is never imported
+    examples: Sequence[Sequence] = ()
 
 
 @dataclass(frozen=True)
@@ -155,21 +157,68 @@ def _xlsx(table: Table) -> bytes:
             cells.append(cell)
         sheet.append(cells)
     sheet.auto_filter.ref = f"A1:{get_column_letter(max(columns, 1))}{count + 1}"
+    if table.examples:
+        _examples(workbook, table, heading_font, heading_fill, wrap)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
+def _examples(workbook, table: Table, heading_font, heading_fill, wrap) -> None:
+    """The template's example rows, on a second sheet: the import reads the first sheet only."""
+    sheet = workbook.create_sheet(EXAMPLE_SHEET)
+    for index, width in enumerate(table.widths or [18] * len(table.headings), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    headings = []
+    for text in table.headings:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font, cell.fill, cell.alignment = heading_font, heading_fill, wrap
+        headings.append(cell)
+    sheet.append(headings)
+    for row in table.examples:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=spreadsheet_text(_plain(value)))
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+            if isinstance(cell.value, date):
+                cell.number_format = "DD/MM/YYYY"
+            cells.append(cell)
+        sheet.append(cells)
+
+
 # --- importable layouts: the templates and the lists that can be imported back ---------------
+
+EXAMPLE_SHEET = "Ví dụ"
+TEMPLATE_TITLES = {"units": "Đơn vị", "branches": "Chi bộ", "progress": "Tiến độ"}
+#: how a filled-in row looks, in the words the import reads (the template's "Ví dụ" sheet)
+TEMPLATE_EXAMPLES = {
+    "units": [["10891", "Phường Tứ Minh", UNIT_KIND_WORDS["phuong"], "31", 2150, date(2025, 8, 20)]],
+    "branches": [
+        ["10891", "", "Chi bộ Khu dân cư số 1", BRANCH_KIND_WORDS["chi_bo"], "Nguyễn Văn An", 35,
+         date(2025, 7, 20), None, None, None],
+        ["10891", "10891-003", "Chi bộ Khu dân cư số 3", BRANCH_KIND_WORDS["chi_bo"], "Trần Thị Bình", 42,
+         date(2025, 7, 18), date(2025, 7, 18), 40, "Lê Văn Cường"],
+    ],
+    "progress": [
+        ["10891", "", "plan", STATE_WORDS["done"], date(2025, 7, 1), None, None, date(2025, 7, 6),
+         "Kế hoạch số 12-KH/ĐU"],
+        ["10891", "10891-003", "congress", STATE_WORDS["done"], None, None, None, date(2025, 7, 18), None],
+    ],
+}
+
 
 def template(kind: str) -> Table:
     from .columns import COLUMNS
 
     columns = COLUMNS[kind]
-    return Table(_TEMPLATE_TITLES[kind], [c.heading for c in columns], [], [c.width for c in columns])
+    return Table(TEMPLATE_TITLES[kind], [c.heading for c in columns], [], [c.width for c in columns],
+                 examples=TEMPLATE_EXAMPLES[kind])
 
 
-_TEMPLATE_TITLES = {"units": "Đơn vị", "branches": "Chi bộ", "progress": "Tiến độ"}
+def template_name(kind: str) -> str:
+    """The template's file name, without its extension: "Mẫu nhập chi bộ"."""
+    return f"Mẫu nhập {TEMPLATE_TITLES[kind].lower()}"
 
 
 def units_table(units: Iterable, congress_dates: dict[int, date]) -> Table:

@@ -224,10 +224,10 @@ class Staged:
         self.exists = False
 
     def error(self, problem: str, /, **params) -> None:
-        self.problems.append({"code": problem, "params": params, "error": True})
+        self.problems.append({"code": problem, "params": _shown(params), "error": True})
 
     def warn(self, problem: str, /, **params) -> None:
-        self.problems.append({"code": problem, "params": params})
+        self.problems.append({"code": problem, "params": _shown(params)})
 
     @property
     def status(self) -> str:
@@ -377,8 +377,10 @@ class BranchClassifier:
             row.error("branch_not_found", code=code)
             return
         key = (unit.id, name_key(name or "")) if name else None
-        if (code and ("code", code) in self.seen) or (key and ("name", key) in self.seen):
-            row.error("duplicate_branch", name=name or code)
+        if code and ("code", code) in self.seen:
+            row.error("import_duplicate_row", key=code)
+        elif key and ("name", key) in self.seen:
+            row.error("import_duplicate_row", key=name)
         if code:
             self.seen.add(("code", code))
         if key:
@@ -637,14 +639,14 @@ def run_apply(app: Flask, batch_id: int, accept_completed_changes: bool) -> None
                 apply_batch(batch, actor, accept_completed_changes=accept_completed_changes, progress=beat.progress)
                 db.session.commit()
             except OperationError as exc:
-                _back_to_preview(batch_id, exc.code, exc.params)
+                _back_to_preview(batch_id, exc.code, exc.params, exc)
             except Exception:  # the page must learn that the confirmation stopped
                 log.exception("import %s: applying failed", batch_id)
                 _back_to_preview(batch_id, "import_apply_failed", {})
         db.session.remove()
 
 
-def _back_to_preview(batch_id: int, code: str, params: dict) -> None:
+def _back_to_preview(batch_id: int, code: str, params: dict, exc: OperationError | None = None) -> None:
     from congress.audit.operations import _plain
 
     db.session.rollback()
@@ -652,6 +654,8 @@ def _back_to_preview(batch_id: int, code: str, params: dict) -> None:
     db.session.execute(sa.update(ImportBatch.__table__).where(
         ImportBatch.__table__.c.id == batch_id, ImportBatch.__table__.c.state == "applying").values(
         state="previewed", error=code, error_params=_plain(dict(params)), updated_at=now))
+    if exc is not None:
+        note_refusal(batch_id, exc)
     db.session.commit()
 
 
@@ -743,7 +747,26 @@ def _stale(row: ImportRow) -> Conflict:
 def _refused(row: ImportRow, exc: OperationError) -> Unprocessable:
     if isinstance(exc, Conflict):
         return _stale(row)
-    return Unprocessable("import_row_refused", {"row": row.number, "reason": describe(exc.code, exc.params)})
+    return Unprocessable("import_row_refused", {"row": row.number, "reason": describe(exc.code, exc.params),
+                                                "cause": {"code": exc.code, "params": _shown(exc.params)}})
+
+
+def note_refusal(batch_id: int, exc: OperationError) -> None:
+    """A confirmation refused because of one row (``import_row_refused``, ``import_stale``): that row
+    becomes an error saying why, so the preview shows it and no longer offers to confirm. In the
+    caller's transaction, after the refused one was rolled back."""
+    number = exc.params.get("row")
+    if exc.code not in ("import_row_refused", "import_stale") or not isinstance(number, int):
+        return
+    row = db.session.execute(db.select(ImportRow).filter_by(batch_id=batch_id, number=number)).scalar_one_or_none()
+    if row is None:
+        return
+    cause = exc.params.get("cause") or {"code": exc.code, "params": _shown(exc.params)}
+    row.problems = [*(row.problems or []), {**cause, "error": True}]
+    row.status = "error"
+    db.session.flush()
+    batch = db.session.get(ImportBatch, batch_id)
+    batch.counts = row_counts(batch)
 
 
 def _date_value(value) -> date | None:

@@ -16,6 +16,7 @@ from congress.clock import today
 from congress.dashboard.matrix import MatrixParams, build_matrix, due_soon, overdue_items
 from congress.errors import Conflict, NotFound, Unprocessable
 from congress.extensions import db
+from congress.formatting import short_date
 from congress.idempotency import idempotent
 from congress.messages import STATE_LABELS, describe
 from congress.papers.names import content_disposition
@@ -41,7 +42,7 @@ ROWS_PER_PAGE = 200
 
 
 def download(made: exporting.Made) -> Response:
-    response = Response(made.content, mimetype=made.mimetype)
+    response = Response(made.content, content_type=made.mimetype)  # the type says its charset once
     response.headers["Content-Disposition"] = content_disposition(made.filename)
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -70,6 +71,19 @@ def may_import() -> bool:
 @web.app_template_filter("import_problem")
 def _import_problem(problem: dict) -> str:
     return describe_problem(problem)
+
+
+@web.app_template_filter("import_value")
+def _import_value(value, field: str) -> str:
+    """A staged value as the page shows it: dates as 20/8/2025 (they are kept as 2025-08-20)."""
+    if value is None:
+        return "—"
+    if field.endswith("_on") and isinstance(value, str):
+        try:
+            return short_date(date.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
 
 
 # --- importing ---------------------------------------------------------------------------------
@@ -154,6 +168,8 @@ def confirm_import(token: str):
         counts = importing.confirm(batch, current_user, accept_completed_changes=accept)
     except (Conflict, Unprocessable) as exc:
         db.session.rollback()
+        importing.note_refusal(batch_id, exc)
+        db.session.commit()
         return _preview_page(db.session.get(ImportBatch, batch_id), problem=describe(exc.code, exc.params),
                              status=exc.status)
     db.session.commit()
@@ -184,7 +200,7 @@ def import_template(kind: str, fmt: str):
         raise NotFound("import_unknown_kind", {"kind": kind[:20]})
     if not permissions.can_import(current_user, kind):
         abort(403)
-    return download(exporting.write(exporting.template(kind), _format(fmt), f"Mẫu nhập - {kind}"))
+    return download(exporting.write(exporting.template(kind), _format(fmt), exporting.template_name(kind)))
 
 
 # --- exports of the dashboard's lists ----------------------------------------------------------
