@@ -2,7 +2,9 @@
 
 SQLite under instance/, migrated on start, seeded with the Hải Phòng demo the first time, the
 demo accounts printed. Figures are computed as of the demo's reference date (5/8/2025) unless
-CONGRESS_TODAY says otherwise ("today" for the real date).
+CONGRESS_TODAY says otherwise ("today" for the real date). Served by waitress, a production
+WSGI server in pure Python (no development server's warning), on --host/--port, or
+CONGRESS_HOST/CONGRESS_PORT (default 127.0.0.1:5000).
 """
 from __future__ import annotations
 
@@ -49,8 +51,10 @@ def print_accounts(app) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m congress", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=os.environ.get("CONGRESS_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("CONGRESS_PORT", "5000")))
+    parser.add_argument("--host", default=os.environ.get("CONGRESS_HOST", "127.0.0.1"),
+                        help="address to listen on (CONGRESS_HOST; default 127.0.0.1, 0.0.0.0 for every one)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("CONGRESS_PORT", "5000")),
+                        help="port to listen on (CONGRESS_PORT; default 5000)")
     args = parser.parse_args(argv)
 
     config = {}
@@ -67,7 +71,9 @@ def main(argv: list[str] | None = None) -> None:
 
         start_in_background(app)
     print(f"Serving on http://{args.host}:{args.port}/ (database: {app.config['SQLALCHEMY_DATABASE_URI']})")
-    app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+    from waitress import serve
+
+    serve(app, host=args.host, port=args.port, threads=8, ident="congress")
 
 
 if __name__ == "__main__":

@@ -88,6 +88,17 @@ def deadline_phrase(deadline: Deadline | None) -> str:
     return gettext("by %(day)s", day=short_date(deadline.day))
 
 
+def deadline_and_last_day(deadline: Deadline | None) -> str:
+    """The deadline as worded, with its last allowed day only when the wording does not say it:
+    "trước ngày 20/8/2025 (ngày cuối cùng: 19/8/2025)", but "chậm nhất ngày 20/8/2025"."""
+    from flask_babel import gettext
+
+    if deadline is None or deadline.kind is not DeadlineKind.BEFORE:
+        return deadline_phrase(deadline)
+    return gettext("%(rule)s (last allowed day: %(last)s)", rule=deadline_phrase(deadline),
+                   last=short_date(deadline.last_allowed_day))
+
+
 def datetime_local(value: datetime | None) -> str:
     if value is None:
         return ""

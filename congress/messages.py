@@ -6,10 +6,11 @@ translations/vi), so the API and pages speak the user's language, Vietnamese by 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from workflows.deadlines import Deadline
@@ -17,6 +18,20 @@ from workflows.readiness import Reason, Risk
 from workflows.rules import LIFECYCLE, Action, State
 
 from .formatting import deadline_phrase, language, short_date
+
+
+@dataclass(frozen=True)
+class Plural:
+    """A message with a singular and a plural form, chosen by the number in its ``count`` parameter
+    (Vietnamese has one form; English "1 day", "2 days")."""
+    singular: str
+    plural: str
+    count: str = "count"
+
+
+def _n(singular: str, plural: str, count: str = "count") -> Plural:
+    """A plural message of MESSAGES or REASONS (extracted for translation as ngettext)."""
+    return Plural(singular, plural, count)
 
 MESSAGES = {
     # operations and the engine's refusals
@@ -68,7 +83,7 @@ MESSAGES = {
     "duplicate_branch": _l("The unit already has a branch named \"%(name)s\"."),
     "unknown_branch_kind": _l("Unknown branch kind \"%(value)s\"."),
     "invalid_field": _l("The field \"%(field)s\" is not valid: %(problem)s."),
-    "unknown_fields": _l("Unknown field(s): %(fields)s."),
+    "unknown_fields": _l("Unknown fields: %(fields)s."),
     "invalid_json": _l("The request body must be a JSON object."),
     "unknown_action": _l("Unknown action \"%(action)s\"."),
     "unknown_deadline_kind": _l("The deadline kind must be \"before\" or \"by\"."),
@@ -156,12 +171,16 @@ RISK_LABELS = {
 
 REASONS = {
     "finished": _l("All steps done (finished on %(on)s)."),
-    "deadline_missed": _l("The deadline (%(deadline)s) passed %(days)s day(s) ago."),
-    "steps_overdue": _l("%(count)s step(s) overdue: %(steps)s."),
+    "deadline_missed": _n("The deadline (%(deadline)s) passed %(days)s day ago.",
+                          "The deadline (%(deadline)s) passed %(days)s days ago.", "days"),
+    "steps_overdue": _n("%(count)s step overdue: %(steps)s.", "%(count)s steps overdue: %(steps)s."),
     "projected_after_deadline": _l("At the current pace the unit finishes on %(projected)s, after "
                                    "its deadline (%(deadline)s)."),
-    "no_progress": _l("No step completed yet, %(days_left)s day(s) before the deadline."),
-    "on_track": _l("At the current pace the unit finishes on %(projected)s; %(days_left)s day(s) left."),
+    "no_progress": _n("No step completed yet, %(days_left)s day before the deadline.",
+                      "No step completed yet, %(days_left)s days before the deadline.", "days_left"),
+    "on_track": _n("At the current pace the unit finishes on %(projected)s; %(days_left)s day left until "
+                   "the deadline.", "At the current pace the unit finishes on %(projected)s; %(days_left)s days "
+                   "left until the deadline.", "days_left"),
     "branches_pending": _l("%(held)s of %(total)s branches have held their congress."),
     "congress_after_deadline": _l("The congress is planned on %(congress_on)s, after the unit's deadline "
                                   "(%(deadline)s)."),
@@ -206,6 +225,15 @@ def _fill(template, params: Mapping[str, Any]) -> str:
         values["state"] = str(STATE_LABELS[State(values["state"])])
     if "action" in values and values["action"] in Action._value2member_map_:
         values["action"] = str(ACTION_LABELS[Action(values["action"])])
+    if isinstance(template, Plural):
+        try:
+            number = int(params.get(template.count) or 0)
+        except (TypeError, ValueError):
+            number = 0
+        try:
+            return ngettext(template.singular, template.plural, number, **values)
+        except (KeyError, TypeError, ValueError):
+            return template.plural
     try:
         return str(template) % values
     except (KeyError, TypeError, ValueError):

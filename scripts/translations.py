@@ -33,7 +33,7 @@ LOCK = ROOT / "translations" / ".lock"
 
 def extract() -> None:
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
-                    "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(POT), "."],
+                    "-k", "_n:1,2", "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(POT), "."],
                    cwd=ROOT, check=True, capture_output=True)
 
 

@@ -214,6 +214,17 @@ def app(make_app):
 
 
 @pytest.fixture
+def no_nights(app):
+    """The demo without the nightly readiness snapshots of its history (the seed records every
+    night from the campaign's start): for a test that records its own nights, or none."""
+    from congress.notices.models import ReadinessSnapshot
+
+    db.session.execute(sa.delete(ReadinessSnapshot))
+    db.session.commit()
+    return app
+
+
+@pytest.fixture
 def base_app(make_app):
     """Hải Phòng's 114 units enrolled in the campaign, no branches, no accounts."""
     app = make_app("base")

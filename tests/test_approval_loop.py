@@ -322,10 +322,10 @@ def test_each_user_chooses_the_channels_of_these_notices(app, files, smtp_server
     assert "Thành ủy đã trả lại" not in html, "turned off in the app"
     settings = client.get("/notifications/settings").get_data(as_text=True)
     assert "Thành ủy phê duyệt hoặc trả lại hồ sơ đơn vị trình" in settings
-    assert "Đơn vị trình hồ sơ lên Thành ủy (thành phố)" in settings and 'name="submitted-email"' in settings
+    # the city's kind of notice is not offered to the unit's staff: they never receive it
+    assert "Đơn vị trình hồ sơ lên Thành ủy (thành phố)" not in settings and 'name="submitted-email"' not in settings
     assert 'name="verdict-in_app" id="verdict-in_app" ' in settings
     assert 'name="verdict-in_app" id="verdict-in_app" checked' not in settings
-    assert 'name="submitted-in_app" id="submitted-in_app" checked' in settings
     pref = db.session.execute(db.select(NoticePreference).filter_by(user_id=user("hongbang.vanphong").id,
                                                                     kind="verdict")).scalar_one()
     assert (pref.in_app, pref.email) == (False, False)

@@ -197,6 +197,7 @@ def cases(d: Demo) -> list[Case]:
         Case("web.login", "GET", {}, EVERYONE),
         Case("web.login", "POST", {}, EVERYONE, {"data": {"username": "nobody", "password": "x"}}),
         Case("web.health", "GET", {}, EVERYONE),
+        Case("web.favicon", "GET", {}, EVERYONE),
         Case("health.readyz", "GET", {}, EVERYONE),
         Case("static", "GET", {"filename": "congress.css"}, EVERYONE),
         Case("web.set_language", "GET", {"code": "vi"}, EVERYONE),

@@ -29,8 +29,8 @@ def signed_in(app, username):
 
 
 @pytest.fixture
-def city(app):
-    return signed_in(app, "thanhuy.vanphong")
+def city(no_nights):
+    return signed_in(no_nights, "thanhuy.vanphong")
 
 
 def html_of(client, path="/dashboard") -> str:
@@ -117,7 +117,8 @@ def test_english_labels(city):
 
 # --- the unit page's projected finish -------------------------------------------------------------
 
-def test_unit_page_shows_the_recorded_pace_beside_the_estimate(app):
+def test_unit_page_shows_the_recorded_pace_beside_the_estimate(no_nights):
+    app = no_nights
     staff = signed_in(app, "tuminh.vanphong")
     assert 'id="projected-finish"' not in html_of(staff, f"/units/{TU_MINH}")
     unit = db.session.execute(db.select(Unit).filter_by(code=TU_MINH)).scalar_one()
@@ -131,11 +132,12 @@ def test_unit_page_shows_the_recorded_pace_beside_the_estimate(app):
     assert expected == date(2025, 8, 13)
     html = html_of(staff, f"/units/{TU_MINH}")
     block = re.search(r'<dl class="projections" id="projected-finish">.*?</dl>', html, re.S).group(0)
-    assert "Dự kiến hoàn thành theo tốc độ ghi nhận mỗi đêm" in block and "13/8/2025" in block
+    assert "Ngày hoàn thành nếu giữ tốc độ làm việc gần đây" in block and "13/8/2025" in block
     assert "Dự kiến hoàn thành theo các bước đã làm" in block
 
 
-def test_unit_page_without_progress_says_it_cannot_project(app):
+def test_unit_page_without_progress_says_it_cannot_project(no_nights):
+    app = no_nights
     unit = db.session.execute(db.select(Unit).filter_by(code=TU_MINH)).scalar_one()
     db.session.add(ReadinessSnapshot(unit_id=unit.id, day=date(2025, 8, 4), percent=30, steps_done=1,
                                      steps_total=2, overdue=0, branches_held=0, branches_total=0, risk="late",
@@ -145,7 +147,8 @@ def test_unit_page_without_progress_says_it_cannot_project(app):
     assert "chưa dự kiến được: còn ít đêm ghi nhận" in html
 
 
-def test_unit_page_reads_the_history_in_one_query(app):
+def test_unit_page_reads_the_history_in_one_query(no_nights):
+    app = no_nights
     record_nights(date(2025, 8, 1), date(2025, 8, 4))
     staff = signed_in(app, "tuminh.vanphong")
     with count_queries() as statements:

@@ -248,3 +248,19 @@ def test_dashboard_document_stage_keeps_its_query_count(app, city, make_user, fi
         counts.append(len(statements))
         assert f'href="/units/{code}/drafts"' in html
     assert len(set(counts)) == 1, counts
+
+
+def test_no_submit_offered_while_a_version_awaits_the_city(app, staff, leader, files):
+    """Draft N+1 sent to the city: neither it nor draft N is offered for submitting (the operation
+    would refuse both), the page offers "Submit" again once the verdict is in."""
+    one = next_number()
+    post_upload(staff, REPORT_1)
+    post_upload(staff, REPORT_2)
+    kind_page = f"{PAGES}/political_report"
+    assert text_of(leader.get(kind_page)).count("Trình Thành ủy</button>") >= 2
+    assert leader.post(f"{kind_page}/{one + 1}/submit",
+                       data={"csrf_token": csrf_token(leader, kind_page)}).status_code == 302
+    html = text_of(leader.get(kind_page))
+    assert "Trình Thành ủy</button>" not in html
+    refused = leader.post(f"{kind_page}/{one}/submit", data={"csrf_token": csrf_token(leader, kind_page)})
+    assert refused.status_code == 409

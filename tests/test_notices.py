@@ -155,7 +155,7 @@ def test_digests_per_unit_and_for_the_city_once_per_working_day(app):
     assert tasks["done_percent"] + tasks["in_progress_percent"] + tasks["overdue_percent"] == 100
 
 
-def test_snapshots_for_every_unit_in_bulk_and_once_a_day(app):
+def test_snapshots_for_every_unit_in_bulk_and_once_a_day(no_nights):
     from tests.test_queries import count_queries
 
     with count_queries() as statements:
@@ -178,7 +178,7 @@ def test_projected_finish_from_the_recorded_pace():
     assert projected_finish_from_history([(date(2025, 8, 1), 90), (date(2025, 8, 3), 100)]) == date(2025, 8, 3)
 
 
-def test_recorded_pace_in_the_api(app, api_as):
+def test_recorded_pace_in_the_api(no_nights, api_as):
     unit = db.session.execute(db.select(Unit).filter_by(code=TU_MINH)).scalar_one()
     for day, percent in (("2025-08-01", 60), ("2025-08-05", 70)):
         db.session.add(ReadinessSnapshot(unit_id=unit.id, day=date.fromisoformat(day), percent=percent, steps_done=1,

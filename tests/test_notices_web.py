@@ -109,9 +109,9 @@ def test_calendar_address_made_shown_once_and_revoked(app):
     token = token_of(client, "/notifications/settings")
     html = client.post("/notifications/calendars", data={"csrf_token": token, "scope": "unit",
                                                          "unit": "10891"}).get_data(as_text=True)
-    url = re.search(r'id="new-calendar-url" aria-label="[^"]*" size="60"|value="(http[^"]+\.ics)"', html)
-    address = re.search(r'value="(http[^"]+\.ics)"', html).group(1)
-    assert url and "/calendar/cal_" in address
+    # shown whole, as text (not a field that cuts it), with its copy button
+    address = re.search(r'id="new-calendar-url"[^>]*>(http[^<]+\.ics)</code>', html).group(1)
+    assert "/calendar/cal_" in address and 'data-copy="new-calendar-url"' in html
     path = address[address.index("/calendar/"):]
     assert app.test_client().get(path).status_code == 200
     feed_id = int(re.search(r'/notifications/calendars/(\d+)/revoke', html).group(1))

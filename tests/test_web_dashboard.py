@@ -370,7 +370,10 @@ def test_stale_version_is_409_with_the_current_state(city, app, outside):
     response = decide(city, step, "return", token, version=seen, note="Chưa đạt")
     html = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert "đã phê duyệt" in html and "thanhuy.lanhdao" in html
+    # who decided first, by their display name (not their user name)
+    leader = db.session.execute(db.select(User).filter_by(username="thanhuy.lanhdao")).scalar_one()
+    assert "đã phê duyệt" in html and f"người thực hiện: {html_lib.escape(leader.display_name)}" in html
+    assert "thanhuy.lanhdao" not in html
     db.session.expire_all()
     assert db.session.get(Step, step.id).state == "approved" and audit_total() == before
 

@@ -549,7 +549,8 @@ def test_history_newest_first_in_words(app):
     html = text(client.get("/units/10891/history"))
     first = html.split('<li class="entry">')[1]
     assert "Đánh dấu không áp dụng" in first and "Lưu trữ hồ sơ đại hội" in first
-    assert "Văn phòng Đảng ủy phường Tứ Minh (tuminh.vanphong)" in first
+    # the person by their display name, not their user name
+    assert "· Văn phòng Đảng ủy phường Tứ Minh</p>" in first and "tuminh.vanphong" not in first
     assert "chưa bắt đầu" in first and "không áp dụng" in first and "Không cần lưu riêng" in first
     assert re.search(r"\d{2}:\d{2} \d{1,2}/\d{1,2}/20\d{2}</time>", first)  # local time, Vietnamese date
     assert "Trang 1/" in html and "?page=2" in html
@@ -567,7 +568,7 @@ def test_documents_page_lists_the_set_with_its_downloads(app):
     assert 'href="/units/10891/papers/political_report.docx"' in html
     assert "đơn vị tự soạn (chưa có mẫu)" in html  # a kind without a built-in template says so
     assert "Ban hành, cấp số" not in html  # a viewer issues nothing
-    for href in set(re.findall(r'href="(/[^"#]*)', html)) - {"/static/congress.css"}:
+    for href in {h for h in re.findall(r'href="(/[^"#]*)', html) if not h.startswith("/static/")}:
         if href.endswith((".pdf", ".zip")) or "format=pdf" in href:
             continue  # conversions are covered by the documents tests
         response = client.get(href)
@@ -604,7 +605,9 @@ def test_viewer_sees_no_forms_and_every_post_is_refused(app):
         assert response.status_code == 200, path
         assert post_forms(text(response)) == [], path
     html = text(client.get("/units/10891/branches"))
-    assert "Bạn chỉ có quyền xem danh sách này" in html and "<input" not in html.split("<main", 1)[1]
+    # nothing to fill in but the search (a GET form that changes nothing)
+    main = re.sub(r'<form method="get".*?</form>', "", html.split("<main", 1)[1], flags=re.S)
+    assert "Bạn chỉ có quyền xem danh sách này" in html and "<input" not in main
     token = csrf_token(client)
     before = audit_count(TU_MINH)
     for path in write_requests(TU_MINH):
@@ -658,3 +661,39 @@ def test_city_approves_a_drafted_step_through_its_draft(app):
     assert "/units/11311/steps/documents_approval/approve" not in card
     assert "Thành ủy phê duyệt bước này bằng việc phê duyệt một bản dự thảo:" in card
     assert 'href="/units/11311/drafts/political_report"' in card
+
+
+# --- issue 16: what a page says and offers ---------------------------------------------------
+
+def test_deadline_count_says_it_counts_to_the_deadline_with_real_plurals(app):
+    from flask_babel import force_locale
+
+    from congress.web.units import deadline_in_words
+    from workflows.deadlines import Deadline, DeadlineKind
+
+    deadline = Deadline(date(2025, 8, 30), DeadlineKind.BY)
+    with app.test_request_context(), force_locale("en"):
+        assert deadline_in_words(deadline, date(2025, 8, 5)) == "25 days left until the deadline"
+        assert deadline_in_words(deadline, date(2025, 8, 29)) == "1 day left until the deadline"
+        assert deadline_in_words(deadline, date(2025, 8, 31)) == "1 day past the deadline"
+        assert "(s)" not in deadline_in_words(deadline, date(2025, 9, 5))
+
+
+def test_approved_step_says_what_is_left(app):
+    """An approved step is not finished (the unit completes it): it stays in "due in the next 7 days",
+    and the page says what is left to do, there and on the step."""
+    client = signed_in(app, "thanhuy.vanphong")
+    found = step("10546", "personnel_plan")
+    assert found.state == "approved"
+    html = client.get("/units/10546").get_data(as_text=True)
+    soon = html[html.index('id="soon-title"'):html.index('id="done-title"')]
+    assert "#step-personnel_plan" in soon and "still-to-do" in soon
+    card = html[html.index('id="step-personnel_plan"'):]
+    card = card[:card.index("</li>")]
+    assert 'class="hint still-to-do"' in card
+
+
+def test_approval_is_a_note_not_a_button(app):
+    html = signed_in(app, "tuminh.vanphong").get(f"/units/{TU_MINH}").get_data(as_text=True)
+    assert "⇪" not in html and '<p class="tag">' not in html
+    assert html.count('<p class="step-note"><svg class="icon icon-send-up"') >= 2

@@ -179,11 +179,19 @@ class TaskSummary:
     done_percent: int
     in_progress_percent: int
     overdue_percent: int
+    #: of those "in progress" as the city counts them (not done, not overdue), the ones not started
+    not_started: int = 0
+
+    @property
+    def started(self) -> int:
+        """Of those "in progress", the ones started (begun, submitted, approved)."""
+        return self.in_progress - self.not_started
 
 
 def task_summary(steps: Iterable[tuple[State, Deadline | None]], today: date) -> TaskSummary:
-    """Count tasks (steps) as the city does; not-applicable steps are not assigned."""
-    done = in_progress = overdue = 0
+    """Count tasks (steps) as the city does; not-applicable steps are not assigned. "In progress"
+    is every task neither done nor overdue, the ones not started among them (``not_started``)."""
+    done = in_progress = overdue = not_started = 0
     for state, due in steps:
         if state is State.NOT_APPLICABLE:
             continue
@@ -193,8 +201,9 @@ def task_summary(steps: Iterable[tuple[State, Deadline | None]], today: date) ->
             overdue += 1
         else:
             in_progress += 1
+            not_started += state is State.NOT_STARTED
     p, q, r = whole_percentages([done, in_progress, overdue])
-    return TaskSummary(done + in_progress + overdue, done, in_progress, overdue, p, q, r)
+    return TaskSummary(done + in_progress + overdue, done, in_progress, overdue, p, q, r, not_started)
 
 
 @dataclass(frozen=True)

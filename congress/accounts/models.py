@@ -19,6 +19,27 @@ PASSWORD_METHOD = "scrypt:32768:8:1"
 _dummy_hash: list[str] = []
 
 
+def display_names(usernames) -> dict[str, str]:
+    """Each user name's display name, in one query: how a page names the people of its records
+    (the audit keeps the actor's user name). A name of no account is left out; show it as it is."""
+    wanted = {name for name in usernames if name}
+    if not wanted:
+        return {}
+    return {username: display_name or username for username, display_name in db.session.execute(
+        sa.select(User.username, User.display_name).where(User.username.in_(wanted)))}
+
+
+def find_by_username(name: str | None) -> User | None:
+    """The account signing in as ``name``: user names are told apart without regard to case
+    ("TuMinh.VanPhong" is tuminh.vanphong); the exact spelling wins should two old ones differ only so."""
+    name = (name or "").strip()
+    if not name:
+        return None
+    return db.session.execute(
+        sa.select(User).where(sa.func.lower(User.username) == name.lower())
+        .order_by((User.username == name).desc(), User.id).limit(1)).scalar_one_or_none()
+
+
 def check_dummy_password(password: str) -> None:
     """The same password check as a real account's, against a hash of no password anyone knows:
     a sign-in as an unknown (or deactivated) name takes as long as one as a known name."""

@@ -14,7 +14,7 @@ from congress.units.models import Province, Unit
 from workflows.deadlines import LOCAL_TZ
 
 from .auth import TOKEN_PREFIX
-from .models import CITY_ROLES, ROLES, UNIT_ROLES, ApiToken, User, check_dummy_password
+from .models import CITY_ROLES, ROLES, UNIT_ROLES, ApiToken, User, check_dummy_password, find_by_username
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
@@ -154,8 +154,9 @@ def add_user(username: str, *, role: str, password: str, display_name: str | Non
         raise Unprocessable("province_required", {"role": role})
     if role == "viewer" and unit is None and province is None:
         raise Unprocessable("scope_required", {"role": role})
-    if db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none():
-        raise Unprocessable("user_exists", {"username": username})
+    existing = find_by_username(username)
+    if existing is not None:  # user names differing only by case are one name
+        raise Unprocessable("user_exists", {"username": existing.username})
     check_password_policy(password, username)
     user = User(username=username, display_name=display_name or username, role=role,
                 unit_id=unit.id if unit is not None and role not in CITY_ROLES else None,

@@ -26,11 +26,11 @@ def _iso(moment: datetime | None) -> str | None:
     return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).isoformat()
 
 
-def notification_json(n: Notification) -> dict:
+def notification_json(n: Notification, settled: bool) -> dict:
     return {"id": n.id, "kind": n.kind, "title": texts.title(n), "summary": texts.summary(n),
             "day": n.day.isoformat(), "unit_code": n.params.get("unit_code"), "link": n.link,
             "created_at": _iso(n.created_at), "read": n.read_at is not None,
-            "read_at": _iso(n.read_at), "email": n.email_state, "params": n.params}
+            "read_at": _iso(n.read_at), "settled": settled, "email": n.email_state, "params": n.params}
 
 
 @api.get("/notifications")
@@ -38,13 +38,14 @@ def notification_json(n: Notification) -> dict:
 def list_notifications():
     limit = query_int("limit", 50)
     before = query_int("before")
-    query = (db.select(Notification).where(Notification.user_id == current_user.id, Notification.in_app.is_(True))
+    query = (db.select(Notification, operations.settled())
+             .where(Notification.user_id == current_user.id, Notification.in_app.is_(True))
              .order_by(Notification.id.desc()).limit(max(1, min(limit, LIST_LIMIT))))
     if before is not None:
         query = query.where(Notification.id < before)
-    found = list(db.session.execute(query).scalars())
+    found = db.session.execute(query).all()
     return jsonify({"unread": operations.unread_count(current_user),
-                    "notifications": [notification_json(n) for n in found]})
+                    "notifications": [notification_json(n, bool(settled)) for n, settled in found]})
 
 
 @api.post("/notifications/<int:notification_id>/read")
@@ -54,7 +55,9 @@ def read_notification(notification_id: int):
     check_fields(json_body(), set())
     notification = operations.mark_read(current_user, notification_id)
     db.session.commit()
-    return jsonify(notification_json(notification))
+    settled = db.session.execute(db.select(operations.settled()).select_from(Notification)
+                                 .where(Notification.id == notification.id)).scalar_one()
+    return jsonify(notification_json(notification, bool(settled)))
 
 
 @api.post("/notifications/read-all")
@@ -124,7 +127,10 @@ def openapi_schemas() -> dict:
             "id": INTEGER, "kind": enum_of(NOTICE_KINDS), "title": STRING, "summary": STRING,
             "day": {**DATE, "description": "The day it speaks of: a step's last allowed day, the digest's day."},
             "unit_code": nullable(UNIT_CODE), "link": nullable(STRING), "created_at": DATETIME, "read": BOOLEAN,
-            "read_at": nullable(DATETIME), "email": nullable(enum_of(EMAIL_STATES)),
+            "read_at": nullable(DATETIME),
+            "settled": {**BOOLEAN, "description": "A reminder whose step is finished now: nothing is left to do, "
+                        "and it is not counted unread."},
+            "email": nullable(enum_of(EMAIL_STATES)),
             "params": {"type": "object", "description": "The facts the words are made from."},
         }),
         "NotificationList": obj({"unread": COUNT,

@@ -29,6 +29,7 @@ from congress.units import operations as unit_ops
 from congress.units import queries as unit_queries
 from congress.units.models import UNIT_KINDS, Branch, Province, Unit
 from congress.units.queries import plausible
+from congress.web.forms import parse_day
 from workflows.deadlines import DeadlineKind
 from workflows.readiness import Risk
 from workflows.rules import Action
@@ -163,9 +164,6 @@ def query_int(name: str, default: int | None = None) -> int | None:
     return number
 
 
-DAY_MONTH_YEAR = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
-
-
 def query_as_of() -> date:
     """The day a readiness answer is for: ``as_of`` written YYYY-MM-DD (or d/m/yyyy, as the progress
     report's field takes it), today when not given; never after today."""
@@ -174,12 +172,7 @@ def query_as_of() -> date:
     if not value:
         return now
     try:
-        if ISO_DATE.fullmatch(value):
-            day = date.fromisoformat(value)
-        elif found := DAY_MONTH_YEAR.fullmatch(value):
-            day = date(int(found[3]), int(found[2]), int(found[1]))
-        else:
-            raise ValueError(value)
+        day = parse_day(value)
     except ValueError:
         raise Unprocessable("invalid_field", {"field": "as_of", "problem": "YYYY-MM-DD"}) from None
     if day > now:

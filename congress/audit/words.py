@@ -9,6 +9,7 @@ they are defined, never written twice.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -142,6 +143,22 @@ class RecordWords:
     @property
     def note_label(self) -> str | None:
         return str(NOTE_LABELS[self.note_kind]) if self.note_kind else None
+
+
+def people(actors) -> Callable[[str | None], str]:
+    """How a page names the people of its records (the audit keeps the actor's user name): by their
+    display names, looked up in one query for all of ``actors``; the system as "System"; a name of
+    no account as it is. Use: ``name = people(r.actor for r in records)``, then ``name(r.actor)``."""
+    from congress.accounts.models import display_names
+    from congress.audit.operations import SYSTEM_ACTOR
+
+    names = display_names(actors)
+
+    def name(actor: str | None) -> str:
+        if actor == SYSTEM_ACTOR:
+            return gettext("System")
+        return names.get(actor, actor or "")
+    return name
 
 
 def action_words(action: str) -> str:

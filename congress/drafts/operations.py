@@ -10,7 +10,7 @@ submits the approval step, and the city's verdict approves or returns it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -143,6 +143,18 @@ def upload_version(unit: Unit, kind: str, *, filename: str | None, content: byte
     return version
 
 
+def submission_refusal(version: DraftVersion, same_kind: Iterable[DraftVersion]) -> Conflict | None:
+    """Why ``version`` cannot be sent to the city now, None when it can: only a draft or a returned
+    version, and none while another version of its kind (``same_kind``) awaits the city's verdict.
+    The operation refuses by it and the drafts page offers "Submit" by it."""
+    if version.status not in ("draft", "returned"):
+        return Conflict("draft_not_submittable", {"number": version.number, "status": version.status})
+    pending = next((v for v in same_kind if v.status == "submitted" and v is not version), None)
+    if pending is not None:
+        return Conflict("draft_already_submitted", {"number": pending.number})
+    return None
+
+
 def submit_version(version: DraftVersion, *, actor, note: str | None = None,
                    expected: int | None = None) -> DraftVersion:
     """Send a version to the city; a returned version may be sent again (or a newer one)."""
@@ -150,12 +162,10 @@ def submit_version(version: DraftVersion, *, actor, note: str | None = None,
     if not permissions.can_submit_drafts(actor, unit):
         raise Forbidden("draft_submit_forbidden")
     _check_expected(version, expected)
-    if version.status not in ("draft", "returned"):
-        raise Conflict("draft_not_submittable", {"number": version.number, "status": version.status})
-    pending = db.session.execute(db.select(DraftVersion).filter_by(
-        unit_id=unit.id, kind=version.kind, status="submitted")).scalars().first()
-    if pending is not None:
-        raise Conflict("draft_already_submitted", {"number": pending.number})
+    refusal = submission_refusal(version, db.session.execute(db.select(DraftVersion).filter_by(
+        unit_id=unit.id, kind=version.kind, status="submitted")).scalars())
+    if refusal is not None:
+        raise refusal
     note = _text(note, "note", NOTE_LIMIT)
     before = version_snapshot(version)
     version.status, version.submitted_on = "submitted", today()

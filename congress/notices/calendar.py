@@ -21,7 +21,7 @@ from congress.audit.operations import record
 from congress.clock import utcnow
 from congress.errors import Forbidden
 from congress.extensions import db
-from congress.formatting import deadline_phrase, short_date
+from congress.formatting import deadline_and_last_day, short_date
 from congress.progress.models import Preparation, Step, WorkflowVersion, accountable_due
 from congress.units.models import Unit
 from workflows.deadlines import Deadline
@@ -98,8 +98,7 @@ def _event(uid: str, last_day: date, summary: str, description: str, stamp: date
 def _rule(deadline: Deadline) -> str:
     """"trước ngày 20/8/2025 (ngày cuối cùng: 19/8/2025)" / "đến hết ngày 20/8/2025"."""
     if deadline.kind.value == "before":
-        return gettext("%(rule)s (last allowed day: %(last)s)", rule=deadline_phrase(deadline),
-                       last=short_date(deadline.last_allowed_day))
+        return deadline_and_last_day(deadline)
     return gettext("until the end of %(day)s", day=short_date(deadline.day))
 
 

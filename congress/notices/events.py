@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from congress.accounts.models import CITY_ROLES, UNIT_ROLES, User
+from congress.accounts.models import User
 from congress.clock import today, utcnow
 from congress.drafts.models import ApprovalException
 from congress.extensions import db
@@ -26,7 +26,7 @@ from workflows.documents import DOCUMENT_KINDS
 from workflows.rules import Action
 
 from .jobs import Audience
-from .models import Notification
+from .models import NOTICE_AUDIENCES, Notification
 
 #: session.info keys: (unit id, document kind) of the drafts moving their approval step in this
 #: transaction, and (step id, step version) of the step moves already told
@@ -40,7 +40,7 @@ def version_submitted(version, actor, note: str | None = None) -> None:
     """The unit submitted a draft version: tell the city (its approval step follows, untold)."""
     unit = version.unit
     _mark_draft_moves(unit.id, version.kind)
-    _tell(unit, CITY_ROLES, User.province_code == unit.province_code, actor, "submitted",
+    _tell(unit, User.province_code == unit.province_code, actor, "submitted",
           {**_draft_params(version), "note": note}, _queue_link(unit, f"approval-draft-{version.id}"))
 
 
@@ -51,7 +51,7 @@ def version_decided(version, actor) -> None:
     unit = version.unit
     _mark_draft_moves(unit.id, version.kind)
     verdict = "approve" if version.status == "approved" else "return"
-    _tell(unit, UNIT_ROLES, User.unit_id == unit.id, actor, "verdict",
+    _tell(unit, User.unit_id == unit.id, actor, "verdict",
           {**_draft_params(version), "verdict": verdict, "text": version.verdict_reason},
           f"/units/{unit.code}/drafts/{version.kind}#version-{version.number}")
 
@@ -81,10 +81,10 @@ def step_moved(step, action, actor) -> None:
     params = {**_unit_params(unit), "subject": "step", "step": step.key,
               "titles": {"vi": step_def.title_vi, "en": step_def.title_en}}
     if action is Action.SUBMIT:
-        _tell(unit, CITY_ROLES, User.province_code == unit.province_code, actor, "submitted",
+        _tell(unit, User.province_code == unit.province_code, actor, "submitted",
               {**params, "note": step.note}, _queue_link(unit, f"approval-{step.id}"))
     else:
-        _tell(unit, UNIT_ROLES, User.unit_id == unit.id, actor, "verdict",
+        _tell(unit, User.unit_id == unit.id, actor, "verdict",
               {**params, "verdict": STEP_VERDICTS[action], "text": step.reason if action is Action.RETURN else None},
               f"/units/{unit.code}#step-{step.key}")
 
@@ -121,9 +121,9 @@ def _queue_link(unit, anchor: str) -> str:
     return f"/dashboard?province={unit.province_code}#{anchor}"
 
 
-def _tell(unit, roles, where, actor, kind: str, params: dict, link: str) -> list[Notification]:
-    """One notification of ``kind`` to each active user of ``roles`` selected by ``where`` but the actor."""
-    audience = Audience(roles, where)
+def _tell(unit, where, actor, kind: str, params: dict, link: str) -> list[Notification]:
+    """One notification of ``kind`` to each active user of its audience selected by ``where`` but the actor."""
+    audience = Audience(NOTICE_AUDIENCES[kind], where)
     made = []
     for user in audience.users:
         if user.id == getattr(actor, "id", None):

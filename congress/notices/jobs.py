@@ -35,7 +35,7 @@ from workflows.readiness import Risk, task_summary
 from workflows.rules import FINISHED, State
 
 from . import mail
-from .models import NoticeAddress, NoticeLedger, NoticePreference, Notification, ReadinessSnapshot
+from .models import NoticeAddress, NoticeLedger, NoticePreference, Notification, ReadinessSnapshot, audience_of
 
 FINISHED_VALUES = tuple(s.value for s in FINISHED)
 #: the nightly snapshot is taken at this local time; a run before it records the previous day
@@ -202,7 +202,8 @@ def _open_unit_steps(due_matches: Callable) -> list[OpenStep]:
 
 
 def _step_params(step: OpenStep, today: date) -> dict:
-    return {"unit_code": step.unit.code, "unit_name": step.unit.name, "step": step.key, "titles": step.titles,
+    return {"unit_code": step.unit.code, "unit_name": step.unit.name, "step_id": step.step_id, "step": step.key,
+            "titles": step.titles,
             "last_day": step.due_on.isoformat(), "due_kind": step.due_kind,
             "days_left": (step.due_on - today).days}
 
@@ -232,7 +233,7 @@ def send_reminders(now: datetime | None = None) -> JobResult:
         result.skipped = "not_working_day"
         return result
     offsets = current_app.config["NOTICES_REMINDER_DAYS"]
-    audience = Audience(UNIT_ROLES)
+    audience = Audience(audience_of("due_soon", "overdue"))
     horizon = next_working_day(day, calendar) + timedelta(days=max(offsets, default=0))
     for step in _open_unit_steps(lambda due_on: due_on <= horizon):
         users = audience.by_unit.get(step.unit.id, [])
@@ -266,7 +267,7 @@ def send_city_alerts(now: datetime | None = None) -> JobResult:
         result.skipped = "not_working_day"
         return result
     threshold = current_app.config["NOTICES_CITY_ALERT_DAYS"]
-    audience = Audience(CITY_ROLES)
+    audience = Audience(audience_of("city_alert"))
     late: dict[int, list[OpenStep]] = defaultdict(list)
     for step in _open_unit_steps(lambda due_on: due_on < day - timedelta(days=threshold)):
         late[step.unit.id].append(step)
@@ -337,7 +338,7 @@ def send_digests(now: datetime | None = None) -> JobResult:
     for step in _open_unit_steps(lambda due_on: due_on <= following):
         open_by_unit[step.unit.id].append(step)
     definitions = {v.id: v.definition() for v in db.session.execute(db.select(WorkflowVersion)).scalars()}
-    audience = Audience((*UNIT_ROLES, *CITY_ROLES))
+    audience = Audience(audience_of("digest"))
     by_province: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         unit_open = open_by_unit.get(row.unit.id, [])
@@ -387,21 +388,44 @@ def record_readiness(now: datetime | None = None) -> JobResult:
     now = _local(now)
     day = snapshot_day(now)
     result = JobResult("snapshots", day)
-    recorded_at = utcnow()
-    values = [{"unit_id": row.unit.id, "day": day, "percent": row.readiness.percent,
-               "steps_done": row.readiness.steps_done, "steps_total": row.readiness.steps_total,
-               "overdue": len(row.readiness.overdue), "branches_held": row.readiness.branches_held,
-               "branches_total": row.readiness.branches_total, "risk": row.readiness.risk.value,
-               "projected_finish": row.readiness.projected_finish, "recorded_at": recorded_at}
-              for row in queries.readiness_rows(None, as_of=day)]
-    # one statement for every unit (in slices that keep under SQLite's limit on parameters)
+    result.created = _insert_snapshots(_snapshot_values(queries.readiness_rows(None, as_of=day), day, utcnow()))
+    db.session.commit()
+    return result
+
+
+def record_past_nights(province_codes: set[str] | None, days: list[date]) -> int:
+    """The snapshots of nights gone by, as the nightly job would have recorded them then (at
+    SNAPSHOT_TIME): each day's readiness rebuilt from the audit log, read once for all the days
+    (the demo's history); nights already recorded are kept. Not committed. Returns the rows added."""
+    values = []
+    for day, rows in queries.readiness_by_night(province_codes, days):
+        values += _snapshot_values(rows, day, datetime.combine(day, SNAPSHOT_TIME, tzinfo=LOCAL_TZ).astimezone(UTC))
+    count = sa.select(sa.func.count(ReadinessSnapshot.id))
+    before = db.session.execute(count).scalar_one()
+    if values:  # many rows, one statement executed for each (compiled once)
+        db.session.execute(_insert(ReadinessSnapshot).on_conflict_do_nothing(index_elements=["unit_id", "day"]),
+                           values)
+    return db.session.execute(count).scalar_one() - before
+
+
+def _snapshot_values(rows: Iterable, day: date, recorded_at: datetime) -> list[dict]:
+    return [{"unit_id": row.unit.id, "day": day, "percent": row.readiness.percent,
+             "steps_done": row.readiness.steps_done, "steps_total": row.readiness.steps_total,
+             "overdue": len(row.readiness.overdue), "branches_held": row.readiness.branches_held,
+             "branches_total": row.readiness.branches_total, "risk": row.readiness.risk.value,
+             "projected_finish": row.readiness.projected_finish, "recorded_at": recorded_at}
+            for row in rows]
+
+
+def _insert_snapshots(values: list[dict]) -> int:
+    """One statement for every unit (in slices that keep under SQLite's limit on parameters)."""
+    created = 0
     for start in range(0, len(values), SNAPSHOT_SLICE):
         inserted = db.session.execute(
             _insert(ReadinessSnapshot).values(values[start:start + SNAPSHOT_SLICE])
             .on_conflict_do_nothing(index_elements=["unit_id", "day"]).returning(ReadinessSnapshot.id)).all()
-        result.created += len(inserted)
-    db.session.commit()
-    return result
+        created += len(inserted)
+    return created
 
 
 #: the jobs by their stable ids

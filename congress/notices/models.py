@@ -8,13 +8,32 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from congress.accounts.models import CITY_ROLES, UNIT_ROLES
 from congress.extensions import db
 
 #: What a notification is about; users choose in-app and e-mail per kind.
 #: "submitted": a unit submitted to the city (to the city); "verdict": the city approved or returned it
 #: (to the unit)
 NOTICE_KINDS = ("due_soon", "overdue", "city_alert", "digest", "submitted", "verdict")
+#: Who receives each kind: the jobs and the approval loop send a kind to these roles only, and the
+#: settings offer each role the kinds it can receive (the one place that says so)
+NOTICE_AUDIENCES: dict[str, tuple[str, ...]] = {
+    "due_soon": UNIT_ROLES, "overdue": UNIT_ROLES, "city_alert": CITY_ROLES,
+    "digest": (*UNIT_ROLES, *CITY_ROLES), "submitted": CITY_ROLES, "verdict": UNIT_ROLES,
+}
+#: kinds about one step of a unit, settled when that step is finished
+REMINDER_KINDS = ("due_soon", "overdue")
 EMAIL_STATES = ("pending", "sent", "failed")
+
+
+def audience_of(*kinds: str) -> tuple[str, ...]:
+    """The roles that receive any of ``kinds``."""
+    return tuple(dict.fromkeys(role for kind in kinds for role in NOTICE_AUDIENCES[kind]))
+
+
+def kinds_for(role: str) -> tuple[str, ...]:
+    """The kinds a user of ``role`` can receive, in the order of NOTICE_KINDS."""
+    return tuple(kind for kind in NOTICE_KINDS if role in NOTICE_AUDIENCES[kind])
 
 
 class Notification(db.Model):

@@ -11,10 +11,35 @@ from congress.errors import NotFound, Unprocessable
 from congress.extensions import db
 
 from .messages import NOTICE_MESSAGES  # noqa: F401  (registers the messages)
-from .models import NOTICE_KINDS, NoticeAddress, NoticePreference, Notification
+from .models import NOTICE_KINDS, REMINDER_KINDS, NoticeAddress, NoticePreference, Notification
 
 EMAIL_PATTERN = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 EMAIL_LIMIT = 200
+
+
+def finished_step_state():
+    """The state of the step a reminder is about when that step is finished now (done, not
+    applicable), else NULL: a correlated subquery of Notification, the one rule of a settled reminder.
+
+    Its step is ``params.step_id``; a reminder made before step ids were kept names its unit's step
+    by key."""
+    from congress.progress.models import Preparation, Step
+    from workflows.rules import FINISHED
+
+    step_id = Notification.params["step_id"].as_integer()
+    return (sa.select(Step.state)
+            .join(Preparation, Preparation.id == Step.preparation_id)
+            .where(Notification.kind.in_(REMINDER_KINDS), Step.state.in_(tuple(s.value for s in FINISHED)),
+                   sa.or_(Step.id == step_id,
+                          sa.and_(step_id.is_(None), Step.branch_id.is_(None),
+                                  Preparation.unit_id == Notification.unit_id,
+                                  Step.key == Notification.params["step"].as_string())))
+            .correlate(Notification).limit(1).scalar_subquery())
+
+
+def settled():
+    """A reminder whose step is finished now: nothing is left to do, so it is not counted unread."""
+    return finished_step_state().is_not(None)
 
 
 def own_notification(user, notification_id: int) -> Notification:
@@ -41,7 +66,8 @@ def mark_all_read(user) -> int:
 def unread_count(user) -> int:
     return db.session.execute(
         sa.select(sa.func.count(Notification.id))
-        .where(Notification.user_id == user.id, Notification.in_app.is_(True), Notification.read_at.is_(None))
+        .where(Notification.user_id == user.id, Notification.in_app.is_(True), Notification.read_at.is_(None),
+               sa.not_(settled()))
     ).scalar_one()
 
 

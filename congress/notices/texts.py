@@ -5,13 +5,15 @@ same notice reads in Vietnamese or English.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from flask import render_template
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
-from congress.formatting import deadline_phrase, number, short_date
+from congress.formatting import deadline_and_last_day, deadline_phrase, number, short_date
+from congress.messages import STATE_LABELS
 from workflows.deadlines import Deadline
 
 from .models import Notification
@@ -41,9 +43,13 @@ def day_of(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def deadline_from(item: dict) -> Deadline:
+    return Deadline.from_last_day(day_of(item["last_day"]), item.get("due_kind") or "by")
+
+
 def deadline_of(item: dict) -> str:
     """"trước ngày 20/8/2025" from a step's last allowed day and its wording."""
-    return deadline_phrase(Deadline.from_last_day(day_of(item["last_day"]), item.get("due_kind") or "by"))
+    return deadline_phrase(deadline_from(item))
 
 
 def action_label(action: str) -> str:
@@ -73,13 +79,14 @@ def title(notification: Notification) -> str:
         step = title_of(p.get("titles"), p.get("step", ""))
         if p.get("days_left", 0) <= 0:
             return gettext("Last day today: %(step)s (%(unit)s)", step=step, unit=p["unit_name"])
-        return gettext("Due in %(days)s day(s): %(step)s (%(unit)s)", days=p["days_left"], step=step,
-                       unit=p["unit_name"])
+        return ngettext("Due in %(num)s day: %(step)s (%(unit)s)", "Due in %(num)s days: %(step)s (%(unit)s)",
+                        p["days_left"], step=step, unit=p["unit_name"])
     if notification.kind == "overdue":
         return gettext("Overdue: %(step)s (%(unit)s)", step=title_of(p.get("titles"), p.get("step", "")),
                        unit=p["unit_name"])
     if notification.kind == "city_alert":
-        return gettext("%(unit)s is %(days)s day(s) late", unit=p["unit_name"], days=p["days_late"])
+        return ngettext("%(unit)s is %(num)s day late", "%(unit)s is %(num)s days late", p["days_late"],
+                        unit=p["unit_name"])
     if notification.kind == "digest":
         day = short_date(day_of(p["day"]))
         if p.get("scope") == "province":
@@ -111,11 +118,12 @@ def summary(notification: Notification) -> str:
         if notification.kind == "overdue":
             return gettext("The step “%(step)s” was to be finished %(deadline)s and is not finished yet.",
                            step=step, deadline=deadline_of(p))
-        return gettext("The step “%(step)s” must be finished %(deadline)s (last allowed day: %(last)s).",
-                       step=step, deadline=deadline_of(p), last=short_date(day_of(p["last_day"])))
+        return gettext("The step “%(step)s” must be finished %(deadline)s.", step=step,
+                       deadline=deadline_and_last_day(deadline_from(p)))
     if notification.kind == "city_alert":
         steps = ", ".join(f"“{title_of(s.get('titles'), s['step'])}” ({deadline_of(s)})" for s in p["steps"])
-        return gettext("%(count)s step(s) overdue: %(steps)s.", count=p["count"], steps=steps)
+        return ngettext("%(num)s step overdue: %(steps)s.", "%(num)s steps overdue: %(steps)s.", p["count"],
+                        steps=steps)
     if notification.kind == "digest":
         if p.get("scope") == "province":
             tasks = p["tasks"]
@@ -125,19 +133,39 @@ def summary(notification: Notification) -> str:
                            done_percent=tasks["done_percent"], in_progress=number(tasks["in_progress"]),
                            in_progress_percent=tasks["in_progress_percent"], overdue=number(tasks["overdue"]),
                            overdue_percent=tasks["overdue_percent"])
-        return gettext("%(changes)s change(s) today, %(due)s step(s) due by %(next)s, %(overdue)s overdue.",
-                       changes=p["changes_count"], due=len(p["due"]), next=short_date(day_of(p["next_day"])),
-                       overdue=len(p["overdue"]))
+        return _unit_digest_line(p["changes_count"], len(p["due"]), short_date(day_of(p["next_day"])),
+                                 len(p["overdue"]))
     return ""
 
 
-def helpers() -> dict:
-    """What the notice templates use to put params into words."""
+def helpers(notifications: Iterable[Notification] = ()) -> dict:
+    """What the notice templates use to put params into words; ``person`` names the people of the
+    notifications shown (a digest's changes keep the actor's user name) by their display names,
+    looked up in one query."""
+    from congress.audit.words import people
+
+    person = people(c.get("actor") for n in notifications if n.kind == "digest"
+                    for c in (n.params or {}).get("changes") or ())
     return {"notice_title": title, "notice_summary": summary, "title_of": title_of, "deadline_of": deadline_of,
-            "day_of": day_of, "action_label": action_label, "risk_words": RISK_WORDS, "kind_labels": KIND_LABELS}
+            "day_of": day_of, "action_label": action_label, "risk_words": RISK_WORDS, "kind_labels": KIND_LABELS,
+            "person": person, "state_labels": STATE_LABELS}
 
 
 def email_text(notification: Notification, base_url: str) -> tuple[str, str]:
     """Subject and plain-text body of a notification's e-mail (in the current locale)."""
-    body = render_template("notices/email.txt", n=notification, base_url=base_url, **helpers())
+    body = render_template("notices/email.txt", n=notification, base_url=base_url, **helpers([notification]))
     return title(notification), body
+
+
+def _unit_digest_line(changes: int, due: int, next_day: str, overdue: int) -> str:
+    """"3 changes today; 2 steps due by 12/8/2025; none overdue.", each count in its own words."""
+    parts = [
+        ngettext("%(num)s change today", "%(num)s changes today", changes) if changes
+        else gettext("no change today"),
+        ngettext("%(num)s step due by %(day)s", "%(num)s steps due by %(day)s", due, day=next_day) if due
+        else gettext("no step due by %(day)s", day=next_day),
+        ngettext("%(num)s step overdue", "%(num)s steps overdue", overdue) if overdue
+        else gettext("no step overdue"),
+    ]
+    text = "; ".join(parts) + "."
+    return text[0].upper() + text[1:]

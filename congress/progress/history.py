@@ -26,7 +26,8 @@ number of units: today's steps, today's branches, the audit records since the da
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -173,9 +174,23 @@ def rebuild(preps: Iterable[Preparation], day: date, *, definitions: dict | None
 
     ``definitions``: the workflow definitions the caller already has, by workflow version id.
     """
+    return next(rebuild_nights(preps, [day], definitions=definitions, branch_steps=branch_steps))
+
+
+def rebuild_nights(preps: Iterable[Preparation], days: Iterable[date], *, definitions: dict | None = None,
+                   branch_steps: bool = False) -> Iterator[Past]:
+    """:func:`rebuild` for each of ``days``, latest first, reading the database once: today's rows
+    and the records since the earliest day, undone night by night (the nightly readiness of a past
+    stretch of days, e.g. the demo's history). The rows are shared: a day's :class:`Past` holds
+    until the next one is asked for."""
+    nights = sorted(set(days), reverse=True)
     preps = list(preps)
     if not preps:
-        return Past(day, [], {}, {}, {})
+        for day in nights:
+            yield Past(day, [], {}, {}, {})
+        return
+    if not nights:
+        return
     campaigns = {p.campaign_id: PastCampaign(p.campaign) for p in preps}
     past_preps = {p.id: PastPreparation(p, campaigns[p.campaign_id]) for p in preps}
     # a unit's records name its latest preparation (a unit is in one campaign per term)
@@ -195,66 +210,77 @@ def rebuild(preps: Iterable[Preparation], day: date, *, definitions: dict | None
     branch_step_of = {(branch_by_id[s.branch_id].code, s.key): s for s in branch_step_rows
                       if s.branch_id in branch_by_id}
     unit_codes = {p.unit_id: p.unit.code for p in preps}
-
-    cutoff = end_of_day(day)
     campaign_by_key = {f"{c.province_code}/{c.term}": c for c in campaigns.values()}
+
+    # the records after the earliest day, newest first, by the night after which they came (the
+    # latest night whose end they are not before); and when each step's lapse was first kept on
+    # record ("step.due_moved", whenever it was)
+    cutoffs = [end_of_day(day) for day in reversed(nights)]  # earliest first
+    undone_after: list[list[tuple]] = [[] for _ in nights]
+    lapsed_at: dict[tuple[str, str], datetime] = {}
+    for _id, at, action, entity, key, unit_id, _step_key, old, new in _records(
+            unit_ids, list(campaign_by_key), cutoffs[0]):
+        at = _utc(at)
+        if action == "step.due_moved":
+            owner_key = tuple(key.split("/", 1))
+            lapsed_at[owner_key] = min(at, lapsed_at.get(owner_key, at))
+        ended = bisect_right(cutoffs, at)  # the nights that ended before it
+        if ended:
+            undone_after[len(nights) - ended].append((action, entity, key, unit_id, old or {}, new))
     gone_branches: set[str] = set()
     gone_preps: set[int] = set()
-    lapsed_before: set[tuple[str, str]] = set()  # (owner code, step key) with a lapse kept by the day
-    for record in _records(unit_ids, list(campaign_by_key), cutoff):
-        _id, at, action, entity, key, unit_id, step_key, old, new = record
-        later = _utc(at) >= cutoff
-        if action == "step.due_moved" and not later:
-            lapsed_before.add(tuple(key.split("/", 1)))
-            continue
-        if not later:
-            continue  # of the records before the day only the "step.due_moved" ones are read
-        old = old or {}
-        if entity == "step":
-            owner, _, step_key = key.partition("/")
-            target = (unit_step_of.get((unit_id, step_key)) if owner == unit_codes.get(unit_id)
-                      else branch_step_of.get((owner, step_key)))
-            _undo(target, old, STEP_FIELDS)
-        elif entity == "branch":
-            branch = branch_of.get(key)
-            if action == "branch.add":
-                gone_branches.add(key)
-            else:
-                _undo(branch, old, BRANCH_FIELDS)
-        elif entity == "preparation":
-            prep = latest.get(unit_id)
-            if action == "preparation.create":
-                gone_preps.update(p.id for p in preps if p.unit_id == unit_id and (
-                    (new or {}).get("campaign") in (None, p.campaign.name_vi)))
-            elif prep is not None:
-                _undo(past_preps[prep.id], old, PREPARATION_FIELDS)
-        elif entity == "campaign":
-            _undo(campaign_by_key.get(key), old, CAMPAIGN_FIELDS)
+    for night, day in enumerate(nights):
+        cutoff = end_of_day(day)
+        for action, entity, key, unit_id, old, new in undone_after[night]:
+            if entity == "step":
+                owner, _, step_key = key.partition("/")
+                target = (unit_step_of.get((unit_id, step_key)) if owner == unit_codes.get(unit_id)
+                          else branch_step_of.get((owner, step_key)))
+                _undo(target, old, STEP_FIELDS)
+            elif entity == "branch":
+                if action == "branch.add":
+                    gone_branches.add(key)
+                else:
+                    _undo(branch_of.get(key), old, BRANCH_FIELDS)
+            elif entity == "preparation":
+                prep = latest.get(unit_id)
+                if action == "preparation.create":
+                    gone_preps.update(p.id for p in preps if p.unit_id == unit_id and (
+                        (new or {}).get("campaign") in (None, p.campaign.name_vi)))
+                elif prep is not None:
+                    _undo(past_preps[prep.id], old, PREPARATION_FIELDS)
+            elif entity == "campaign":
+                _undo(campaign_by_key.get(key), old, CAMPAIGN_FIELDS)
 
-    # the lapses kept on record after the day were not there yet
-    for (unit_id, step_key), step in unit_step_of.items():
-        if step.missed_due_on is not None and (unit_codes[unit_id], step_key) not in lapsed_before:
-            step.missed_due_on = step.missed_due_kind = None
-    for (code, step_key), step in branch_step_of.items():
-        if step.missed_due_on is not None and (code, step_key) not in lapsed_before:
-            step.missed_due_on = step.missed_due_kind = None
+        # what the day's picture changes on the undone rows, put back before the night before
+        more = night + 1 < len(nights)
+        kept_values = [(s, s.due_on, s.due_kind, s.missed_due_on, s.missed_due_kind)
+                       for s in (*steps, *branch_step_rows)] if more else []
+        # the lapses kept on record after the day were not there yet
+        for owned in (((unit_codes[u], k), s) for (u, k), s in unit_step_of.items()), branch_step_of.items():
+            for owner_key, step in owned:
+                if step.missed_due_on is not None and not (owner_key in lapsed_at and lapsed_at[owner_key] < cutoff):
+                    step.missed_due_on = step.missed_due_kind = None
 
-    alive = [b for b in branches if b.code not in gone_branches]
-    by_unit: dict[int, list[PastBranch]] = {}
-    for branch in alive:
-        by_unit.setdefault(branch.unit_id, []).append(branch)
-    kept = [past_preps[p.id] for p in preps if p.id not in gone_preps]
-    unit_steps: dict[int, list[PastStep]] = {}
-    for step in steps:
-        unit_steps.setdefault(step.preparation_id, []).append(step)
-    steps_by_branch: dict[int, list[PastStep]] = {}
-    alive_ids = {b.id for b in alive}
-    for step in branch_step_rows:
-        if step.branch_id in alive_ids:
-            steps_by_branch.setdefault(step.branch_id, []).append(step)
-    past = Past(day, kept, {p.id: unit_steps.get(p.id, []) for p in kept}, by_unit, steps_by_branch)
-    _refresh_due_dates(past, preps, definitions or {}, branch_steps)
-    return past
+        alive = [b for b in branches if b.code not in gone_branches]
+        by_unit: dict[int, list[PastBranch]] = {}
+        for branch in alive:
+            by_unit.setdefault(branch.unit_id, []).append(branch)
+        kept = [past_preps[p.id] for p in preps if p.id not in gone_preps]
+        unit_steps: dict[int, list[PastStep]] = {}
+        for step in steps:
+            unit_steps.setdefault(step.preparation_id, []).append(step)
+        steps_by_branch: dict[int, list[PastStep]] = {}
+        alive_ids = {b.id for b in alive}
+        for step in branch_step_rows:
+            if step.branch_id in alive_ids:
+                steps_by_branch.setdefault(step.branch_id, []).append(step)
+        past = Past(day, kept, {p.id: unit_steps.get(p.id, []) for p in kept}, by_unit, steps_by_branch)
+        _refresh_due_dates(past, preps, definitions or {}, branch_steps)
+        yield past
+        for step, due_on, due_kind, missed_on, missed_kind in kept_values:
+            step.due_on, step.due_kind = due_on, due_kind
+            step.missed_due_on, step.missed_due_kind = missed_on, missed_kind
 
 
 def _undo(target, old: dict, fields: tuple[str, ...]) -> None:

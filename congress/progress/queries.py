@@ -157,9 +157,25 @@ def _facts_row(step) -> tuple:
 
 def _past_rows(preps: list[Preparation], definitions: dict, day: date) -> list[UnitRow]:
     """Readiness at the end of a past day, from the rows rebuilt as they were then."""
-    past = history.rebuild(preps, day, definitions=definitions)
+    return _rows_of(history.rebuild(preps, day, definitions=definitions), definitions)
+
+
+def _rows_of(past: history.Past, definitions: dict) -> list[UnitRow]:
     steps_by_prep = {prep_id: [_facts_row(s) for s in steps] for prep_id, steps in past.unit_steps.items()}
-    return _unit_rows(past.preparations, definitions, steps_by_prep, past.branch_counts(), day)
+    return _unit_rows(past.preparations, definitions, steps_by_prep, past.branch_counts(), past.day)
+
+
+def readiness_by_night(province_codes: set[str] | None, days: list[date]) -> Iterator[tuple[date, list[UnitRow]]]:
+    """(day, readiness rows) for each of ``days``, as readiness_rows(as_of=day) gives them, latest
+    first: the past days rebuilt from one read of the audit log (history.rebuild_nights)."""
+    now = today()
+    for day in sorted({d for d in days if d >= now}, reverse=True):
+        yield day, readiness_rows(province_codes, as_of=day)
+    past_days = [d for d in days if d < now]
+    preps = _preparations(province_codes, None, None) if past_days else []
+    definitions = _definitions({p.workflow_version_id for p in preps}) if preps else {}
+    for past in history.rebuild_nights(preps, past_days, definitions=definitions):
+        yield past.day, _rows_of(past, definitions)
 
 
 @dataclass(frozen=True)

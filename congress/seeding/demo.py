@@ -38,7 +38,7 @@ from congress.accounts.models import User
 from congress.accounts.operations import add_user
 from congress.audit.models import AuditRecord
 from congress.audit.operations import changed_fields
-from congress.clock import fixed_day, today, utcnow
+from congress.clock import fixed_day, local_now, today, utcnow
 from congress.drafts import storage
 from congress.drafts.messages import AUDIENCE_VI
 from congress.drafts.models import (
@@ -1337,11 +1337,28 @@ def seed_demo(province_codes: list[str], campaigns: dict[str, Campaign], report,
     accounts = ensure_accounts(province_codes, report, actor,
                                local_time(first_day, ACCOUNTS_MADE_AT, history_ceiling()))
     totals = {"units": 0, "branches": 0, "records": 0}
+    seeded = set()
     for code in province_codes:
-        _seed_province(code, campaigns[code], accounts, now, report, actor, totals)
+        if _seed_province(code, campaigns[code], accounts, now, report, actor, totals):
+            seeded.add(code)
+    nights = _record_nights(seeded, min((campaigns[code].starts_on for code in seeded), default=now), now)
     if totals["units"]:
         report.notes.append(f"demo: {totals['units']} units, +{totals['branches']} branches, "
-                            f"+{totals['records']} history records, progress as of {now.isoformat()}")
+                            f"+{totals['records']} history records, +{nights} readiness snapshots, "
+                            f"progress as of {now.isoformat()}")
+
+
+def _record_nights(province_codes: set[str], first: date, now: date) -> int:
+    """The nightly readiness snapshots of the demo's history, from the campaign's first night to
+    the reference day's (on the real date: to the last night gone by), each rebuilt from the
+    audit log the demo wrote, as the nightly job would have recorded them."""
+    from congress.notices.jobs import record_past_nights, snapshot_day
+
+    if not province_codes:
+        return 0
+    last = now if fixed_day() else snapshot_day(local_now())
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return record_past_nights(province_codes, days)
 
 
 @dataclass
@@ -1356,7 +1373,8 @@ class UnitPlan:
 
 
 def _seed_province(province_code: str, campaign: Campaign, accounts: Accounts, now: date, report, actor,
-                   totals: dict) -> None:
+                   totals: dict) -> bool:
+    """The demo's story in the province's units that have none yet; False when there were none."""
     units = list(db.session.execute(db.select(Unit).filter_by(province_code=province_code)
                                     .order_by(Unit.code)).scalars())
     with_branches = set(db.session.execute(sa.select(Branch.unit_id).distinct().where(
@@ -1373,7 +1391,7 @@ def _seed_province(province_code: str, campaign: Campaign, accounts: Accounts, n
         report.notes.append(f"demo: {left} units of province {province_code} have progress but no branches; "
                             f"left as they are")
     if not chosen:
-        return
+        return False
     versions = (current_version(campaign.unit_workflow), current_version(campaign.branch_workflow))
     pilot = pilot_of(province_code, units)
     formers = _former_names([u.id for u in chosen])
@@ -1401,6 +1419,7 @@ def _seed_province(province_code: str, campaign: Campaign, accounts: Accounts, n
     totals["units"] += len(plans)
     totals["branches"] += sum(len(p.branches) for p in plans)
     totals["records"] += len(records)
+    return True
 
 
 def _plan_unit(unit: Unit, prep: Preparation | None, campaign: Campaign, versions, pilot: tuple[str, date],

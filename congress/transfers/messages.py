@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from congress.messages import MESSAGES
+from congress.messages import MESSAGES, _n
 
 TRANSFER_MESSAGES = {
     "import_forbidden": _l("Your role does not allow importing this kind of list."),
@@ -35,8 +35,9 @@ TRANSFER_MESSAGES = {
                                 "changed: upload the file again."),
     "import_apply_stopped": _l("Applying the import stopped (the server was restarted). Nothing was "
                                "changed: confirm it again."),
-    "import_has_errors": _l("%(count)s row(s) have errors: correct the file and upload it again. Nothing "
-                            "was changed."),
+    "import_has_errors": _n("%(count)s row has errors: correct the file and upload it again. Nothing was "
+                            "changed.", "%(count)s rows have errors: correct the file and upload it again. "
+                            "Nothing was changed."),
     "import_stale": _l("The data changed after the preview (row %(row)s, %(target)s): upload the file again "
                        "to see a new preview. Nothing was changed."),
     "import_row_refused": _l("Row %(row)s cannot be applied: %(reason)s Nothing was changed."),
@@ -62,9 +63,11 @@ TRANSFER_MESSAGES = {
                                         "%(completed_on)s."),
     "import_redates_completed_step": _l("Importing this moves the completion of “%(step)s” of %(unit_name)s from "
                                         "%(completed_on)s to %(new_on)s."),
-    "import_completed_changes_unconfirmed": _l("This import reopens or re-dates %(count)s completed step(s), "
-                                               "named in the preview: tick the box that accepts it to confirm. "
-                                               "Nothing was changed."),
+    "import_completed_changes_unconfirmed": _n(
+        "This import reopens or re-dates %(count)s completed step, named in the preview: tick the box that "
+        "accepts it to confirm. Nothing was changed.",
+        "This import reopens or re-dates %(count)s completed steps, named in the preview: tick the box that "
+        "accepts it to confirm. Nothing was changed."),
     "import_completed_changes_differ": _l("The completed steps this import reopens or re-dates are no longer those "
                                           "of the preview (%(count)s now, %(foreseen)s then): upload the file again "
                                           "to see a new preview. Nothing was changed."),

@@ -8,12 +8,13 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import HTTPException
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from congress.accounts import operations as account_ops
 from congress.accounts import permissions
-from congress.accounts.models import User
+from congress.accounts.models import User, find_by_username
 from congress.audit.operations import record
 from congress.errors import OperationError
 from congress.extensions import db, limiter
@@ -50,8 +51,7 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        user = db.session.execute(
-            db.select(User).filter_by(username=form.username.data.strip())).scalar_one_or_none()
+        user = find_by_username(form.username.data)
         try:
             account_ops.login_attempt(user, form.password.data,
                                       attempts=current_app.config["LOGIN_LOCKOUT_ATTEMPTS"],
@@ -196,6 +196,28 @@ def set_language(code: str):
     return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
 
 
+def language_return() -> str:
+    """Where the language switch brings the reader back: this page; for a page answered to a form
+    (a POST address, which a GET answers 405 and a reload posts again), the page the form was on."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and _answers_get(referrer.path):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return request.path if _answers_get(request.path) else url_for("web.home")
+
+
+def _answers_get(path: str) -> bool:
+    try:
+        current_app.url_map.bind(request.host).match(path, method="GET")
+    except HTTPException:
+        return False
+    return True
+
+
+web.add_app_template_global(language_return, "language_return")
+
+
 @web.get("/")
 @login_required
 def home():
@@ -208,3 +230,9 @@ def home():
 @web.get("/healthz")
 def health():
     return {"status": "ok"}
+
+
+@web.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links: send them to the SVG icon."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)

@@ -19,6 +19,9 @@ WIDTH, HEIGHT = 480, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 46, 34
 #: at most this many labels on the horizontal axis, so they never overlap
 MAX_X_LABELS = 9
+#: a label's width per character, and the least gap between two labels, in the chart's units (at the
+#: largest font the charts are drawn in, 15px on a phone)
+LABEL_CHAR_WIDTH, LABEL_GAP = 8.5, 10
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,19 @@ def _thin(days: list[date]) -> list[date]:
     return days[::every]
 
 
+def _day_ticks(scale: DayScale) -> tuple[Tick, ...]:
+    return _fitting([Tick(scale.x(d), day_month(d)) for d in _thin(scale.mondays())])
+
+
+def _fitting(ticks: list[Tick]) -> tuple[Tick, ...]:
+    """Evenly spaced labels, as many as fit side by side ("11 Aug" is longer than "11/8")."""
+    if len(ticks) < 2:
+        return tuple(ticks)
+    room = ticks[1].at - ticks[0].at
+    widest = max(len(t.label) for t in ticks) * LABEL_CHAR_WIDTH + LABEL_GAP
+    return tuple(ticks[::math.ceil(widest / room) if room > 0 else 1])
+
+
 def _y_ticks(maximum: int, whole: int) -> tuple[Tick, ...]:
     """Round values, leaving out one too close to the line of the whole (its label is there)."""
     gap = 0.08 * maximum
@@ -152,7 +168,7 @@ def progress_chart(points: list[DayPoint], *, assigned: int, deadline: Deadline,
             "%(done)s of %(assigned)s tasks assigned (%(share)s%%). Deadline: %(deadline)s.",
             first=day_month(points[0].day), last=day_month(final.day), done=number(final.total),
             assigned=number(assigned), share=share, deadline=deadline_phrase(deadline)),
-        x_ticks=tuple(Tick(scale.x(d), day_month(d)) for d in _thin(scale.mondays())),
+        x_ticks=_day_ticks(scale),
         y_ticks=_y_ticks(maximum, assigned),
         target=Tick(y_of(assigned, maximum), gettext("%(count)s tasks assigned", count=number(assigned))),
         line=line, area=area, markers=_markers(scale, deadline, today),
@@ -190,7 +206,7 @@ def branches_chart(weeks: list[WeekPoint], *, total: int, deadline: Deadline, to
             "branches (%(share)s%%) by %(day)s. Deadline: %(deadline)s.",
             held=number(held), total=number(total), share=round(100 * held / total) if total else 0,
             day=day_month(min(today, weeks[-1].last)), deadline=deadline_phrase(deadline)),
-        x_ticks=tuple(Tick(scale.x(w.first, 3.5), day_month(w.first)) for w in _thin_weeks(weeks)),
+        x_ticks=_fitting([Tick(scale.x(w.first, 3.5), day_month(w.first)) for w in _thin_weeks(weeks)]),
         y_ticks=_y_ticks(maximum, total),
         target=Tick(y_of(total, maximum), gettext("%(count)s branches", count=number(total))),
         rects=tuple(rects), markers=_markers(scale, deadline, today),
@@ -234,7 +250,9 @@ def readiness_chart(days: list[ReadinessDay], *, deadline: Deadline, today: date
     recorded_days = [d for d in days if d.recorded is not None]
     recorded = " ".join(f"{scale.x(d.day)},{y_of(d.recorded, 100)}" for d in recorded_days)
     final = days[-1]
-    derived_words = gettext("tasks done, share of those assigned (from the history of changes)")
+    # the legend says why the two differ: readiness weighs the steps, the tasks count them alike
+    derived_words = gettext("tasks done, share of those assigned (from the history of changes): every step "
+                            "counts as one task, large or small, over all the units together")
     if recorded_days:
         description = gettext(
             "Average readiness of the province's units as recorded every night from %(first)s: %(recorded)s%% "
@@ -250,12 +268,14 @@ def readiness_chart(days: list[ReadinessDay], *, deadline: Deadline, today: date
     legend = [("derived", derived_words)]
     if recorded_days:
         series.append(Series("recorded", recorded))
-        legend.insert(0, ("recorded", gettext("average readiness recorded each night")))
+        legend.insert(0, ("recorded", gettext(
+            "average readiness recorded each night: each step counts by its share of the work (the political "
+            "report weighs more than a small step), and the units' readiness is averaged")))
     return Chart(
         key="readiness-chart",
         title=gettext("Readiness over time"),
         description=description,
-        x_ticks=tuple(Tick(scale.x(d), day_month(d)) for d in _thin(scale.mondays())),
+        x_ticks=_day_ticks(scale),
         y_ticks=tuple(Tick(y_of(v, 100), f"{v}%") for v in (0, 25, 50, 75)),
         target=Tick(y_of(100, 100), gettext("%(percent)s%% ready", percent=100)),
         series=tuple(series), markers=_markers(scale, deadline, today), legend=tuple(legend))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, get_template_attribute, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 
 from congress.accounts import permissions
 from congress.audit.models import AuditRecord
+from congress.audit.words import people
 from congress.clock import today
 from congress.dashboard.matrix import (
     DUE_SOON_DAYS,
@@ -58,10 +59,12 @@ from .forms import StepActionForm
 
 #: the two verdicts the city gives on a submission
 DECISIONS = {"approve": Action.APPROVE, "return": Action.RETURN}
-#: the icon of each state in the matrix's cells and its legend
-CELL_ICONS = {"not_started": "○", "in_progress": "◐", "submitted": "⇪", "approved": "✓", "done": "✔",
-              "not_applicable": "–"}
 KIND_LABELS = {"xa": _l("Commune (xã)"), "phuong": _l("Ward (phường)"), "dac_khu": _l("Special zone (đặc khu)")}
+
+
+def state_icons() -> dict[str, Markup]:
+    """The icon of each state (the matrix's cells and legend): the pages' own, templates/_macros.html."""
+    return {key: Markup(value) for key, value in get_template_attribute("_macros.html", "STATE_ICONS").items()}
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ def _campaign_context(overview: queries.ProvinceOverview, province_code: str, fa
     matrix = build_matrix(overview.rows, definition, params, now)
     return {
         "definition": definition, "params": params, "link": link,
-        "matrix": matrix, "matrix_cells": matrix_cells(matrix), "cell_icons": CELL_ICONS,
+        "matrix": matrix, "matrix_cells": matrix_cells(matrix), "cell_icons": state_icons(),
         "overdue": overdue_items(overview.rows, definition, now),
         "due_soon": due_soon(overview.rows, definition, now),
         "week_ahead": timedelta(days=DUE_SOON_DAYS - 1),
@@ -201,6 +204,7 @@ def matrix_cells(matrix: Matrix) -> list[Markup]:
     no_step = Markup('"><span title="{}">·</span></td>').format(Markup(gettext("no such step")))
     # (HTML before the unit's address, after it), as escaped text, per column, step, state, overdue
     pieces: dict[tuple, tuple[str, str]] = {}
+    icons = state_icons()
 
     def piece(column, cell) -> tuple[str, str]:
         edge = " ps" if column.starts_phase else ""
@@ -210,7 +214,7 @@ def matrix_cells(matrix: Matrix) -> list[Markup]:
             cell.state.value, " c-overdue" if cell.overdue else "", edge)
         after = Markup('#step-{}" title="{}{}"><i aria-hidden="true">{}</i></a></td>').format(
             cell.key, labels[cell.state], overdue_words if cell.overdue else "",
-            "⚠" if cell.overdue else CELL_ICONS[cell.state.value])
+            "⚠" if cell.overdue else icons[cell.state.value])
         return str(before), str(after)
 
     columns = matrix.columns
@@ -436,5 +440,6 @@ def conflict_page(step: Step, title: str, tried: Action):
     if step.state == "submitted":
         offered = UnitFacts(step.preparation, on=now).offered(current_user, step)
         forms = {a.value: _decision_form(step, a, now) for a in DECISIONS.values() if a in offered}
+    who = people([last.actor])(last.actor) if last is not None else None
     return render_template("dashboard/conflict.html", step=step, unit=unit, title=title, tried=tried,
-                           last=last, forms=forms, today=now, kept_args=_kept_args()), 409
+                           last=last, who=who, forms=forms, today=now, kept_args=_kept_args()), 409

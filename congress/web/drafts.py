@@ -7,14 +7,12 @@ is written. Every write goes through congress.drafts.operations and is committed
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 
 from congress.accounts import permissions
-from congress.audit import words as record_words
 from congress.clock import today
 from congress.drafts import diff, operations, storage
 from congress.drafts import queries as drafts
@@ -34,6 +32,7 @@ from workflows.documents import DOCUMENT_KINDS
 
 from . import web
 from .common import preparation_or_404, readable_unit
+from .forms import RoundDatesForm
 
 
 @dataclass(frozen=True)
@@ -82,10 +81,20 @@ def drafts_index(code: str):
     return index_page(unit)
 
 
-def kind_page(unit: Unit, kind: str, *, status: int = 200, problem: Problem | None = None):
+def kind_page(unit: Unit, kind: str, *, status: int = 200, problem: Problem | None = None,
+              refused_round: RoundDatesForm | None = None):
     versions = drafts.versions(unit, kind)
+
+    def round_form(number: int) -> RoundDatesForm:
+        """The form of a new comment round on draft ``number``: the refused one as it was sent."""
+        if refused_round is not None and refused_round.number == number:
+            return refused_round
+        return RoundDatesForm(number=number, data={"starts_on": today()})
+
+    submittable = {v.number for v in versions if operations.submission_refusal(v, versions) is None}
     return render_template("drafts/kind.html", kind=kind, versions=versions, stage=drafts.stages(unit)[kind],
-                           today=today(), problem=problem, **_common(unit)), status
+                           submittable=submittable,
+                           round_form=round_form, problem=problem, **_common(unit)), status
 
 
 @web.get("/units/<code>/drafts/<kind>")
@@ -225,15 +234,6 @@ def review_draft(code: str, kind: str, number: int):
     return redirect(url_for("web.drafts_kind", code=unit.code, kind=kind, _anchor=f"version-{number}"))
 
 
-def _form_date(name: str) -> date:
-    value = request.form.get(name, "")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Unprocessable("invalid_field", {"field": record_words.field_label(name),
-                                              "problem": gettext("a date")}) from None
-
-
 @web.post("/units/<code>/drafts/<kind>/<int:number>/rounds")
 @login_required
 @idempotent
@@ -241,12 +241,17 @@ def open_round(code: str, kind: str, number: int):
     unit = readable_unit(code)
     preparation_or_404(unit)
     version = drafts.version_or_404(unit, drafts.kind_or_404(kind), number)
+    form = RoundDatesForm(request.form, number=number)
+    if not form.validate():
+        problem = Problem(gettext("The comment round was not opened: %(reason)s", reason=" ".join(form.problems())),
+                          f"round-{number}")
+        return kind_page(unit, kind, status=422, problem=problem, refused_round=form)
     try:
         found = operations.open_round(version, audiences=request.form.getlist("audiences"),
-                                      starts_on=_form_date("starts_on"), ends_on=_form_date("ends_on"),
-                                      actor=current_user)
+                                      starts_on=form.starts_on.data, ends_on=form.ends_on.data, actor=current_user)
     except OperationError as exc:
-        return kind_page(unit, kind, status=exc.status, problem=_problem(exc, f"round-{number}"))
+        return kind_page(unit, kind, status=exc.status, problem=_problem(exc, f"round-{number}"),
+                         refused_round=form)
     db.session.commit()
     flash(gettext("The comment round was opened."), "success")
     return redirect(url_for("web.drafts_round", code=unit.code, round_id=found.id))

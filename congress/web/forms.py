@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
@@ -58,16 +59,23 @@ def clean(value):
     return clean_text(value) if isinstance(value, str) else value
 
 
+def field_problem(field, problem: str) -> str:
+    """A field's refusal as the page shows it, named by the field's label ("As of: ...")."""
+    return gettext("%(field)s: %(problem)s", field=field.label.text, problem=problem)
+
+
 class DayField(StringField):
-    """A date written the Vietnamese way, 20/8/2025 (2025-08-20 is accepted too).
+    """The one date input of the pages: written the Vietnamese way, 20/8/2025, in both languages
+    (2025-08-20 is accepted too), shown pre-filled the same way.
 
     A text input rather than type=date: a browser shows a date input in its own locale, and an
-    office browser set to English would show and expect 08/20/2025.
+    office browser set to English would show and expect 08/20/2025. No pattern either: the
+    browser would refuse in its own language, where the page names the field in the page's.
     """
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("render_kw", {"placeholder": _l("day/month/year"), "autocomplete": "off",
-                                        "size": 10, "maxlength": 20, "class": "day"})
+                                        "inputmode": "numeric", "size": 10, "maxlength": 20, "class": "day"})
         super().__init__(label, validators, **kwargs)
 
     def _value(self) -> str:
@@ -82,8 +90,9 @@ class DayField(StringField):
         try:
             self.data = parse_day(valuelist[0])
         except ValueError:
-            raise ValueError(_l("“%(value)s” is not a date: write it as day/month/year, e.g. 20/8/2025.",
-                                value=valuelist[0][:20])) from None
+            raise ValueError(field_problem(self, gettext(
+                "“%(value)s” is not a date: write it as day/month/year, e.g. 20/8/2025.",
+                value=valuelist[0][:20]))) from None
 
 
 class WholeNumberField(StringField):
@@ -151,7 +160,8 @@ class StepActionForm(KeyedForm):
     """One action on one step. Prefixed with "<step>-<action>" so a page can hold many."""
     version = VersionField()
     on = DayField(_l("Date"), validators=[Optional()])
-    note = TextAreaField(_l("Note"), filters=[clean], validators=[Optional(), too_long(NOTE_LIMIT)])
+    note = TextAreaField(_l("Note"), filters=[clean], validators=[Optional(), too_long(NOTE_LIMIT)],
+                         render_kw={"maxlength": NOTE_LIMIT})
 
 
 # --- the unit's dates ----------------------------------------------------------------------
@@ -165,7 +175,7 @@ class DeadlineForm(KeyedForm):
     #: a deadline already passed is set only with this ticked and a reason (progress/accountability.py)
     confirm = BooleanField(_l("I confirm a deadline that has already passed"))
     reason = TextAreaField(_l("Reason for the confirmation"), filters=[clean],
-                           validators=[Optional(), too_long(REASON_LIMIT)])
+                           validators=[Optional(), too_long(REASON_LIMIT)], render_kw={"maxlength": REASON_LIMIT})
 
 
 class CongressDateForm(KeyedForm):
@@ -175,7 +185,7 @@ class CongressDateForm(KeyedForm):
     #: a date after the unit's deadline: the city ticks this and gives the reason
     confirm = BooleanField(_l("I confirm a congress date after the unit's deadline"))
     reason = TextAreaField(_l("Reason for the confirmation"), filters=[clean],
-                           validators=[Optional(), too_long(REASON_LIMIT)])
+                           validators=[Optional(), too_long(REASON_LIMIT)], render_kw={"maxlength": REASON_LIMIT})
 
 
 class SignersForm(KeyedForm):
@@ -252,3 +262,25 @@ class AddBranchForm(KeyedForm):
     def fields_for_operation(self) -> dict:
         return {"name": self.name.data, "kind": self.kind.data, "secretary": self.secretary.data,
                 "members": self.members.data, "planned_on": self.planned_on.data}
+
+
+# --- the forms written by hand around a date: the progress report, a comment round --------
+
+class ReportDayForm(Form):
+    """The day the city's progress report is made for: a GET form, so no keys; empty is today."""
+    as_of = DayField(_l("As of"), validators=[Optional()])
+
+
+class RoundDatesForm(Form):
+    """The days of a comment round on one draft (the rest of the form is written in the page)."""
+    starts_on = DayField(_l("Starts on"), validators=[InputRequired(message=_l("Write the day."))])
+    ends_on = DayField(_l("Ends on"), validators=[InputRequired(message=_l("Write the day."))])
+
+    def __init__(self, formdata=None, *, number: int, **kwargs):
+        super().__init__(formdata, **kwargs)
+        #: the page holds one such form per draft
+        self.starts_on.id, self.ends_on.id = f"starts-{number}", f"ends-{number}"
+        self.number = number
+
+    def problems(self) -> list[str]:
+        return [str(message) for messages in self.errors.values() for message in messages]

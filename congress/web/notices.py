@@ -2,8 +2,9 @@
 read, the user's channels and e-mail address, and the calendar feed addresses."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
@@ -11,7 +12,7 @@ from congress.errors import OperationError
 from congress.extensions import db
 from congress.idempotency import idempotent
 from congress.notices import calendar, operations, texts
-from congress.notices.models import NOTICE_KINDS, CalendarFeed, Notification
+from congress.notices.models import CalendarFeed, Notification, kinds_for
 from congress.units.models import Unit
 
 from . import web
@@ -46,21 +47,31 @@ def _page_number() -> int:
 def notifications():
     page = _page_number()
     found = list(db.session.execute(
-        db.select(Notification).where(Notification.user_id == current_user.id, Notification.in_app.is_(True))
+        db.select(Notification, operations.finished_step_state())
+        .where(Notification.user_id == current_user.id, Notification.in_app.is_(True))
         .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).scalars())
-    return render_template("notices/index.html", notifications=found[:PAGE_SIZE], page=page,
-                           more=len(found) > PAGE_SIZE, **texts.helpers())
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all())
+    shown = found[:PAGE_SIZE]
+    return render_template("notices/index.html", notifications=[n for n, _ in shown],
+                           settled={n.id: state for n, state in shown if state}, page=page,
+                           more=len(found) > PAGE_SIZE, **texts.helpers(n for n, _ in shown))
 
 
 @web.get("/notifications/<int:notification_id>")
 @login_required
 def notification(notification_id: int):
+    """One notice. Opening it is reading it: it is marked read here (once; the reader's own state, as
+    a mail reader does), so the bell counts it no more however it was opened."""
     try:
-        found = operations.own_notification(current_user, notification_id)
+        found = operations.mark_read(current_user, notification_id)
     except OperationError:
         abort(404)
-    return render_template("notices/detail.html", n=found, **texts.helpers())
+    db.session.commit()
+    state = db.session.execute(
+        sa.select(operations.finished_step_state()).select_from(Notification)
+        .where(Notification.id == found.id)).scalar_one_or_none()
+    return render_template("notices/detail.html", n=found, settled={found.id: state} if state else {},
+                           **texts.helpers([found]))
 
 
 @web.post("/notifications/<int:notification_id>/read")
@@ -81,7 +92,7 @@ def notification_read(notification_id: int):
 def notifications_read_all():
     count = operations.mark_all_read(current_user)
     db.session.commit()
-    flash(gettext("%(count)s notification(s) marked as read.", count=count), "success")
+    flash(ngettext("%(num)s notification marked as read.", "%(num)s notifications marked as read.", count), "success")
     return redirect(url_for("web.notifications"))
 
 
@@ -102,7 +113,7 @@ def _feeds() -> list[CalendarFeed]:
 def settings_page(*, status: int = 200, problem: str | None = None, new_url: str | None = None,
                   choices: dict | None = None, email: str | None = None):
     return render_template(
-        "notices/settings.html", kinds=NOTICE_KINDS, kind_labels=texts.KIND_LABELS,
+        "notices/settings.html", kinds=kinds_for(current_user.role), kind_labels=texts.KIND_LABELS,
         choices=choices or operations.preferences(current_user),
         email=operations.address(current_user) if email is None else email, problem=problem,
         feeds=_feeds(), new_url=new_url, unit=current_user.unit if current_user.unit_id else None), status
@@ -119,7 +130,7 @@ def notification_settings():
 @idempotent
 def save_notification_settings():
     choices = {kind: {"in_app": request.form.get(f"{kind}-in_app") == "on",
-                      "email": request.form.get(f"{kind}-email") == "on"} for kind in NOTICE_KINDS}
+                      "email": request.form.get(f"{kind}-email") == "on"} for kind in kinds_for(current_user.role)}
     email = request.form.get("email", "")
     try:
         changed = operations.save_settings(current_user, choices, email)

@@ -24,7 +24,7 @@ from congress.units.models import Province
 
 from . import web
 from .common import preparation_or_404, readable_unit
-from .forms import parse_day
+from .forms import ReportDayForm, field_problem
 
 FORMATS = ("docx", "pdf")
 
@@ -120,19 +120,24 @@ def issue_unit_paper(code: str, kind: str):
 @web.get("/provinces/<code>/papers")
 @login_required
 def province_papers(code: str):
-    province = readable_province(code)
+    return papers_page(readable_province(code), ReportDayForm(data={"as_of": today()}))
+
+
+def papers_page(province: Province, report_form: ReportDayForm, *, status: int = 200,
+                problem: str | None = None):
+    code = province.code
     uploaded = {t.kind: t for t in db.session.execute(
         db.select(PaperTemplate).filter_by(province_code=code)).scalars()}
     # the province's latest jobs, whoever started them: one may follow (and download) another's
     jobs = db.session.execute(db.select(PaperJob).filter_by(province_code=code)
                               .order_by(PaperJob.id.desc()).limit(10)).scalars().all()
-    return render_template("papers/province.html", province=province, today=today(),
+    return render_template("papers/province.html", province=province, report_form=report_form, problem=problem,
                            kinds=[(k, generate.kind_info(k)) for k in generate.unit_kinds()],
                            uploaded=uploaded, jobs=jobs, placeholders=UNIT_PLACEHOLDERS,
                            can_manage=permissions.can_manage_templates(current_user),
                            can_start_jobs=permissions.can_start_province_jobs(current_user, code),
                            keep_hours=_keep_hours(),
-                           pdf_available=convert.available())
+                           pdf_available=convert.available()), status
 
 
 @web.post("/provinces/<code>/papers/jobs")
@@ -205,16 +210,16 @@ def paper_job_download(token: str):
     return response
 
 
-def _as_of() -> date:
-    value = request.args.get("as_of")
-    if not value:
-        return today()
-    try:
-        day = parse_day(value)
-    except ValueError:
-        raise Unprocessable("invalid_field", {"field": "as_of", "problem": "d/m/yyyy"}) from None
-    if day > today():
-        raise Unprocessable("invalid_field", {"field": "as_of", "problem": "≤ " + today().isoformat()})
+def report_day(form: ReportDayForm) -> date | None:
+    """The day the report is asked for (today when left empty); None when the field is refused,
+    with the reason on the field."""
+    form.validate()
+    if form.as_of.errors:
+        return None
+    day, now = form.as_of.data or today(), today()
+    if day > now:
+        form.as_of.errors.append(field_problem(form.as_of, describe("date_in_future", {"on": day, "today": now})))
+        return None
     return day
 
 
@@ -222,11 +227,16 @@ def _as_of() -> date:
 @login_required
 def progress_report(code: str, fmt: str):
     province = readable_province(code)
-    if fmt == "xlsx":
-        return download(report.xlsx(province, _as_of()))
-    if fmt not in FORMATS:
+    if fmt != "xlsx" and fmt not in FORMATS:
         abort(404)
-    made = report.docx(province, _as_of())
+    form = ReportDayForm(request.args)
+    as_of = report_day(form)
+    if as_of is None:
+        # the page again, with the typed day and why it was refused beside it
+        return papers_page(province, form, status=422, problem=" ".join(form.as_of.errors))
+    if fmt == "xlsx":
+        return download(report.xlsx(province, as_of))
+    made = report.docx(province, as_of)
     return download(as_pdf(made) if fmt == "pdf" else made)
 
 

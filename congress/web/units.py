@@ -12,12 +12,11 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from congress.accounts import permissions
-from congress.accounts.models import User
 from congress.audit import words as record_words
 from congress.audit.models import AuditRecord
 from congress.audit.operations import SYSTEM_ACTOR
@@ -33,6 +32,7 @@ from congress.progress import operations as progress_ops
 from congress.progress import queries
 from congress.progress.actions import UnitFacts, step_definition
 from congress.progress.models import Preparation, Step
+from congress.text import fold
 from congress.units import operations as unit_ops
 from congress.units.models import Branch, Unit
 from workflows.deadlines import Deadline, DeadlineKind
@@ -193,6 +193,7 @@ def unit_page(unit: Unit, prep: Preparation, *, status: int = 200, failed: tuple
         late=[c for c in cards if c.overdue], due_soon=sorted(due_soon, key=lambda c: c.step.due_on),
         done=[c for c in cards if c.finished], steps_total=len(cards), titles=_titles(definition),
         action_buttons=ACTION_BUTTONS, action_dates=ACTION_DATES, reason_actions=REASON_REQUIRED,
+        still_to_do=still_to_do,
         problem=problem, failed=failed, document_title=record_words.document_title,
         deadline_form=deadline_form, congress_form=congress_form,
         rule_progress=(row.readiness.branches_held, row.readiness.branches_total)), status
@@ -367,11 +368,48 @@ class BranchLine:
         return next(((s, late) for s, late in self.steps if s.state_enum not in FINISHED), None)
 
 
+def still_to_do(state: str | State) -> str | None:
+    """What is left of a step the city approved (not finished: the lifecycle leaves completing it to
+    the unit, so it stays due, late and reminded until then), in words; None for any other state."""
+    if State(state) is not State.APPROVED:
+        return None
+    return gettext("Approved: still to press “%(action)s”", action=ACTION_BUTTONS[Action.COMPLETE])
+
+
+#: The branch page's filters, by the ``show`` of its address: a branch's status in words, and the
+#: test of it (the page's counts, its rows and its links all read these).
+BRANCH_FILTERS: dict[str, tuple] = {
+    "all": (_l("all (%(count)s)"), lambda b: True),
+    "held": (_l("held (%(count)s)"), lambda b: b.held_on is not None),
+    "pending": (_l("not yet held (%(count)s)"), lambda b: b.held_on is None),
+    "unplanned": (_l("not yet held, no planned date (%(count)s)"),
+                  lambda b: b.held_on is None and b.planned_on is None),
+}
+#: the longest search the branch page reads
+BRANCH_SEARCH_LIMIT = 80
+
+
+def branch_search_text(branch: Branch) -> str:
+    """What a search on the branch page looks in, folded (no case, no diacritics): the name, the
+    code and the secretaries. The page's script searches the same text."""
+    return fold(" ".join(filter(None, (branch.name, branch.code, branch.secretary, branch.new_secretary))))
+
+
+def branch_filter_params() -> tuple[str, str]:
+    """The filter (``show``) and search (``q``) of the branch page's address, as it reads them."""
+    show = request.args.get("show") or "all"
+    return (show if show in BRANCH_FILTERS else "all"), (request.args.get("q") or "").strip()[:BRANCH_SEARCH_LIMIT]
+
+
 def branches_page(found: Unit, prep: Preparation, *, status: int = 200, table_form=None, add_form=None,
                   row_errors: dict[str, list[str]] | None = None, problem: Problem | None = None):
-    pending_only = request.args.get("show") == "pending"
+    show, q = branch_filter_params()
+    pending_only = show == "pending"
     branches = queries.unit_branches(found)
     held = sum(1 for b in branches if b.held_on is not None)
+    wanted = fold(q)
+    searched = [b for b in branches if wanted in branch_search_text(b)] if wanted else branches
+    filter_counts = {key: sum(1 for b in searched if test(b)) for key, (_label, test) in BRANCH_FILTERS.items()}
     steps_by_branch = queries.branch_steps(prep)
     now = today()
     editable = permissions.can_edit_branches(current_user, found)
@@ -379,7 +417,7 @@ def branches_page(found: Unit, prep: Preparation, *, status: int = 200, table_fo
         posted = {row.code.data for row in table_form.rows}
         shown = [b for b in branches if b.code in posted]
     else:
-        shown = [b for b in branches if b.held_on is None] if pending_only else branches
+        shown = [b for b in searched if BRANCH_FILTERS[show][1](b)]
         if editable:
             table_form = BranchTableForm(formdata=None, data={"rows": [branch_row_data(b) for b in shown]})
     rows = {row.code.data: row for row in table_form.rows} if editable and table_form is not None else {}
@@ -390,7 +428,9 @@ def branches_page(found: Unit, prep: Preparation, *, status: int = 200, table_fo
     branch_definition = prep.branch_workflow_version.definition()
     return render_template(
         "units/branches.html", unit=found, prep=prep, lines=lines, total=len(branches), held=held,
-        pending_only=pending_only, editable=editable, table_form=table_form, add_form=add_form,
+        pending_only=pending_only, show=show, q=q, filters=BRANCH_FILTERS, filter_counts=filter_counts,
+        search_text=branch_search_text, search_limit=BRANCH_SEARCH_LIMIT,
+        editable=editable, table_form=table_form, add_form=add_form,
         problem=problem, today=now, step_titles=_titles(branch_definition),
         kind_labels=BRANCH_KIND_LABELS), status
 
@@ -449,15 +489,17 @@ def save_branches(code: str):
                 form.reopen_step = _titles(definition)[exc.params["step"]]
     if errors:
         db.session.rollback()
-        problem = Problem(gettext("Nothing was saved: %(count)s row(s) need correcting (marked below).",
-                                  count=len(errors)), f"branch-{next(iter(errors))}")
+        problem = Problem(ngettext("Nothing was saved: %(num)s row needs correcting (marked below).",
+                                   "Nothing was saved: %(num)s rows need correcting (marked below).", len(errors)),
+                          f"branch-{next(iter(errors))}")
         return branches_page(found, prep, status=422, table_form=form, row_errors=errors, problem=problem)
     db.session.commit()
     if saved:
         flash(gettext("Saved %(count)s branch(es).", count=saved), "success")
     else:
         flash(gettext("Nothing to save: no row was changed."), "info")
-    return redirect(url_for("web.branches", code=found.code, show=request.args.get("show") or None,
+    show, q = branch_filter_params()
+    return redirect(url_for("web.branches", code=found.code, show=None if show == "all" else show, q=q or None,
                             _anchor="branch-table"))
 
 
@@ -546,9 +588,7 @@ def history(code: str):
 
 def _history_entries(records: list[AuditRecord], prep: Preparation) -> list[HistoryEntry]:
     """Records in words, with two queries for the whole page (people, branches)."""
-    actor_ids = {r.actor_id for r in records if r.actor_id}
-    people = {u.id: u.display_name for u in db.session.execute(
-        db.select(User).where(User.id.in_(actor_ids))).scalars()} if actor_ids else {}
+    person = record_words.people(r.actor for r in records if r.actor_id)
     branch_codes = {_branch_code(r) for r in records} - {None}
     branch_names = dict(db.session.execute(
         sa.select(Branch.code, Branch.name).where(Branch.code.in_(branch_codes))).all()) if branch_codes else {}
@@ -556,12 +596,10 @@ def _history_entries(records: list[AuditRecord], prep: Preparation) -> list[Hist
     branch_titles = _titles(prep.branch_workflow_version.definition())
     entries = []
     for r in records:
-        if r.actor_id in people:
-            who = f"{people[r.actor_id]} ({r.actor})"
-        elif r.actor_id is None:  # the engine's own rules, or the seeding
+        if r.actor_id is None:  # the engine's own rules, or the seeding
             who = gettext("System") if r.actor == SYSTEM_ACTOR else f"{gettext('System')} ({r.actor})"
         else:
-            who = r.actor
+            who = person(r.actor)
         branch_code = _branch_code(r)
         branch_name = branch_names.get(branch_code, branch_code) if branch_code else None
         if r.entity == "step":
@@ -649,11 +687,12 @@ def documents_page(found: Unit, prep: Preparation, status: int = 200, signers_fo
 
 @web.app_template_global()
 def deadline_in_words(deadline: Deadline, now: date) -> str:
-    """"25 days left", "last day today", "3 days late"."""
+    """"25 days left until the deadline", "today is the last day", "3 days past the deadline": a count
+    to the deadline, saying so (the card shows it beside projected dates)."""
     left = deadline.days_left(now)
     if left > 0:
-        return gettext("%(days)s day(s) left", days=left)
+        return ngettext("%(num)s day left until the deadline", "%(num)s days left until the deadline", left)
     if left == 0:
         return gettext("today is the last day")
-    return gettext("%(days)s day(s) late", days=-left)
+    return ngettext("%(num)s day past the deadline", "%(num)s days past the deadline", -left)
 
