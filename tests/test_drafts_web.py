@@ -264,3 +264,23 @@ def test_no_submit_offered_while_a_version_awaits_the_city(app, staff, leader, f
     assert "Trình Thành ủy</button>" not in html
     refused = leader.post(f"{kind_page}/{one}/submit", data={"csrf_token": csrf_token(leader, kind_page)})
     assert refused.status_code == 409
+
+
+def test_people_are_named_by_their_display_names(app, staff, leader, city, files):
+    from congress.accounts.models import User
+
+    names = {u.username: u.display_name for u in db.session.execute(db.select(User)).scalars()}
+    one = next_number()
+    post_upload(staff, REPORT_1)
+    kind_page = f"{PAGES}/political_report"
+    leader.post(f"{kind_page}/{one}/submit", data={"csrf_token": csrf_token(leader, kind_page), "version": "1"})
+    city.post(f"{kind_page}/{one}/review", data={"csrf_token": csrf_token(city, kind_page), "verdict": "return",
+                                                 "text": "Cần bổ sung số liệu", "version": "2"})
+    html = text_of(staff.get(kind_page))
+    assert names["tuminh.vanphong"] in html and names["thanhuy.vanphong"] in html
+    assert "tuminh.vanphong" not in html and "thanhuy.vanphong" not in html
+    token = csrf_token(city, PAGES)
+    assert city.post(f"{PAGES}/exception", data={"csrf_token": token, "kind": "personnel_submission",
+                                          "reason": "Thành ủy chỉ định"}).status_code == 302
+    index = text_of(staff.get(PAGES))
+    assert names["thanhuy.vanphong"] in index and "thanhuy.vanphong" not in index

@@ -13,6 +13,7 @@ from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 
 from congress.accounts import permissions
+from congress.audit.words import people
 from congress.clock import today
 from congress.drafts import diff, operations, storage
 from congress.drafts import queries as drafts
@@ -68,8 +69,10 @@ def _common(unit: Unit) -> dict:
 # --- reading ---------------------------------------------------------------------------------------
 
 def index_page(unit: Unit, *, status: int = 200, problem: Problem | None = None):
-    return render_template("drafts/index.html", stages=drafts.stages(unit), exceptions=drafts.exceptions(unit),
+    exceptions = drafts.exceptions(unit)
+    return render_template("drafts/index.html", stages=drafts.stages(unit), exceptions=exceptions,
                            missing=drafts.missing_approvals(unit), rounds=drafts.rounds(unit),
+                           person=people(e.actor for e in exceptions.values()),
                            problem=problem, **_common(unit)), status
 
 
@@ -92,8 +95,9 @@ def kind_page(unit: Unit, kind: str, *, status: int = 200, problem: Problem | No
         return RoundDatesForm(number=number, data={"starts_on": today()})
 
     submittable = {v.number for v in versions if operations.submission_refusal(v, versions) is None}
+    person = people([v.actor for v in versions] + [r.actor for v in versions for r in v.reviews])
     return render_template("drafts/kind.html", kind=kind, versions=versions, stage=drafts.stages(unit)[kind],
-                           submittable=submittable,
+                           submittable=submittable, person=person,
                            round_form=round_form, problem=problem, **_common(unit)), status
 
 
