@@ -33,6 +33,7 @@ def test_every_message_has_a_vietnamese_translation(tmp_path):
         singular, forms = (msgid[0], text) if isinstance(msgid, tuple) else (msgid, (text,))
         for form in forms:
             assert unicodedata.is_normalized("NFC", form), msgid
+            assert '"' not in form, f"Vietnamese text quotes with “ ”: {msgid}"
             for placeholder in ("%(", "%%"):
                 assert singular.count(placeholder) == form.count(placeholder), msgid
 
