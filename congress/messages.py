@@ -162,6 +162,26 @@ class LifecycleLabel:
 STATE_LABELS = {state: LifecycleLabel(state.value) for state in State}
 ACTION_LABELS = {action: LifecycleLabel(action.value) for action in Action}
 
+#: the buttons of the step actions, on the pages and in the words that name them
+ACTION_BUTTONS = {
+    Action.START: _l("Start"),
+    Action.COMPLETE: _l("Complete"),
+    Action.SUBMIT: _l("Submit to the city"),
+    Action.APPROVE: _l("Approve"),
+    Action.RETURN: _l("Return to the unit"),
+    Action.MARK_NOT_APPLICABLE: _l("Mark not applicable"),
+    Action.REOPEN: _l("Reopen"),
+}
+
+
+def still_to_do(state: str | State) -> str | None:
+    """What is left of a step the city approved (not finished: the lifecycle leaves completing it to
+    the unit, so it stays due, late and reminded until then), in words; None for any other state."""
+    if State(state) is not State.APPROVED:
+        return None
+    return gettext("Approved: still to press “%(action)s”", action=ACTION_BUTTONS[Action.COMPLETE])
+
+
 RISK_LABELS = {
     Risk.DONE: _l("done"),
     Risk.ON_TRACK: _l("on track"),

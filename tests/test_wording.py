@@ -45,3 +45,25 @@ def test_the_last_allowed_day_is_said_once(app):
                                       days_left=14))
     assert by == "Bước “plan” phải hoàn thành chậm nhất ngày 12/8/2025."
     assert before == "Bước “plan” phải hoàn thành trước ngày 20/8/2025 (ngày cuối cùng: 19/8/2025)."
+
+
+def test_a_reminder_of_an_approved_step_says_what_is_left(app):
+    with force_locale("vi"):
+        approved = texts.summary(notice("due_soon", step="plan", last_day="2025-08-12", due_kind="by",
+                                        days_left=7, state="approved"))
+        open_step = texts.summary(notice("overdue", step="plan", last_day="2025-08-01", due_kind="by",
+                                         state="in_progress"))
+    assert approved.endswith("Đã duyệt — còn bấm “Hoàn thành”.")
+    assert "Hoàn thành”" not in open_step
+
+
+def test_reminders_carry_the_state_of_their_step(app):
+    from congress.clock import utcnow
+    from congress.extensions import db
+    from congress.notices import jobs
+    from congress.notices.models import Notification as Stored
+
+    jobs.send_reminders(utcnow())
+    states = {n.params.get("state") for n in db.session.execute(
+        db.select(Stored).where(Stored.kind.in_(("due_soon", "overdue")))).scalars()}
+    assert states and None not in states

@@ -205,7 +205,7 @@ def _step_params(step: OpenStep, today: date) -> dict:
     return {"unit_code": step.unit.code, "unit_name": step.unit.name, "step_id": step.step_id, "step": step.key,
             "titles": step.titles,
             "last_day": step.due_on.isoformat(), "due_kind": step.due_kind,
-            "days_left": (step.due_on - today).days}
+            "days_left": (step.due_on - today).days, "state": step.state}
 
 
 # --- reminders and overdue notices ------------------------------------------------------------

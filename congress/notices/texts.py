@@ -13,7 +13,7 @@ from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from congress.formatting import deadline_and_last_day, deadline_phrase, number, short_date
-from congress.messages import STATE_LABELS
+from congress.messages import STATE_LABELS, still_to_do
 from workflows.deadlines import Deadline
 
 from .models import Notification
@@ -116,10 +116,13 @@ def summary(notification: Notification) -> str:
     if notification.kind in ("due_soon", "overdue"):
         step = title_of(p.get("titles"), p.get("step", ""))
         if notification.kind == "overdue":
-            return gettext("The step “%(step)s” was to be finished %(deadline)s and is not finished yet.",
+            text = gettext("The step “%(step)s” was to be finished %(deadline)s and is not finished yet.",
                            step=step, deadline=deadline_of(p))
-        return gettext("The step “%(step)s” must be finished %(deadline)s.", step=step,
-                       deadline=deadline_and_last_day(deadline_from(p)))
+        else:
+            text = gettext("The step “%(step)s” must be finished %(deadline)s.", step=step,
+                           deadline=deadline_and_last_day(deadline_from(p)))
+        left = still_to_do(p["state"]) if p.get("state") else None
+        return f"{text} {left}." if left else text
     if notification.kind == "city_alert":
         steps = ", ".join(f"“{title_of(s.get('titles'), s['step'])}” ({deadline_of(s)})" for s in p["steps"])
         return ngettext("%(num)s step overdue: %(steps)s.", "%(num)s steps overdue: %(steps)s.", p["count"],

@@ -25,7 +25,7 @@ from congress.errors import Conflict, OperationError
 from congress.extensions import db
 from congress.formatting import deadline_phrase, short_date
 from congress.idempotency import already_done, idempotent, repeats_last_transition
-from congress.messages import describe
+from congress.messages import ACTION_BUTTONS, describe, still_to_do
 from congress.papers import convert, dating, generate
 from congress.papers.models import PaperIssue
 from congress.progress import operations as progress_ops
@@ -57,15 +57,6 @@ from .forms import (
 #: how far ahead "due this week" looks
 HISTORY_PAGE_SIZE = 50
 
-ACTION_BUTTONS = {
-    Action.START: _l("Start"),
-    Action.COMPLETE: _l("Complete"),
-    Action.SUBMIT: _l("Submit to the city"),
-    Action.APPROVE: _l("Approve"),
-    Action.RETURN: _l("Return to the unit"),
-    Action.MARK_NOT_APPLICABLE: _l("Mark not applicable"),
-    Action.REOPEN: _l("Reopen"),
-}
 ACTION_DONE = {
     Action.START: _l("Started “%(step)s”."),
     Action.COMPLETE: _l("Completed “%(step)s”."),
@@ -366,14 +357,6 @@ class BranchLine:
     def next_step(self) -> tuple[Step, bool] | None:
         """The first step not finished yet, with "overdue"."""
         return next(((s, late) for s, late in self.steps if s.state_enum not in FINISHED), None)
-
-
-def still_to_do(state: str | State) -> str | None:
-    """What is left of a step the city approved (not finished: the lifecycle leaves completing it to
-    the unit, so it stays due, late and reminded until then), in words; None for any other state."""
-    if State(state) is not State.APPROVED:
-        return None
-    return gettext("Approved: still to press “%(action)s”", action=ACTION_BUTTONS[Action.COMPLETE])
 
 
 #: The branch page's filters, by the ``show`` of its address: a branch's status in words, and the
