@@ -131,11 +131,11 @@ def test_enter_ten_branch_congresses_in_one_go(new_page, make_user):
     page = new_page(WIDE)
     login(page, "vinhthinh.vanphong")
     page.get_by_role("link", name="Chi bộ").first.click()
-    page.get_by_role("link", name=re.compile("chưa đại hội")).click()
+    page.get_by_role("link", name=re.compile(r"^chưa đại hội \(")).click()
     chosen = []
     for n, branch in enumerate(pending[:10]):
         row = page.locator(f"#branch-{branch.code}")
-        row.get_by_label(re.compile("Ngày đại hội")).fill(f"{n + 20}/7/2025")
+        row.get_by_label(re.compile("Ngày đã đại hội")).fill(f"{n + 20}/7/2025")
         row.get_by_label(re.compile("Đại biểu")).fill(str(20 + n))
         row.get_by_label(re.compile("Bí thư mới")).fill(f"Nguyễn Văn Thành {n + 1}")
         chosen.append(branch.code)
@@ -161,13 +161,14 @@ def test_a_bad_row_in_the_table_saves_nothing(new_page, make_user):
     page = new_page(NARROW)
     login(page, "vinhthinh.vanphong")
     page.goto(f"/units/{VINH_THINH}/branches?show=pending")
-    page.locator(f"#branch-{first.code}").get_by_label(re.compile("Ngày đại hội")).fill("28/7/2025")
-    page.locator(f"#branch-{second.code}").get_by_label(re.compile("Ngày đại hội")).fill("31/2/2025")
+    page.locator(f"#branch-{first.code}").get_by_label(re.compile("Ngày đã đại hội")).fill("28/7/2025")
+    page.locator(f"#branch-{second.code}").get_by_label(re.compile("Ngày đã đại hội")).fill("31/2/2025")
     page.get_by_role("button", name="Lưu tất cả thay đổi").click()
     page.wait_for_load_state("networkidle")
     assert page.locator(f"#branch-{second.code}.row-error").count() == 1
     # what was typed is still there to correct
-    assert page.locator(f"#branch-{first.code}").get_by_label(re.compile("Ngày đại hội")).input_value() == "28/7/2025"
+    held = page.locator(f"#branch-{first.code}").get_by_label(re.compile("Ngày đã đại hội"))
+    assert held.input_value() == "28/7/2025"
     db.session.expire_all()
     assert db.session.get(Branch, first.id).held_on is None
     screenshot(page, "branches-error")
