@@ -20,6 +20,15 @@ from workflows.rules import LIFECYCLE, Action, State
 from .formatting import deadline_phrase, language, short_date
 
 
+def document_title(kind) -> str:
+    """A document kind's title in the reader's language ("Báo cáo chính trị" / "Political report"):
+    of a kind's key, or of the kind itself (a DocumentKind, such as the city's progress report)."""
+    from workflows.documents import DOCUMENT_KINDS
+
+    info = DOCUMENT_KINDS[kind] if isinstance(kind, str) else kind
+    return info.title_en if language() == "en" else info.title_vi
+
+
 @dataclass(frozen=True)
 class Plural:
     """A message with a singular and a plural form, chosen by the number in its ``count`` parameter

@@ -294,7 +294,7 @@ def test_a_units_zip_holds_every_document(app, api_as):
     staff = api_as("unit_staff", unit=AN_PHU)
     response = staff.get(f"/units/{AN_PHU}/papers.zip")
     assert response.status_code == 200 and response.mimetype == "application/zip"
-    assert "Văn kiện đại hội - Xã An Phú.zip" in unquote(response.headers["Content-Disposition"])
+    assert "Văn kiện đại hội (Word) - Xã An Phú.zip" in unquote(response.headers["Content-Disposition"])
     with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
         names = archive.namelist()
         assert len(names) == len(generate.unit_kinds())

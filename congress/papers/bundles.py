@@ -47,7 +47,12 @@ def unit_zip(unit: Unit, fmt: str = "docx") -> generate.Made:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in files.items():
             archive.writestr(name, content)
-    return generate.Made(safe_filename(f"Văn kiện đại hội - {unit.name}", "zip"), buffer.getvalue(), ZIP)
+    return generate.Made(unit_zip_name(unit, fmt), buffer.getvalue(), ZIP)
+
+
+def unit_zip_name(unit: Unit, fmt: str) -> str:
+    """"Văn kiện đại hội (Word) - Phường Tứ Minh.zip", "(PDF)": the two downloads are told apart."""
+    return safe_filename(f"Văn kiện đại hội ({'PDF' if fmt == 'pdf' else 'Word'}) - {unit.name}", "zip")
 
 
 def jobs_folder() -> Path:

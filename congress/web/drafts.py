@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from congress.accounts import permissions
@@ -26,10 +26,9 @@ from congress.drafts.models import AUDIENCES, DRAFT_KINDS, CommentRound, DraftRe
 from congress.errors import OperationError, Unprocessable
 from congress.extensions import db
 from congress.idempotency import idempotent
-from congress.messages import describe
+from congress.messages import describe, document_title
 from congress.text import vi_sort_key
 from congress.units.models import Unit
-from workflows.documents import DOCUMENT_KINDS
 
 from . import web
 from .common import preparation_or_404, readable_unit
@@ -42,13 +41,7 @@ class Problem:
     anchor: str | None = None
 
 
-def _language() -> str:
-    return "en" if str(get_locale() or "vi") == "en" else "vi"
-
-
-def kind_title(kind: str) -> str:
-    info = DOCUMENT_KINDS[kind]
-    return info.title_en if _language() == "en" else info.title_vi
+kind_title = document_title
 
 
 def _problem(exc: OperationError, anchor: str | None = None) -> Problem:

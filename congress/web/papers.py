@@ -14,7 +14,7 @@ from congress.clock import today
 from congress.errors import NotFound, Unprocessable
 from congress.extensions import db
 from congress.idempotency import idempotent
-from congress.messages import describe
+from congress.messages import describe, document_title
 from congress.papers import bundles, convert, generate, limits, operations, report
 from congress.papers.context import UNIT_PLACEHOLDERS
 from congress.papers.messages import Unavailable
@@ -25,6 +25,8 @@ from congress.units.models import Province
 from . import web
 from .common import preparation_or_404, readable_unit
 from .forms import ReportDayForm, field_problem
+
+web.add_app_template_global(document_title, "document_title")
 
 FORMATS = ("docx", "pdf")
 
@@ -177,8 +179,11 @@ def paper_job(token: str):
         ended = describe("job_expired", {"hours": _keep_hours()})
     elif state == "failed" and job.shown_error == "worker_stopped":
         ended = describe("worker_stopped")
-    return render_template("papers/job.html", job=job, info=generate.kind_info(job.kind), keep_hours=_keep_hours(),
-                           ended=ended)
+    from congress.units.models import Province
+
+    province = db.session.get(Province, job.province_code)
+    return render_template("papers/job.html", job=job, info=generate.kind_info(job.kind), province=province,
+                           keep_hours=_keep_hours(), ended=ended)
 
 
 @web.get("/papers/jobs/<token>.json")
