@@ -463,3 +463,17 @@ def test_the_backup_key_setting(monkeypatch, tmp_path):
     # tests: one key for the whole process, so that one test app's archive restores into another
     assert from_environment(str(tmp_path), "testing")["BACKUP_KEY"] == \
         from_environment(str(tmp_path), "testing")["BACKUP_KEY"]
+
+
+def test_an_archive_zipfile_cannot_read_is_refused_with_a_message(tmp_path, monkeypatch):
+    """zipfile raises NotImplementedError for what it does not support (a damaged version field,
+    "zip file version 10.9"): that is a damaged archive, said in a sentence, not a traceback."""
+    def unsupported(*args, **kwargs):
+        raise NotImplementedError("zip file version 10.9")
+
+    archive = tmp_path / "odd.zip"
+    archive.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    monkeypatch.setattr(backup.zipfile, "ZipFile", unsupported)
+    with pytest.raises(backup.BackupError) as refused:
+        backup.import_all(archive)
+    assert refused.value.code == "backup_not_zip"

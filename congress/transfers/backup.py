@@ -235,7 +235,7 @@ def _export_table(archive: zipfile.ZipFile, connection, table: sa.Table) -> dict
 def _open(source) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except (*DAMAGED, OSError):
         raise BackupError("backup_not_zip") from None
     names = archive.namelist()
     seen: set[str] = set()
