@@ -357,7 +357,7 @@ def test_a_resubmission_of_the_same_version_keeps_the_reason(app, city, files):
     html = signed_in(app, "hongbang.vanphong").get(f"/units/{HONG_BANG}/drafts/political_report").get_data(
         as_text=True)
     returns = re.search(r'<section class="panel draft-returns".*?</section>', html, re.S).group(0)
-    assert f"trả lại ngày 5/8/2025 · thanhuy.vanphong: {REASON}" in returns
+    assert f"trả lại ngày 5/8/2025 · Văn phòng Thành ủy Hải Phòng: {REASON}" in returns
     version = html.split(f'id="version-{report.number}"')[1].split("</article>")[0]
     assert f"<strong>Thành ủy trả lại ngày 5/8/2025:</strong> {REASON}" in version
     operations.review_version(report, verdict="approve", text=None, actor=user("thanhuy.lanhdao"))
