@@ -20,7 +20,7 @@ from congress import create_app
 from congress.extensions import db
 from congress.seeding.demo import DEMO_PASSWORD
 
-from .measures import REFERENCE_DAY, UNIT, Result
+from .measures import REFERENCE_DAY, UNIT, Result, web_client
 
 ROWS = 20_000
 #: an import of 20,000 rows may take at most this long to read and preview, and to confirm
@@ -65,14 +65,6 @@ def _app(url: str):
                       mode="testing")
 
 
-def _signed_in(app, username: str):
-    client = app.test_client()
-    response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
-    if response.status_code != 302:
-        raise RuntimeError(f"cannot sign in as {username}: {response.status_code}")
-    return client
-
-
 def _follow(client, token: str, moving: tuple[str, ...], seconds: float = 1800) -> dict:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -88,7 +80,7 @@ def _follow(client, token: str, moving: tuple[str, ...], seconds: float = 1800) 
 
 def import_once(app, rows: int, unit: str) -> Imported:
     """One import of ``rows`` new branches of ``unit``, with someone signing in meanwhile."""
-    client = _signed_in(app, "admin")
+    client = web_client(app, "admin")
     started = time.monotonic()
     response = client.post("/transfers", data={"kind": "branches", "file": (io.BytesIO(branch_file(rows, unit)),
                                                                             "chi-bo.csv")},
@@ -151,7 +143,7 @@ def run(url: str, rows: int = ROWS, log=print) -> list[Result]:
                note=f"≤ {MAX_GROWTH:g}× (linear)", met=growth <= MAX_GROWTH,
                details=[f"{small.per_row_ms:.2f} ms per row at {small.rows:,}, {large.per_row_ms:.2f} ms at "
                         f"{large.rows:,}"]),
-        Result("sign-ins answered while 20,000 rows are confirmed", None,
+        Result(f"sign-ins answered while {rows:,} rows are confirmed", None,
                figure=f"{len(answered)}/{len(large.sign_ins)}", note="all", met=bool(large.sign_ins) and not refused,
                details=[f"slowest sign-in {slowest:.1f} s" + (f"; {refused} not answered with a redirect: "
                                                              + ", ".join(sorted({str(s) for s, _ in large.sign_ins

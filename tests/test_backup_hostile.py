@@ -15,6 +15,7 @@ import zipfile
 import pytest
 
 from congress.config import from_environment
+from congress.messages import describe
 from congress.transfers import backup
 from tests.test_transfers_backup import every_row
 
@@ -169,8 +170,8 @@ def test_flipped_bytes_anywhere_are_refused_with_a_message_or_restore_nothing_wr
             flipped.write_bytes(bytes(data))
             try:
                 backup.import_all(flipped)
-            except backup.BackupError:
-                pass
+            except backup.BackupError as refused:  # refused is fine: with a message a person reads
+                assert describe(refused.code, refused.params)
             assert not any(every_row().values())
 
 

@@ -132,59 +132,56 @@ def _xlsx(table: Table) -> bytes:
     sheet = workbook.create_sheet(table.title[:31] or "Sheet1")
     sheet.freeze_panes = "A2"
     columns = len(table.headings)
-    for index, width in enumerate(table.widths or [18] * columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    fills, (heading_font, heading_fill) = _styles()
-    wrap = Alignment(wrap_text=True, vertical="top")
-    heading_cells = []
-    for text in table.headings:
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.font, cell.fill, cell.alignment = heading_font, heading_fill, wrap
-        heading_cells.append(cell)
-    sheet.append(heading_cells)
+    fills, heading_style = _styles()
+    _heading(sheet, table, heading_style)
     count = 0
     for row in table.rows:
         count += 1
         cells = []
         for value in row:
-            cell = WriteOnlyCell(sheet, value=spreadsheet_text(_plain(value)))
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # text, never a formula
-            if isinstance(cell.value, (date, datetime)):
-                cell.number_format = "DD/MM/YYYY" if not isinstance(cell.value, datetime) else "DD/MM/YYYY HH:MM"
+            cell = _value_cell(sheet, value)
             if isinstance(value, Cell) and value.fill in fills:
                 cell.font, cell.fill = fills[value.fill]
             cells.append(cell)
         sheet.append(cells)
     sheet.auto_filter.ref = f"A1:{get_column_letter(max(columns, 1))}{count + 1}"
     if table.examples:
-        _examples(workbook, table, heading_font, heading_fill, wrap)
+        _examples(workbook, table, heading_style)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
-def _examples(workbook, table: Table, heading_font, heading_fill, wrap) -> None:
-    """The template's example rows, on a second sheet: the import reads the first sheet only."""
-    sheet = workbook.create_sheet(EXAMPLE_SHEET)
+def _heading(sheet, table: Table, style) -> None:
+    """A sheet's column widths and its heading row, in the exports' heading style."""
+    font, fill = style
+    wrap = Alignment(wrap_text=True, vertical="top")
     for index, width in enumerate(table.widths or [18] * len(table.headings), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
-    headings = []
+    cells = []
     for text in table.headings:
         cell = WriteOnlyCell(sheet, value=text)
-        cell.font, cell.fill, cell.alignment = heading_font, heading_fill, wrap
-        headings.append(cell)
-    sheet.append(headings)
+        cell.font, cell.fill, cell.alignment = font, fill, wrap
+        cells.append(cell)
+    sheet.append(cells)
+
+
+def _value_cell(sheet, value) -> WriteOnlyCell:
+    """One value as a cell: text stays text (never a formula), days and times read as such."""
+    cell = WriteOnlyCell(sheet, value=spreadsheet_text(_plain(value)))
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+    if isinstance(cell.value, (date, datetime)):
+        cell.number_format = "DD/MM/YYYY" if not isinstance(cell.value, datetime) else "DD/MM/YYYY HH:MM"
+    return cell
+
+
+def _examples(workbook, table: Table, heading_style) -> None:
+    """The template's example rows, on a second sheet: the import reads the first sheet only."""
+    sheet = workbook.create_sheet(EXAMPLE_SHEET)
+    _heading(sheet, table, heading_style)
     for row in table.examples:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=spreadsheet_text(_plain(value)))
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-            if isinstance(cell.value, date):
-                cell.number_format = "DD/MM/YYYY"
-            cells.append(cell)
-        sheet.append(cells)
+        sheet.append([_value_cell(sheet, value) for value in row])
 
 
 # --- importable layouts: the templates and the lists that can be imported back ---------------
