@@ -30,6 +30,9 @@ def prepare(app) -> bool:
         if db.session.execute(db.select(Unit.id).limit(1)).first() is not None:
             return False
         report = seed(["31"], demo=True, actor="embedded")
+        from congress.seeding.rounds import seed_next_rounds
+
+        seed_next_rounds("31", report.notes)  # the commune round closed, the Front's open
         db.session.commit()
         for note in report.notes:
             print(note)

@@ -279,3 +279,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(export_command)
     app.cli.add_command(import_command)
     app.cli.add_command(scheduler_cli)
+    from congress.campaigns_cli import campaigns_cli
+
+    app.cli.add_command(campaigns_cli)
+    from congress.versions_cli import versions_cli
+
+    app.cli.add_command(versions_cli)

@@ -126,6 +126,43 @@ MESSAGES = {
     "province_required": _l("The role \"%(role)s\" needs a province (--province CODE)."),
     "scope_required": _l("A viewer needs a unit or a province to read."),
     "user_exists": _l("The user name \"%(username)s\" is taken."),
+    # campaigns (progress/campaigns.py)
+    "campaign_not_found": _l("There is no campaign %(id)s within your reach."),
+    "campaign_closed": _l("The campaign “%(campaign)s” is closed: its records stay as they were and take no "
+                          "more changes."),
+    "campaign_forbidden": _l("Only an administrator, or the city's staff for a campaign of their own province, "
+                             "may close a campaign."),
+    "campaign_outside_scope": _l("You may start a campaign only over units of your own province: %(codes)s "
+                                 "is outside it."),
+    "campaign_exists": _l("“%(name)s” already runs this round (term %(term)s) in these provinces."),
+    "campaign_without_units": _l("The campaign covers no unit: choose a province or list the units' codes."),
+    "child_campaign_required": _l("This workflow counts the congresses of the units below it: choose the "
+                                  "campaign whose units it reads."),
+    "child_campaign_level": _l("“%(name)s” is not a campaign of %(level)s units, which this workflow reads."),
+    "deadline_before_start": _l("The deadline (%(deadline)s) is before the campaign starts (%(start)s)."),
+    "unit_wrong_level": _l("These units are not of the level the workflow covers (%(level)s): %(codes)s."),
+    "unit_not_in_campaign": _l("These units are not in the campaign: %(codes)s."),
+    "unit_deadline_line": _l("Line %(line)s (“%(text)s”) is not a unit code and a date, e.g. 11311 20/8/2025."),
+    "text_too_long": _l("The field \"%(field)s\" holds at most %(limit)s characters."),
+    # workflow definitions as stored versions, and moving units to another version (progress/versions.py)
+    "workflow_invalid": _n("The workflow definition has %(count)s problem: %(lines)s",
+                           "The workflow definition has %(count)s problems: %(lines)s"),
+    "workflow_not_found": _l("There is no workflow \"%(key)s\"."),
+    "workflow_revision_not_found": _l("The workflow \"%(key)s\" has no revision %(revision)s."),
+    "migration_wrong_workflow": _l("%(version)s is not a version of the workflow these units follow "
+                                   "(%(expected)s)."),
+    "migration_would_lose_steps": _n(
+        "Moving to %(version)s would remove %(count)s step whose progress is on record: %(steps)s (%(units)s). "
+        "Nothing was changed: keep the step in the new version, or leave these units out.",
+        "Moving to %(version)s would remove %(count)s steps whose progress is on record: %(steps)s (%(units)s). "
+        "Nothing was changed: keep the steps in the new version, or leave these units out."),
+    "migration_would_strand_steps": _n(
+        "Moving to %(version)s would strand %(count)s step submitted to or approved by the city, which the new "
+        "version no longer asks the city to approve: %(steps)s (%(units)s). Nothing was changed.",
+        "Moving to %(version)s would strand %(count)s steps submitted to or approved by the city, which the new "
+        "version no longer asks the city to approve: %(steps)s (%(units)s). Nothing was changed."),
+    "migration_campaign_closed": _l("The campaign \"%(campaign)s\" is closed: its units stay on their "
+                                    "workflow versions."),
 }
 
 HTTP_MESSAGES = {

@@ -990,7 +990,8 @@ def test_campaign_deadline(api):
     url = f"{API}/campaigns/{campaign['id']}/deadline"
     with Unchanged():
         assert_error(api.city_leader.put(url, json={"version": 1, "date": "2025-08-25"}), 403, "deadline_forbidden")
-        assert_error(api.staff.put(url, json={"version": 1, "date": "2025-08-25"}), 404)
+        # a unit's staff read their campaign (their unit is in it) but may not change it
+        assert_error(api.staff.put(url, json={"version": 1, "date": "2025-08-25"}), 403, "deadline_forbidden")
         assert_error(api.city_staff.put(url, json={"version": 1}), 422, "field_required")
         assert_error(api.city_staff.put(url, json={"version": 1, "date": None}), 422, "field_required")
         assert_error(api.city_staff.put(url, json={"version": 1, "date": "2025-06-25"}), 422, "date_before_campaign")

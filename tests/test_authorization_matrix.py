@@ -261,6 +261,23 @@ def cases(d: Demo) -> list[Case]:
         Case("web.remove_paper_template", "POST", {"code": PROVINCE, "kind": "congress_plan"}, ADMIN),
         Case("api.put_campaign_deadline", "PUT", {"campaign_id": d.campaign.id}, CITY_STAFF,
              {"json": {"version": d.campaign.version, "date": "2025-08-31", "kind": "before"}}),
+        # --- campaigns: everyone looks at and chooses among those within reach; the city's staff
+        # start (a preview writes nothing) and close them (closing the demo's would end the others)
+        Case("web.campaign_list", "GET", {}, SIGNED_IN),
+        Case("web.choose_campaign", "GET", {}, SIGNED_IN, query={"campaign": str(d.campaign.id)}),
+        Case("web.new_campaign", "GET", {}, CITY_STAFF),
+        Case("web.new_campaign", "POST", {}, CITY_STAFF,
+             {"data": {"name_vi": "Đại hội Mặt trận Tổ quốc cấp xã", "term": "2026–2031",
+                       "unit_workflow": "front_commune_congress", "provinces": PROVINCE, "starts_on": "1/8/2025",
+                       "deadline_on": "30/11/2025", "deadline_kind": "by", "confirm": "0"}}),
+        Case("api.start_campaign", "POST", {}, CITY_STAFF,
+             {"json": {"name": "Đại hội Mặt trận Tổ quốc cấp xã", "term": "2026–2031",
+                       "unit_workflow": "front_commune_congress", "provinces": [PROVINCE],
+                       "starts_on": "2025-08-01", "deadline": {"date": "2025-11-30", "kind": "by"}}}),
+        Case("web.close_campaign", "POST", {"campaign_id": d.campaign.id}, CITY_STAFF,
+             {"data": {"version": d.campaign.version}}, run_allowed=False),
+        Case("api.close_campaign", "POST", {"campaign_id": d.campaign.id}, CITY_STAFF,
+             {"json": {"version": d.campaign.version}}, run_allowed=False),
         # --- imports: a unit's staff may upload (rows of other units are refused row by row);
         # a staged import is its uploader's alone
         Case("web.transfers", "GET", {}, IMPORTERS),

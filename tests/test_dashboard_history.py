@@ -22,6 +22,12 @@ TU_MINH = "10891"
 ROW = re.compile(r'<tr><th scope="row">(\d+)/(\d+)/(\d+)</th><td>([^<]*)</td><td>(\d+)%</td></tr>')
 
 
+def _campaign_id(unit) -> int:
+    from congress.progress.models import Preparation
+
+    return db.session.execute(db.select(Preparation.campaign_id).filter_by(unit_id=unit.id)).scalar_one()
+
+
 def signed_in(app, username):
     client = app.test_client()
     assert login(client, username).status_code == 302, username
@@ -124,7 +130,8 @@ def test_unit_page_shows_the_recorded_pace_beside_the_estimate(no_nights):
     unit = db.session.execute(db.select(Unit).filter_by(code=TU_MINH)).scalar_one()
     # two nights with progress between them: the pace is 5 points a day
     for day, percent in ((date(2025, 8, 1), 40), (date(2025, 8, 5), 60)):
-        db.session.add(ReadinessSnapshot(unit_id=unit.id, day=day, percent=percent, steps_done=1, steps_total=2,
+        db.session.add(ReadinessSnapshot(
+            campaign_id=_campaign_id(unit), unit_id=unit.id, day=day, percent=percent, steps_done=1, steps_total=2,
                                          overdue=0, branches_held=0, branches_total=0, risk="on_track",
                                          recorded_at=datetime(2025, 8, 5, tzinfo=LOCAL_TZ)))
     db.session.commit()
@@ -139,7 +146,8 @@ def test_unit_page_shows_the_recorded_pace_beside_the_estimate(no_nights):
 def test_unit_page_without_progress_says_it_cannot_project(no_nights):
     app = no_nights
     unit = db.session.execute(db.select(Unit).filter_by(code=TU_MINH)).scalar_one()
-    db.session.add(ReadinessSnapshot(unit_id=unit.id, day=date(2025, 8, 4), percent=30, steps_done=1,
+    db.session.add(ReadinessSnapshot(
+            campaign_id=_campaign_id(unit), unit_id=unit.id, day=date(2025, 8, 4), percent=30, steps_done=1,
                                      steps_total=2, overdue=0, branches_held=0, branches_total=0, risk="late",
                                      recorded_at=datetime(2025, 8, 4, tzinfo=LOCAL_TZ)))
     db.session.commit()

@@ -24,6 +24,12 @@ from workflows.readiness import projected_finish_from_history
 TU_MINH = "10891"
 
 
+def _campaign_id(unit) -> int:
+    from congress.progress.models import Preparation
+
+    return db.session.execute(db.select(Preparation.campaign_id).filter_by(unit_id=unit.id)).scalar_one()
+
+
 def at(day: str, hour: int = 9, minute: int = 0) -> datetime:
     return datetime.combine(date.fromisoformat(day), datetime.min.time(), LOCAL_TZ).replace(hour=hour, minute=minute)
 
@@ -181,7 +187,8 @@ def test_projected_finish_from_the_recorded_pace():
 def test_recorded_pace_in_the_api(no_nights, api_as):
     unit = db.session.execute(db.select(Unit).filter_by(code=TU_MINH)).scalar_one()
     for day, percent in (("2025-08-01", 60), ("2025-08-05", 70)):
-        db.session.add(ReadinessSnapshot(unit_id=unit.id, day=date.fromisoformat(day), percent=percent, steps_done=1,
+        db.session.add(ReadinessSnapshot(
+            campaign_id=_campaign_id(unit), unit_id=unit.id, day=date.fromisoformat(day), percent=percent, steps_done=1,
                                          steps_total=17, overdue=0, branches_held=0, branches_total=0,
                                          risk="on_track", recorded_at=datetime.now(LOCAL_TZ)))
     db.session.commit()

@@ -225,6 +225,14 @@ def test_real_responses_match_the_documented_schemas(base_app, api_as, checker, 
     assert call(admin, "put", f"/api/v1/campaigns/{campaign['id']}/deadline", body).status_code == 200
     assert call(city, "get", "/api/v1/readiness?province=31").status_code == 200
     assert call(admin, "get", "/api/v1/readiness").status_code == 200
+    front = {"name": "Đại hội Mặt trận Tổ quốc cấp xã", "term": "2026–2031", "unit_workflow": "front_commune_congress",
+             "provinces": ["31"], "starts_on": "2025-08-01", "deadline": {"date": "2025-11-30", "kind": "by"}}
+    assert call(city, "post", "/api/v1/campaigns", front).status_code == 200  # the preview
+    started = call(city, "post", "/api/v1/campaigns", {**front, "confirm": True})
+    assert started.status_code == 201
+    assert call(city, "get", f"/api/v1/readiness?province=31&campaign={started.json['id']}").status_code == 200
+    assert call(admin, "post", f"/api/v1/campaigns/{started.json['id']}/close",
+                {"version": started.json["version"]}).status_code == 200
     created = call(staff, "post", f"/api/v1/units/{UNIT}/branches",
                    {"name": "Chi bộ Tổ dân phố số 9", "members": 12, "planned_on": "2025-08-01"})
     assert created.status_code == 201

@@ -86,7 +86,7 @@ def capital_kind_words_inside_sentences(text: str) -> list[str]:
     return found
 
 
-def problems_of(text: str) -> list[str]:
+def problems_of(text: str, term: str = f"2025{NBSP}-{NBSP}2030") -> list[str]:
     problems = [f"capital kind word: …{s}…" for s in capital_kind_words_inside_sentences(text)]
     problems += [f"space before punctuation: …{text[max(0, m.start() - 30):m.end() + 10]}…"
                  for m in SPACE_BEFORE_PUNCTUATION.finditer(text)]
@@ -95,7 +95,7 @@ def problems_of(text: str) -> list[str]:
                  for m in LEADING_ZERO.finditer(text)
                  if not re.search(r"(ngày|tháng)[ \u00a0]$", text[:m.start()])]
     problems += [f"a term that can break: {m.group(0)!r}" for m in TERM.finditer(text)
-                 if m.group(0) != f"2025{NBSP}-{NBSP}2030"]
+                 if m.group(0) != term]
     problems += [f"directive without 'số': …{text[max(0, m.start() - 10):m.end() + 10]}…"
                  for m in re.finditer(r"Chỉ thị[ \u00a0]+(?!số[ \u00a0])\d", text)]
     return problems
@@ -111,6 +111,31 @@ def test_every_kind_for_every_unit_reads_as_a_clerk_would_sign_it(app):
             for paper in papers:
                 for text in lines(paper):
                     problems |= {f"{kind}: {p}" for p in problems_of(text)}
+    assert sorted(problems) == []
+
+
+def test_the_fronts_and_the_citys_sets_read_as_a_clerk_would_sign_them(app):
+    """The same rules for the two sets added with campaigns as data: the Fatherland Front's
+    commune-level congress (every kind, every unit; its term is the campaign's) and the city's own
+    party congress (every kind of the city's committee)."""
+    from tests.test_document_sets import add_front_campaign, add_province_campaign, communes, preparation
+
+    front = add_front_campaign()
+    province, city = add_province_campaign()
+    problems = set()
+    for found in communes():
+        prep = preparation(found, front)
+        for kind in generate.unit_kinds(prep):
+            for paper in generate.unit_papers(found, kind, prep=prep, day=TODAY):
+                for text in lines(paper):
+                    problems |= {f"{kind} {found.name}: {p}" for p in problems_of(text, f"2026{NBSP}-{NBSP}2031")}
+    prep = preparation(city, province)
+    kinds = generate.unit_kinds(prep)
+    assert len(kinds) == 12
+    for kind in kinds:
+        for paper in generate.unit_papers(city, kind, prep=prep, day=TODAY):
+            for text in lines(paper):
+                problems |= {f"city {kind}: {p}" for p in problems_of(text)}
     assert sorted(problems) == []
 
 

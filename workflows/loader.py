@@ -32,6 +32,8 @@ ANCHORS = {
 }
 ANCHOR_FALLBACK = {"branch_congress": "congress", "congress": "deadline"}
 DAY_KINDS = ("calendar", "working")
+#: the levels of the units a campaign covers (congress.progress.models.LEVELS says the same)
+LEVELS = ("commune", "province")
 
 
 class DefinitionError(ProblemsError):
@@ -115,6 +117,31 @@ class CongressFacts:
     needs_approved: tuple[str, ...] = ()
 
 
+#: Where a unit's roll-up steps read their children: its own subordinate branches (each following
+#: the ``workflow`` named), or the lower-level units of the campaign's child campaign.
+CHILD_SOURCES = ("branches", "units")
+
+
+@dataclass(frozen=True)
+class ChildrenFacts:
+    """The subordinate organisations a unit's roll-up steps count ("done_when: all_children_held")."""
+    source: str
+    label_vi: str
+    label_en: str
+    #: branches: the workflow each branch follows
+    workflow: str | None = None
+    #: units: the level the child campaign covers, and the step of its workflow that says a
+    #: child held its congress
+    level: str | None = None
+    held_step: str | None = None
+
+    def label(self, locale: str) -> str:
+        return self.label_en if locale == "en" else self.label_vi
+
+
+IMPLIED_BRANCHES = ChildrenFacts("branches", "chi bộ, đảng bộ bộ phận", "branches")
+
+
 @dataclass(frozen=True)
 class WorkflowDefinition:
     key: str
@@ -131,6 +158,13 @@ class WorkflowDefinition:
     #: the step a closed comment round completes
     comment_round_step: str | None = None
     congress: CongressFacts | None = None
+    #: the subordinate organisations the roll-up steps count (None: the units have none tracked)
+    children: ChildrenFacts | None = None
+    #: the document kinds the workflow produces, in the order they are offered
+    documents: tuple[str, ...] = ()
+    #: the organisation and level of the units a campaign of this workflow covers
+    organisation: str = "party"
+    level: str = "commune"
 
     def draft_of_approval(self, step_key: str) -> str | None:
         """The document kind whose approved draft an approval step records, if any."""
@@ -317,6 +351,9 @@ def parse_definition(raw: Any, source: str) -> WorkflowDefinition:
                 problems.append(f"{where}: unknown done_when rule {done_when!r}")
             elif AUTO_RULE_SUBJECTS[done_when] != subject:
                 problems.append(f"{where}: done_when rule {done_when!r} does not apply to a {subject}")
+            elif done_when == "all_children_held" and not raw.get("children"):
+                problems.append(f"{where}: done_when rule {done_when!r} needs a 'children' section saying "
+                                "what it counts")
         skippable = item.get("skippable", True)
         if not isinstance(skippable, bool):
             problems.append(f"{where}: 'skippable' must be true or false")
@@ -338,14 +375,77 @@ def parse_definition(raw: Any, source: str) -> WorkflowDefinition:
     drafts = _drafts(raw.get("drafts"), by_key, source, problems)
     comment_round_step = _comment_rounds(raw.get("comment_rounds"), by_key, source, problems)
     congress = _congress(raw.get("congress"), by_key, drafts, source, problems)
+    children = _children(raw.get("children"), subject, source, problems)
+    if children is None and any(s.done_when == "all_branches_held" for s in steps):
+        children = IMPLIED_BRANCHES  # a definition written before "children" was
+    if children is not None and children.source != "branches" and any(
+            s.done_when == "all_branches_held" for s in steps):
+        problems.append(f"{source}: 'all_branches_held' counts branches, but 'children' reads {children.source}")
+    documents = _documents(raw.get("documents"), steps, drafts, source, problems)
+    organisation = raw.get("organisation", "party")
+    if not isinstance(organisation, str) or not organisation:
+        problems.append(f"{source}: 'organisation' must name the organisation (party, fatherland_front ...)")
+        organisation = "party"
+    level = raw.get("level", "commune")
+    if level not in LEVELS:
+        problems.append(f"{source}: 'level' must be one of {', '.join(LEVELS)}, not {level!r}")
+        level = "commune"
     unknown_top = set(raw) - {"key", "version", "subject", "title", "phases", "steps", "drafts",
-                              "comment_rounds", "congress"}
+                              "comment_rounds", "congress", "children", "documents", "organisation",
+                              "level"}
     if unknown_top:
         problems.append(f"{source}: unknown field(s) {', '.join(sorted(unknown_top))}")
     if problems:
         raise DefinitionError(problems)
     return WorkflowDefinition(key, version, subject, title_vi, title_en, tuple(phases), tuple(steps),
-                              source, raw, drafts, comment_round_step, congress)
+                              source, raw, drafts, comment_round_step, congress, children, documents,
+                              organisation, level)
+
+
+def _children(raw: Any, subject: str, source: str, problems: list[str]) -> ChildrenFacts | None:
+    if raw is None:
+        return None
+    where = f"{source}: children"
+    allowed = {"source", "label", "workflow", "level", "held_step"}
+    if not isinstance(raw, dict) or set(raw) - allowed:
+        problems.append(f"{where}: takes only {', '.join(sorted(allowed))}")
+        return None
+    if subject != "unit":
+        problems.append(f"{where}: only a unit's workflow has children")
+    kind = raw.get("source")
+    if kind not in CHILD_SOURCES:
+        problems.append(f"{where}: 'source' must be one of {', '.join(CHILD_SOURCES)}, not {kind!r}")
+        return None
+    vi, en = _title(raw.get("label"), f"{where} 'label'", problems)
+    if kind == "branches":
+        workflow = raw.get("workflow")
+        if not isinstance(workflow, str) or not workflow or "level" in raw or "held_step" in raw:
+            problems.append(f"{where}: branches name the 'workflow' each branch follows (and no level or held_step)")
+            return None
+        return ChildrenFacts(kind, vi, en, workflow=workflow)
+    level, held = raw.get("level"), raw.get("held_step")
+    if level not in LEVELS or not isinstance(held, str) or not held or "workflow" in raw:
+        problems.append(f"{where}: units name the 'level' of the child campaign ({', '.join(LEVELS)}) and "
+                        "its 'held_step' (and no workflow)")
+        return None
+    return ChildrenFacts(kind, vi, en, level=level, held_step=held)
+
+
+def _documents(raw: Any, steps, drafts, source: str, problems: list[str]) -> tuple[str, ...]:
+    """The document set: as listed, else every kind a step or a draft names, in order."""
+    if raw is None:
+        named = [s.document for s in steps if s.document] + list(drafts)
+        return tuple(dict.fromkeys(named))
+    if not isinstance(raw, list) or not all(isinstance(k, str) for k in raw):
+        problems.append(f"{source}: 'documents' must be a list of document kinds")
+        return ()
+    for kind in raw:
+        if kind not in DOCUMENT_KINDS:
+            problems.append(f"{source}: documents: unknown document kind {kind!r}")
+    for kind in [s.document for s in steps if s.document] + list(drafts):
+        if kind not in raw:
+            problems.append(f"{source}: documents: {kind!r} is produced by a step or drafted but not listed")
+    return tuple(dict.fromkeys(raw))
 
 
 def _step_ref(value: Any, by_key: Mapping[str, StepDefinition], where: str, problems: list[str]) -> str | None:

@@ -281,10 +281,15 @@ def _branch_held(facts: RuleInput) -> RuleResult:
     return RuleResult(held, int(held), 1, facts.branch_held_on, facts.branch_held_on)
 
 
-#: The registry of "done when" rules a definition may name.
+#: The registry of "done when" rules a definition may name. "all_children_held" counts what the
+#: definition's "children" section names (its branches, or the lower-level units of a child
+#: campaign); "all_branches_held" is its older name, for definitions whose children are branches.
 AUTO_RULES: dict[str, Callable[[RuleInput], RuleResult]] = {
+    "all_children_held": _all_branches_held,
     "all_branches_held": _all_branches_held,
     "branch_held": _branch_held,
 }
 #: Which subject each rule applies to.
-AUTO_RULE_SUBJECTS = {"all_branches_held": "unit", "branch_held": "branch"}
+AUTO_RULE_SUBJECTS = {"all_children_held": "unit", "all_branches_held": "unit", "branch_held": "branch"}
+#: The rules that roll a unit's children up: their share held counts toward the step's weight.
+ROLLUP_RULES = frozenset({"all_children_held", "all_branches_held"})

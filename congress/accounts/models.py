@@ -69,6 +69,8 @@ class User(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     password_changed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    #: the campaign the user last chose to look at (pages follow it until they choose another)
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="SET NULL"))
 
     unit = relationship("Unit", lazy="joined")
 

@@ -46,14 +46,37 @@ def in_scope(user, unit) -> bool:
     return user.unit_id == unit.id
 
 
+#: A province's own committee (the subject of its province-level congress) is run by the city's
+#: office: its city users act on it as a unit's users act on theirs, and the level above it (the
+#: Central Committee, here the administrators) approves.
+UNIT_ROLE_OF_CITY = {"city_leader": "unit_leader", "city_staff": "unit_staff"}
+
+
+def role_on(user, unit) -> str:
+    """The role the user holds toward ``unit``: their own, but a city user's unit role on the
+    province's own committee."""
+    if (getattr(unit, "level", "commune") == "province" and user.role in UNIT_ROLE_OF_CITY
+            and user.province_code == unit.province_code):
+        return UNIT_ROLE_OF_CITY[user.role]
+    return user.role
+
+
+def acts_for_unit(user, unit, roles=UNIT_ROLES) -> bool:
+    """Whether the user acts as one of the unit's own users (``roles``) on it: its leader or staff,
+    or the city's office on the province's own committee."""
+    if getattr(unit, "level", "commune") == "province":
+        return role_on(user, unit) in roles and user.role in UNIT_ROLE_OF_CITY
+    return user.role in roles and user.unit_id == unit.id
+
+
 def can_take_action(user, unit, action: Action, approval: bool = False) -> bool:
     """Whether the user may take a step action on the unit: the lifecycle's roles for the action
     (on a step the city approves when ``approval``), within the user's scope."""
-    return user.role in roles_for(action, approval) and in_scope(user, unit)
+    return role_on(user, unit) in roles_for(action, approval) and in_scope(user, unit)
 
 
 def can_edit_branches(user, unit) -> bool:
-    return user.role == "admin" or (user.role in UNIT_ROLES and user.unit_id == unit.id)
+    return user.role == "admin" or acts_for_unit(user, unit)
 
 
 def can_set_deadline(user, province_code: str) -> bool:
@@ -62,9 +85,24 @@ def can_set_deadline(user, province_code: str) -> bool:
 
 def can_plan_congress(user, unit) -> bool:
     """Setting the planned congress date: the unit's leader, city staff or an admin."""
+    if acts_for_unit(user, unit, ("unit_leader",)):
+        return True
     if user.role == "unit_leader":
-        return user.unit_id == unit.id
+        return False
     return can_set_deadline(user, unit.province_code)
+
+
+def can_start_campaign(user, province_code: str) -> bool:
+    """Starting a campaign over a province's units: an admin (national staff) anywhere, the city's
+    staff in their own province."""
+    return can_set_deadline(user, province_code)
+
+
+def can_manage_campaign(user, campaign) -> bool:
+    """Closing a campaign: an admin; the city's staff for a campaign of their province alone."""
+    if user.role == "admin":
+        return True
+    return campaign.province_code is not None and can_set_deadline(user, campaign.province_code)
 
 
 def can_manage_accounts(user) -> bool:
@@ -82,7 +120,7 @@ def readable_province_codes(user) -> set[str] | None:
 
 def can_issue_papers(user, unit) -> bool:
     """Issuing a document number: the unit's own leader or staff, or an admin."""
-    return user.role == "admin" or (user.role in UNIT_ROLES and user.unit_id == unit.id)
+    return user.role == "admin" or acts_for_unit(user, unit)
 
 
 def can_start_province_jobs(user, province_code: str) -> bool:
@@ -99,12 +137,12 @@ def can_manage_templates(user) -> bool:
 
 def can_edit_drafts(user, unit) -> bool:
     """Uploading draft versions and running comment rounds: the unit's own leader or staff, or an admin."""
-    return user.role == "admin" or (user.role in UNIT_ROLES and user.unit_id == unit.id)
+    return user.role == "admin" or acts_for_unit(user, unit)
 
 
 def can_submit_drafts(user, unit) -> bool:
     """Sending a draft to the city: the unit's leader (as for a step's submission), or an admin."""
-    return user.role == "admin" or (user.role == "unit_leader" and user.unit_id == unit.id)
+    return user.role == "admin" or acts_for_unit(user, unit, ("unit_leader",))
 
 
 def can_waive_approval(user, unit) -> bool:
@@ -115,7 +153,10 @@ def can_waive_approval(user, unit) -> bool:
 
 def can_review_drafts(user, unit) -> bool:
     """Commenting on, approving or returning a unit's draft, and recording an exception to the
-    approval the congress needs: city leaders and staff of its province, or an admin."""
+    approval the congress needs: city leaders and staff of its province, or an admin (only an
+    admin for the province's own committee, which the city's users run)."""
+    if getattr(unit, "level", "commune") == "province":
+        return user.role == "admin"
     return user.role == "admin" or (user.role in CITY_ROLES and user.province_code == unit.province_code)
 
 
@@ -133,4 +174,4 @@ def can_import_for_unit(user, unit) -> bool:
         return True
     if user.role == "city_staff":
         return user.province_code == unit.province_code
-    return user.role in UNIT_ROLES and user.unit_id == unit.id
+    return acts_for_unit(user, unit)

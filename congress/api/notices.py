@@ -74,8 +74,9 @@ def read_all_notifications():
 @login_required
 def unit_readiness_history(code: str):
     unit = readable_unit(code)
-    snapshots = list(db.session.execute(db.select(ReadinessSnapshot).filter_by(unit_id=unit.id)
-                                        .order_by(ReadinessSnapshot.day)).scalars())
+    prep = queries.unit_preparation(unit)
+    snapshots = list(db.session.execute(db.select(ReadinessSnapshot).filter_by(
+        unit_id=unit.id, campaign_id=prep.campaign_id if prep else None).order_by(ReadinessSnapshot.day)).scalars())
     projected = queries.recorded_pace_projections([unit.id]).get(unit.id)
     return jsonify({
         "unit_code": unit.code,

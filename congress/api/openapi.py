@@ -204,6 +204,14 @@ def _schemas() -> dict[str, Schema]:
         "starts_on": {**DATE, "description": "No step may be dated before this day."},
         "deadline": ref("Deadline"),
         "deadline_basis": nullable({"type": "string", "examples": ["Chỉ thị số 45-CT/TW ngày 14/4/2025"]}),
+        "organisation": {"type": "string", "examples": ["party", "fatherland_front"]},
+        "level": {"type": "string", "enum": ["commune", "province"]},
+        "status": {"type": "string", "enum": ["open", "closed"],
+                   "description": "A closed campaign is read-only: every write to it is refused "
+                                  "(409 campaign_closed)."},
+        "unit_workflow": {"type": "string", "examples": ["commune_congress", "province_congress"]},
+        "branch_workflow": nullable({"type": "string", "examples": ["branch_congress"]}),
+        "child_campaign_id": nullable({**INTEGER, "description": "The campaign whose units its roll-ups read."}),
         "version": VERSION,
     }
     risk_counts = obj({r.value: COUNT for r in RISK_ORDER})
@@ -276,7 +284,17 @@ def _schemas() -> dict[str, Schema]:
                     optional=("repeated",), description="A step of a unit's workflow or of a branch's."),
         "Branch": obj(branch_props, optional=("steps",),
                       description="A subordinate party organisation (chi bộ, đảng bộ bộ phận)."),
-        "Campaign": obj(campaign_props, description="A round of congresses in one province."),
+        "Campaign": obj(campaign_props, description="One organisation's round of congresses at one level over "
+                                                    "the units it covers."),
+        "CampaignPreview": obj({
+            "preview": {"type": "boolean", "const": True}, "units": COUNT, "steps": COUNT, "steps_per_unit": COUNT,
+            "branch_steps": COUNT, "new_units": {"type": "array", "items": STRING,
+                                                 "description": "Province committees added as units."},
+            "child_campaign_id": nullable(INTEGER),
+            "days_off": {"type": "array", "items": obj({"date": DATE, "why": {"type": "string",
+                                                                               "enum": ["weekend", "holiday"]},
+                                                         "what": STRING})},
+        }, description="What starting the campaign would create; nothing was written."),
         "CampaignList": obj({"campaigns": {"type": "array", "items": ref("Campaign")}}),
         "Tasks": obj({
             "assigned": COUNT, "done": COUNT, "in_progress": COUNT, "overdue": COUNT,
@@ -429,6 +447,23 @@ def _schemas() -> dict[str, Schema]:
                                                  "it: today, or the congress's day for what the congress adopts."}},
                          "additionalProperties": False,
                          "description": "The number is the server's; the date too unless given."},
+        "CampaignRequest": {**obj({
+            "name": text(200), "name_en": nullable(text(200)), "term": text(20),
+            "unit_workflow": {"type": "string", "examples": ["front_commune_congress", "province_congress"]},
+            "provinces": {"type": "array", "items": PROVINCE_CODE, "description": "Every unit of the workflow's "
+                          "level in these provinces (a province-level workflow: the province's own committee)."},
+            "units": {"type": "array", "items": STRING, "description": "Or exactly these units."},
+            "child_campaign_id": nullable({**INTEGER, "description": "Required when the workflow rolls up the "
+                                                                    "units of a lower campaign."}),
+            "starts_on": DATE,
+            "deadline": obj({"date": DATE, "kind": {**ref("DeadlineKind"), "default": "before"},
+                             "basis": nullable(text(BASIS_LIMIT))}, required=["date"]),
+            "unit_deadlines": {"type": "object", "additionalProperties": DATE,
+                               "description": "A unit's own deadline, by its code."},
+            "confirm": {"type": "boolean", "default": False,
+                        "description": "false: only the preview (CampaignPreview); true: start it (201)."},
+        }, required=["name", "term", "unit_workflow", "starts_on", "deadline"]), "additionalProperties": False},
+        "CloseRequest": {**obj({"version": VERSION}, required=["version"]), "additionalProperties": False},
         "CampaignDeadlineRequest": {**obj({
             "version": {**VERSION, "description": "The campaign's version."},
             "date": {**DATE, "description": "The day D; not before the campaign start. A deadline whose last "
@@ -498,6 +533,10 @@ def _parameters() -> dict:
                       "schema": {"type": "string", "examples": ["congress_plan", "congress_resolution"]},
                       "description": "A document kind (workflows/documents.py) with a template in documents/."},
         "CampaignId": {"name": "campaign_id", "in": "path", "required": True, "schema": INTEGER},
+        "CampaignFilter": {"name": "campaign", "in": "query", "required": False, "schema": INTEGER,
+                           "description": "The campaign shown (its round, across provinces); 404 if it is not "
+                                          "within your reach. Default: the one your account last chose, else "
+                                          "the newest open one."},
         "ProvinceFilter": {"name": "province", "in": "query", "required": False, "schema": PROVINCE_CODE,
                            "description": "One province (404 if unknown, 403 if outside your scope). "
                                           "Default: every province you may read."},
@@ -544,7 +583,7 @@ def _param(name: str) -> dict:
 
 def _operation(operation_id: str, summary: str, description: str, ok_schema: str, ok_description: str,
                errors: tuple[str, ...], *, tags: list[str], params: tuple[str, ...] = (),
-               body: str | None = None, write: bool = False) -> dict:
+               body: str | None = None, write: bool = False, created: tuple[str, str] | None = None) -> dict:
     op: dict[str, Any] = {
         "operationId": operation_id, "summary": summary, "description": description, "tags": tags,
         "parameters": [_param(p) for p in (*params, "Lang", "AcceptLanguage", *(("IdempotencyKey",) if write else ()))],
@@ -557,6 +596,9 @@ def _operation(operation_id: str, summary: str, description: str, ok_schema: str
     }
     if body:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
+    if created:  # a write that may also create: 201 with what it made
+        op["responses"]["201"] = {"description": created[1],
+                                  "content": {"application/json": {"schema": ref(created[0])}}}
     return op
 
 
@@ -663,9 +705,23 @@ def _paths() -> dict:
             "The issued document.", WRITE_ERRORS, tags=["papers"], params=("UnitCode", "PaperKind"),
             body="IssueRequest", write=True))},
         "/campaigns": {"get": _operation(
-            "listCampaigns", "Campaigns", "The campaigns of the provinces the user may read (a unit's users: "
-            "their unit's province).", "CampaignList", "The campaigns.", READ_ERRORS, tags=["campaigns"],
-            params=("ProvinceFilter",))},
+            "listCampaigns", "Campaigns", "The campaigns within the user's reach (a unit's users: those their "
+            "unit is in), open ones first. Pages and `/readiness` show the one chosen with `?campaign=ID`, else "
+            "the one the account last chose, else the newest open one.", "CampaignList", "The campaigns.",
+            READ_ERRORS, tags=["campaigns"], params=("ProvinceFilter",)),
+            "post": _operation(
+            "startCampaign", "Start a campaign (city staff in their province, admin)",
+            "Without `confirm`: the preview (how many units and steps, deadlines on weekends or holidays); "
+            "nothing is written. With `confirm: true`: the campaign, every unit's preparation and steps, all "
+            "or nothing, audited; 201. An unknown workflow, a deadline before the start, a unit outside your "
+            "province (403 campaign_outside_scope), or a round already running there is refused.",
+            "CampaignPreview", "The preview.", WRITE_ERRORS, tags=["campaigns"], body="CampaignRequest",
+            write=True, created=("Campaign", "The campaign, started."))},
+        "/campaigns/{campaign_id}/close": {"post": _operation(
+            "closeCampaign", "Close a campaign (admin; city staff for their province's)",
+            "It stays readable and exportable; every write to it is then refused (409 campaign_closed). "
+            "Closing a closed campaign changes nothing. Audited.", "Campaign", "The campaign now.", WRITE_ERRORS,
+            tags=["campaigns"], params=("CampaignId",), body="CloseRequest", write=True)},
         "/campaigns/{campaign_id}/deadline": {"put": _operation(
             "setCampaignDeadline", "Change a campaign's default deadline (city staff, admin)",
             "The deadline of every unit without its own; every due date is recomputed. A campaign outside "
@@ -677,7 +733,8 @@ def _paths() -> dict:
             "(\"N nhiệm vụ được giao; …\"), and every unit's readiness. City roles, province viewers and "
             "admins; a unit's staff get 403. With `as_of`, the figures of that day, as the city's progress "
             "report for that day gives them.", "ProvinceReadiness", "The figures.",
-            ("401", "403", "404", "422"), tags=["readiness"], params=("ProvinceFilter", "KindFilter", "AsOf"))},
+            ("401", "403", "404", "422"), tags=["readiness"],
+            params=("ProvinceFilter", "KindFilter", "AsOf", "CampaignFilter"))},
         "/audit": {"get": _operation(
             "listAudit", "The audit log, newest first",
             "Every write with its actor, time, old and new values and reason; paginate with `before`.",

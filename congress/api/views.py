@@ -19,6 +19,7 @@ from congress.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocess
 from congress.extensions import csrf, db
 from congress.idempotency import idempotent, repeats_last_transition
 from congress.messages import describe
+from congress.progress import campaigns as campaign_ops
 from congress.progress import operations as progress_ops
 from congress.progress import queries
 from congress.progress.accountability import REASON_LIMIT
@@ -228,7 +229,7 @@ def get_unit(code: str):
     prep = preparation_of(unit)
     now = query_as_of()
     definition = prep.workflow_version.definition()
-    branch_definition = prep.branch_workflow_version.definition()
+    branch_definition = prep.branch_definition()
     if now < today():  # the unit as it was at the end of that day; the past is read, not acted on
         past = queries.past_unit(prep, now)
         if past is None:
@@ -332,13 +333,13 @@ def transition_branch_step(code: str, key: str):
     branch = readable_branch(code)
     prep = preparation_of(branch.unit)
     step = find_step(key, branch_id=branch.id)
-    return _transition(step, branch.unit, prep.branch_workflow_version.definition())
+    return _transition(step, branch.unit, prep.branch_definition())
 
 
 def _branch_json(branch: Branch) -> dict:
     """A branch with its own steps, in the order of its workflow."""
     prep = preparation_of(branch.unit)
-    definition = prep.branch_workflow_version.definition()
+    definition = prep.branch_definition()
     steps = db.session.execute(db.select(Step).where(Step.branch_id == branch.id)).scalars().all()
     order = {key: i for i, key in enumerate(definition.step_keys)}
     steps = sorted(steps, key=lambda s: order.get(s.key, 999))
@@ -453,20 +454,89 @@ def _deadline_kind(value) -> DeadlineKind:
 
 def _campaign_json(c: Campaign) -> dict:
     return {"id": c.id, "province_code": c.province_code, "term": c.term, "name": c.name_vi,
-            "name_en": c.name_en, "starts_on": c.starts_on.isoformat(), "deadline": out.deadline(c.deadline),
-            "deadline_basis": c.deadline_basis, "version": c.version}
+            "name_en": c.name_en, "organisation": c.organisation, "level": c.level, "status": c.status,
+            "unit_workflow": c.unit_workflow, "branch_workflow": c.branch_workflow,
+            "child_campaign_id": c.child_campaign_id, "starts_on": c.starts_on.isoformat(),
+            "deadline": out.deadline(c.deadline), "deadline_basis": c.deadline_basis, "version": c.version}
 
 
 @api.get("/campaigns")
 @login_required
 def list_campaigns():
-    provinces = province_scope(request.args.get("province"))
-    query = db.select(Campaign).order_by(Campaign.province_code)
+    """The campaigns within the caller's reach (of one province with ?province=), open ones first."""
+    provinces = province_scope(request.args.get("province")) if request.args.get("province") else None
+    found = campaign_ops.campaigns_for(current_user)
     if provinces is not None:
-        if not provinces and current_user.unit is not None:
-            provinces = {current_user.unit.province_code}
-        query = query.where(Campaign.province_code.in_(provinces))
-    return jsonify({"campaigns": [_campaign_json(c) for c in db.session.execute(query).scalars()]})
+        found = [c for c in found if c.province_code in provinces]
+    return jsonify({"campaigns": [_campaign_json(c) for c in found]})
+
+
+def _campaign_spec(body: dict) -> campaign_ops.CampaignSpec:
+    check_fields(body, {"name", "name_en", "term", "unit_workflow", "provinces", "units", "child_campaign_id",
+                        "starts_on", "deadline", "unit_deadlines", "confirm"})
+    deadline = body.get("deadline") or {}
+    if not isinstance(deadline, dict):
+        raise Unprocessable("invalid_field", {"field": "deadline", "problem": "{date, kind, basis}"})
+
+    def codes(name: str) -> list[str]:
+        value = body.get(name) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or len(value) > 20000:
+            raise Unprocessable("invalid_field", {"field": name, "problem": "a list of codes"})
+        return value
+
+    per_unit = body.get("unit_deadlines") or {}
+    if not isinstance(per_unit, dict) or len(per_unit) > 20000:
+        raise Unprocessable("invalid_field", {"field": "unit_deadlines", "problem": "{code: date}"})
+    child = body.get("child_campaign_id")
+    if child is not None and (not isinstance(child, int) or isinstance(child, bool)):
+        raise Unprocessable("invalid_field", {"field": "child_campaign_id", "problem": "a campaign id"})
+    kind = deadline.get("kind", "before")
+    return campaign_ops.CampaignSpec(
+        name_vi=parse_text(body.get("name"), "name", 200) or "",
+        name_en=parse_text(body.get("name_en"), "name_en", 200),
+        term=parse_text(body.get("term"), "term", 20) or "",
+        unit_workflow=str(body.get("unit_workflow") or "")[:60],
+        starts_on=parse_date(body.get("starts_on"), "starts_on"),
+        deadline_on=parse_date(deadline.get("date"), "deadline"), deadline_kind=_deadline_kind(kind).value,
+        deadline_basis=parse_text(deadline.get("basis"), "basis", 200), province_codes=codes("provinces"),
+        unit_codes=codes("units"), child_campaign_id=child,
+        unit_deadlines={str(k)[:16]: parse_date(v, "unit_deadlines") for k, v in per_unit.items()})
+
+
+@api.post("/campaigns")
+@login_required
+@idempotent
+def start_campaign():
+    """Preview a campaign ("confirm": false, the default: nothing is written) or start it."""
+    body = json_body()
+    spec = _campaign_spec(body)
+    confirm = body.get("confirm", False)
+    if not isinstance(confirm, bool):
+        raise Unprocessable("invalid_field", {"field": "confirm", "problem": "true / false"})
+    if not confirm:
+        found = campaign_ops.plan(spec, current_user)
+        db.session.rollback()
+        return jsonify({"preview": True, "units": found.unit_count, "steps": found.step_count,
+                        "steps_per_unit": found.steps_per_unit, "branch_steps": found.branch_steps,
+                        "new_units": [u["code"] for u in found.new_units],
+                        "child_campaign_id": found.child_campaign.id if found.child_campaign else None,
+                        "days_off": [{"date": w.day.isoformat(), "why": w.why, "what": w.what}
+                                     for w in found.warnings]})
+    campaign = campaign_ops.start(spec, current_user)
+    db.session.commit()
+    return jsonify(_campaign_json(campaign)), 201
+
+
+@api.post("/campaigns/<int:campaign_id>/close")
+@login_required
+@idempotent
+def close_campaign(campaign_id: int):
+    campaign = campaign_ops.campaign_or_404(campaign_id, current_user)
+    body = json_body()
+    check_fields(body, {"version"})
+    campaign_ops.close_campaign(campaign, actor=current_user, version=parse_version(body))
+    db.session.commit()
+    return jsonify(_campaign_json(campaign))
 
 
 @api.put("/campaigns/<int:campaign_id>/deadline")
@@ -474,7 +544,7 @@ def list_campaigns():
 @idempotent
 def put_campaign_deadline(campaign_id: int):
     campaign = db.session.get(Campaign, campaign_id) if 0 < campaign_id < 2**31 else None
-    if campaign is None or not permissions.can_read_province(current_user, campaign.province_code):
+    if campaign is None or not campaign_ops.can_read_campaign(current_user, campaign):
         raise NotFound("not_found")
     body = json_body()
     check_fields(body, {"version", "date", "kind", "basis", "confirm", "reason"})

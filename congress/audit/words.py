@@ -41,6 +41,8 @@ ACTIONS = {
     "congress_date.set": _l("Congress date planned"),
     "signers.set": _l("Signers named"),
     "campaign.deadline.set": _l("Campaign deadline set"),
+    "campaign.start": _l("Campaign started"),
+    "campaign.close": _l("Campaign closed"),
     "draft.upload": _l("Draft uploaded"),
     "draft.submit": _l("Draft submitted to the city"),
     "draft.comment": _l("City commented on a draft"),
@@ -70,6 +72,9 @@ ACTIONS = {
     "import.apply": _l("Import applied"),
     "unit.add": _l("Unit added"),
     "unit.update": _l("Unit updated"),
+    "workflow.add": _l("Workflow version stored"),
+    "preparation.migrate": _l("Moved to another workflow version"),
+    "campaign.migrate": _l("Campaign moved to another workflow version"),
 }
 
 #: the fields records keep, by their names in the records
@@ -95,6 +100,11 @@ FIELDS = {
     "unchanged": _l("Unchanged rows"), "warning": _l("Rows with a warning"), "error": _l("Rows with an error"),
     "due_on": _l("Due"), "due_kind": _l("Wording"), "missed_due_on": _l("Due date missed"),
     "missed_due_kind": _l("Wording of the missed due date"),
+    "declared_version": _l("Declared version"), "source": _l("Source"), "steps_added": _l("Steps added"),
+    "steps_dropped": _l("Steps removed"),
+    "term": _l("Term"), "organisation": _l("Organisation"), "level": _l("Level"),
+    "branch_workflow": _l("Workflow of the branches"), "units": _l("Units"),
+    "child_campaign": _l("Roll-ups read the campaign"),
 }
 #: fields that only say how often a row was written, or that no reader needs
 UNSHOWN = frozenset({"version", "sha256", "session_epoch"})
@@ -312,6 +322,9 @@ def _rule_words(text: str) -> str:
     done, _, total = count.partition("/")
     if rule == "all_branches_held" and done.isdigit() and total.isdigit():
         return gettext("%(held)s of %(total)s branches have held their congress.", held=done, total=total)
+    if rule == "all_children_held" and done.isdigit() and total.isdigit():
+        return gettext("%(held)s of %(total)s subordinate organisations have held their congress.",
+                       held=done, total=total)
     if rule == "branch_held":
         return gettext("The branch held its congress.") if done == "1" else gettext(
             "The branch has not held its congress.")

@@ -9,10 +9,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from congress.extensions import db
 
-#: the document kinds a unit drafts in versions (keys of workflows.documents.DOCUMENT_KINDS)
-DRAFT_KINDS = ("political_report", "self_review_report", "personnel_submission", "congress_resolution")
-#: (which steps their drafts move, and which the congress needs approved, is the workflow's word:
-#: the "drafts" and "congress" sections of its YAML)
+
+
+def _drafted_kinds() -> tuple[str, ...]:
+    """Every kind a shipped unit workflow drafts in versions (its "drafts" section), in the order
+    the definitions list them (the commune congress's first)."""
+    from workflows.loader import load_all
+
+    found = load_all()
+    ordered = sorted(found.values(), key=lambda d: (d.key != "commune_congress", d.key))
+    return tuple(dict.fromkeys(kind for d in ordered if d.subject == "unit" for kind in d.drafts))
+
+
+#: the document kinds a unit may draft in versions (keys of workflows.documents.DOCUMENT_KINDS):
+#: those the workflows' "drafts" sections name, which also say which steps their drafts move and
+#: which the congress needs approved. A unit's pages offer the kinds of its own campaign's workflow.
+DRAFT_KINDS = _drafted_kinds()
 #: who is asked in a comment round: cadres, party members, branch secretaries, the Fatherland
 #: Front (MTTQ), residents
 AUDIENCES = ("cadres", "members", "branch_secretaries", "fatherland_front", "residents")

@@ -84,11 +84,21 @@ class KindStage:
         return self.latest.status if self.latest is not None else "none"
 
 
+def unit_kinds(unit: Unit) -> tuple[str, ...]:
+    """The kinds the unit drafts in the campaign shown: its workflow's "drafts"."""
+    prep = progress_queries.unit_preparation(unit)
+    if prep is None:
+        return DRAFT_KINDS
+    return tuple(prep.workflow_version.definition().drafts)
+
+
 def stages(unit: Unit) -> dict[str, KindStage]:
-    """Every draft kind of the unit with its versions (one query)."""
-    found = {kind: KindStage(kind) for kind in DRAFT_KINDS}
+    """Every draft kind of the unit (in the campaign shown) with its versions (one query)."""
+    found = {kind: KindStage(kind) for kind in unit_kinds(unit)}
     for version in versions(unit):
-        stage = found[version.kind]
+        stage = found.get(version.kind)
+        if stage is None:
+            continue  # a draft of another campaign's workflow
         stage.versions.append(version)
         stage.latest = stage.latest or version
         if version.status == "approved" and stage.approved is None:
@@ -225,13 +235,21 @@ def pending_submissions(province_codes: set[str] | None) -> list[Submission]:
         .where(sa.or_(Step.id.is_not(None), DraftVersion.id.is_not(None))))
     if province_codes is not None:
         query = query.where(Unit.province_code.in_(province_codes))
+    from congress.progress import campaigns
+    from congress.progress.models import Campaign
+
+    round_ = campaigns.chosen_round(province_codes)  # the round the page shows
+    if round_ is not None:
+        query = query.join(Campaign, Campaign.id == Preparation.campaign_id).where(round_.where())
     units: dict[int, _UnitPending] = {}
     for row in db.session.execute(query):
         found = units.get(row[0].id)
         if found is None:
             found = units[row[0].id] = _UnitPending(row[0], row[1].definition())
         found.add(row)
-    submissions = [s for found in units.values() for s in found.submissions()]
+    # a draft belongs to the campaign whose workflow drafts its kind
+    submissions = [s for found in units.values() for s in found.submissions()
+                   if s.draft is None or s.draft.kind in s.definition.drafts]
     return sorted(submissions, key=lambda s: (s.submitted_on or date.max, s.unit.name, s.anchor))
 
 

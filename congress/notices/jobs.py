@@ -388,9 +388,22 @@ def record_readiness(now: datetime | None = None) -> JobResult:
     now = _local(now)
     day = snapshot_day(now)
     result = JobResult("snapshots", day)
-    result.created = _insert_snapshots(_snapshot_values(queries.readiness_rows(None, as_of=day), day, utcnow()))
+    values = []
+    for round_ in open_rounds():  # a closed campaign's figures no longer change: nothing to record
+        values += _snapshot_values(queries.readiness_rows(None, as_of=day, round_=round_), day, utcnow())
+    result.created = _insert_snapshots(values)
     db.session.commit()
     return result
+
+
+def open_rounds() -> list:
+    """Every round with an open campaign (one query)."""
+    from congress.progress.campaigns import Round
+    from congress.progress.models import OPEN, Campaign
+
+    return [Round(*r) for r in db.session.execute(
+        sa.select(Campaign.organisation, Campaign.level, Campaign.term).where(Campaign.status == OPEN)
+        .distinct().order_by(Campaign.organisation, Campaign.level, Campaign.term)).all()]
 
 
 def record_past_nights(province_codes: set[str] | None, days: list[date]) -> int:
@@ -403,13 +416,14 @@ def record_past_nights(province_codes: set[str] | None, days: list[date]) -> int
     count = sa.select(sa.func.count(ReadinessSnapshot.id))
     before = db.session.execute(count).scalar_one()
     if values:  # many rows, one statement executed for each (compiled once)
-        db.session.execute(_insert(ReadinessSnapshot).on_conflict_do_nothing(index_elements=["unit_id", "day"]),
-                           values)
+        db.session.execute(_insert(ReadinessSnapshot).on_conflict_do_nothing(
+            index_elements=["campaign_id", "unit_id", "day"]), values)
     return db.session.execute(count).scalar_one() - before
 
 
 def _snapshot_values(rows: Iterable, day: date, recorded_at: datetime) -> list[dict]:
-    return [{"unit_id": row.unit.id, "day": day, "percent": row.readiness.percent,
+    return [{"campaign_id": row.preparation.campaign_id, "unit_id": row.unit.id, "day": day,
+             "percent": row.readiness.percent,
              "steps_done": row.readiness.steps_done, "steps_total": row.readiness.steps_total,
              "overdue": len(row.readiness.overdue), "branches_held": row.readiness.branches_held,
              "branches_total": row.readiness.branches_total, "risk": row.readiness.risk.value,
@@ -423,7 +437,8 @@ def _insert_snapshots(values: list[dict]) -> int:
     for start in range(0, len(values), SNAPSHOT_SLICE):
         inserted = db.session.execute(
             _insert(ReadinessSnapshot).values(values[start:start + SNAPSHOT_SLICE])
-            .on_conflict_do_nothing(index_elements=["unit_id", "day"]).returning(ReadinessSnapshot.id)).all()
+            .on_conflict_do_nothing(index_elements=["campaign_id", "unit_id", "day"])
+            .returning(ReadinessSnapshot.id)).all()
         created += len(inserted)
     return created
 

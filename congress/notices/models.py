@@ -103,8 +103,11 @@ class NoticeAddress(db.Model):
 class ReadinessSnapshot(db.Model):
     """A unit's readiness as recorded at the end of a day: the real trajectory, and its pace."""
     __tablename__ = "readiness_snapshots"
-    __table_args__ = (sa.UniqueConstraint("unit_id", "day", name="uq_readiness_snapshots_unit_day"),)
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "unit_id", "day",
+                                          name="uq_readiness_snapshots_campaign_unit_day"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: the campaign whose readiness it is (a unit in two campaigns has a snapshot in each)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
     day: Mapped[date] = mapped_column(index=True)
     percent: Mapped[int]

@@ -1,5 +1,6 @@
-"""ZIPs: every document of a unit (made in the request), and one kind for every unit of a
-province (long work: a PaperJob row built in a background thread, polled by its page).
+"""ZIPs: every document of a unit in one campaign (made in the request), and one kind for every
+unit of a province in one campaign (long work: a PaperJob row built in a background thread,
+polled by its page).
 
 Names inside a ZIP are Vietnamese in NFC with the UTF-8 flag set (zipfile sets it for any
 non-ASCII name), without characters Windows refuses.
@@ -36,9 +37,14 @@ def _pdf_name(filename: str) -> str:
     return filename.rsplit(".", 1)[0] + ".pdf"
 
 
-def unit_zip(unit: Unit, fmt: str = "docx") -> generate.Made:
-    """Every document of a unit, each in its current state (issued, else a draft)."""
-    made = [generate.unit_paper(unit, kind) for kind in generate.unit_kinds()]
+def unit_zip(unit: Unit, fmt: str = "docx", *, campaign=None, prep=None) -> generate.Made:
+    """Every document of a unit's document set in a preparation (``prep``, else the unit's in
+    ``campaign``, else the one the request shows), each in its current state (issued, else a
+    draft)."""
+    prep = generate.preparation_for(unit, campaign, prep)
+    uploaded = generate.uploaded_kinds(unit.province_code, generate.workflow_key(prep)) if prep else None
+    made = [generate.unit_paper(unit, kind, prep=prep, uploaded=uploaded)
+            for kind in generate.unit_kinds(prep, uploaded=uploaded)]
     files = {m.filename: m.content for m in made}
     if fmt == "pdf":
         pdfs = limits.to_pdf_many({m.filename: m.content for m in made}, wait=limits.download_wait())
@@ -106,18 +112,19 @@ def run(app: Flask, job_id: int) -> None:
             return
         job = db.session.get(PaperJob, job_id)
         kind, fmt, token = job.kind, job.format, job.token
-        units = sorted(db.session.execute(db.select(Unit).filter_by(province_code=job.province_code)).scalars(),
-                       key=lambda u: (vi_sort_key(u.name), u.code))
+        preps = sorted(_job_preparations(job), key=lambda p: (vi_sort_key(p.unit.name), p.unit.code))
         relative = f"{token}.zip"
         target = jobs_folder() / relative
         partial = target.with_suffix(".part")
         try:
             with Heartbeat(app, JOBS, job_id, ("running",)):
-                _update_running(job_id, total=len(units), done=0)
+                _update_running(job_id, total=len(preps), done=0)
+                uploaded = (generate.uploaded_kinds(job.province_code, generate.workflow_key(preps[0]))
+                            if preps else set())
                 with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
                     batch: dict[str, bytes] = {}
-                    for done, unit in enumerate(units, 1):
-                        made = generate.unit_paper(unit, kind)
+                    for done, prep in enumerate(preps, 1):
+                        made = generate.unit_paper(prep.unit, kind, prep=prep, uploaded=uploaded)
                         if fmt == "pdf":
                             batch[made.filename] = made.content
                             if len(batch) >= 10:
@@ -149,6 +156,20 @@ def run(app: Flask, job_id: int) -> None:
                 pass
         finally:
             db.session.remove()
+
+
+def _job_preparations(job: PaperJob) -> list:
+    """The preparations a job covers: its campaign's in its province (a job from before jobs had
+    campaigns: each unit's of the province, as then)."""
+    from congress.progress import queries
+    from congress.progress.models import Preparation
+
+    if job.campaign_id is None:
+        units = db.session.execute(db.select(Unit).filter_by(province_code=job.province_code)).scalars()
+        return [p for p in (queries.unit_preparation(u) for u in units) if p is not None]
+    return list(db.session.execute(
+        db.select(Preparation).join(Unit, Unit.id == Preparation.unit_id)
+        .where(Preparation.campaign_id == job.campaign_id, Unit.province_code == job.province_code)).scalars())
 
 
 def _write_pdfs(archive: zipfile.ZipFile, batch: dict[str, bytes]) -> None:

@@ -1,4 +1,5 @@
-"""The one place that lays out a Party document (Hướng dẫn 36-HD/VPTW, 2018) as .docx.
+"""The one place that lays out a Party document (Hướng dẫn 36-HD/VPTW, 2018) as .docx, and a
+document in the state format (Nghị định 30/2020/NĐ-CP), which the Fatherland Front uses.
 
 Everything about the page lives here: A4, margins, Times New Roman in every font slot, the
 two-column heading (superior and issuing body, "*", the number on the left; "ĐẢNG CỘNG SẢN VIỆT
@@ -8,6 +9,12 @@ pages break: a heading never ends a page, a table's header stays with its first 
 text goes with the signature (never a page holding only that), and no page is left empty.
 The figures the guidance leaves open (margins, indents, spacing) are in :class:`LayoutSettings`,
 overridable per deployment through the ``PAPERS_LAYOUT`` setting.
+
+The state format (a Heading whose ``style`` is "state") differs in its heading only, and in the
+size of the recipients: on the left the issuing body in capitals, bold ("ỦY BAN MTTQ VIỆT NAM /
+XÃ AN PHÚ"), a short rule beneath it and the number "Số: 01/KH-MTTQ"; on the right "CỘNG HÒA XÃ
+HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc" with a rule as long as it, and the place
+and date; a short rule under the summary.
 """
 from __future__ import annotations
 
@@ -31,6 +38,10 @@ from lxml import etree
 
 #: the text "ĐẢNG CỘNG SẢN VIỆT NAM"
 NATIONAL_TITLE = "ĐẢNG CỘNG SẢN VIỆT NAM"
+#: the state format's national title and motto (Nghị định 30/2020/NĐ-CP, Phụ lục I)
+STATE_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+STATE_MOTTO = "Độc lập - Tự do - Hạnh phúc"
+PARTY, STATE = "party", "state"
 #: the program named in a file's properties (docProps/app.xml)
 APPLICATION = "congress"
 
@@ -84,6 +95,27 @@ class LayoutSettings:
     place: str = "province"
     #: "Nơi nhận:" bold italic (the brief); some offices underline it instead
     recipients_heading_underline: bool = False
+    #: the state format (Nghị định 30/2020/NĐ-CP): the heading's columns (the national title in
+    #: bold 13 pt is 96 mm as LibreOffice sets it with Liberation Serif), its sizes, its rules
+    state_heading_left_mm: float = 80
+    state_heading_right_mm: float = 100
+    #: the state heading reaches 10 mm into the left margin (and 5 mm into the right one, as the
+    #: Party's): LibreOffice needs about 100 mm for the national title in a cell
+    state_heading_indent_mm: float = -10
+    state_national_pt: float = 13
+    state_motto_pt: float = 14
+    #: the issuing body: 12 pt (the decree allows 12 to 13) keeps "ĐẠI HỘI ĐẠI BIỂU MTTQ VIỆT NAM"
+    #: on one line of its column
+    state_bodies_pt: float = 12
+    state_number_pt: float = 13
+    #: width of "Độc lập - Tự do - Hạnh phúc" in bold 14 pt (57.2 mm): the rule beneath it
+    state_motto_mm: float = 58
+    #: the rule under the issuing body and the one under the summary (1/3 to 1/2 of the line)
+    state_issuer_rule_mm: float = 25
+    state_summary_rule_mm: float = 35
+    state_recipients_pt: float = 11
+    #: an issuing body longer than this is set on one more line (state format, 12 pt bold)
+    state_issuer_max_chars: int = 28
 
     @classmethod
     def from_config(cls, overrides: dict[str, Any] | None) -> LayoutSettings:
@@ -159,6 +191,8 @@ class Heading:
     issuer: str            #: "ĐẢNG ỦY PHƯỜNG TỨ MINH"
     number_line: str       #: "Số 12-KH/ĐU" or "Số    -KH/ĐU"
     place_date: str        #: "Hải Phòng, ngày 05 tháng 8 năm 2025"
+    #: PARTY (36-HD/VPTW) or STATE (Nghị định 30/2020/NĐ-CP: the Fatherland Front's documents)
+    style: str = PARTY
 
 
 @dataclass(frozen=True)
@@ -243,31 +277,53 @@ def _closing_paragraph(p) -> None:
     _put(p_pr, mark, ("w:sectPr", "w:pPrChange"))
 
 
-#: how a heading's body begins, as a sentence writes it
-_BODY_WORDS = re.compile(r"^(ĐẢNG ỦY|ĐẢNG BỘ|THÀNH ỦY|TỈNH ỦY|BAN THƯỜNG VỤ(?: ĐẢNG ỦY)?|ĐẠI HỘI ĐẠI BIỂU)"
-                         r"(?: (XÃ|PHƯỜNG|ĐẶC KHU|THÀNH PHỐ|TỈNH))?(?= |$)")
+#: how a heading's body begins, as a sentence writes it: organisations (capitalised), phrases
+#: written one way (the Front's abbreviation), then the kind of place (lower case)
+_BODY_WORDS = re.compile(r"^(ĐẢNG ỦY|ĐẢNG BỘ|THÀNH ỦY|TỈNH ỦY|BAN THƯỜNG VỤ(?: ĐẢNG ỦY)?|BAN THƯỜNG TRỰC|"
+                         r"ĐẠI HỘI ĐẠI BIỂU)(?= |$)")
+_FIXED_WORDS = {"ỦY BAN MTTQ VIỆT NAM": "Ủy ban MTTQ Việt Nam",
+                "ỦY BAN MẶT TRẬN TỔ QUỐC VIỆT NAM": "Ủy ban Mặt trận Tổ quốc Việt Nam",
+                "ĐẠI HỘI ĐẠI BIỂU MTTQ VIỆT NAM": "Đại hội đại biểu MTTQ Việt Nam",
+                "ĐẠI HỘI ĐẠI BIỂU MẶT TRẬN TỔ QUỐC VIỆT NAM": "Đại hội đại biểu Mặt trận Tổ quốc Việt Nam"}
+_KIND_WORDS = re.compile(r"^(XÃ|PHƯỜNG|ĐẶC KHU|THÀNH PHỐ|TỈNH)(?= |$)")
 _ORDINAL = re.compile(r" LẦN THỨ ([IVXLC]+)$")
 
 
 def normal_case(text: str) -> str:
     """A heading's body ("ĐẢNG ỦY PHƯỜNG\nLÊ THANH NGHỊ") as a sentence writes it ("Đảng ủy phường
-    Lê Thanh Nghị"): the body's words in lower case after the first, the name's capitalised, a
-    Roman ordinal kept. Text not in capitals is returned as it is (on one line)."""
+    Lê Thanh Nghị"): the bodies' words capitalised once ("Đại hội đại biểu Đảng bộ thành phố Hải
+    Phòng"), the kind of place in lower case, the name's words capitalised, a Roman ordinal kept.
+    Text not in capitals is returned as it is (on one line)."""
     text = " ".join(text.split())
     if not text or text != text.upper():
         return text
-    head, name, ordinal = "", text, ""
-    found = _BODY_WORDS.match(text)
-    if found:
-        head = found.group(0).lower()
-        head = head[:1].upper() + head[1:]
-        name = text[found.end():].strip()
-    found = _ORDINAL.search(" " + name)
+    ordinal = ""
+    found = _ORDINAL.search(" " + text)
     if found:
         ordinal = f"lần thứ {found.group(1)}"
-        name = (" " + name)[:found.start()].strip()
-    name = " ".join(word[:1] + word[1:].lower() for word in name.split())
-    return " ".join(part for part in (head, name, ordinal) if part)
+        text = (" " + text)[:found.start()].strip()
+    words: list[str] = []
+    rest = text
+    while rest:
+        fixed = next((head for head in sorted(_FIXED_WORDS, key=len, reverse=True)
+                      if rest == head or rest.startswith(head + " ")), None)
+        if fixed:
+            words.append(_FIXED_WORDS[fixed])
+            rest = rest[len(fixed):].strip()
+            continue
+        found = _BODY_WORDS.match(rest)
+        if not found:
+            break
+        head = found.group(0).lower()
+        words.append(head[:1].upper() + head[1:])
+        rest = rest[found.end():].strip()
+    found = _KIND_WORDS.match(rest)
+    if found:
+        words.append(found.group(0).lower())
+        rest = rest[found.end():].strip()
+    name = " ".join(word[:1] + word[1:].lower() for word in rest.split())
+    joined = " ".join(part for part in (*words, name, ordinal) if part)
+    return joined[:1].upper() + joined[1:]
 
 
 def issuer_name(heading: Heading) -> str:
@@ -694,6 +750,79 @@ def _heading(document, heading: Heading, settings: LayoutSettings) -> None:
     _run(date, heading.place_date, settings, settings.place_date_pt, italic=True)
 
 
+def _rule(cell_or_document, settings: LayoutSettings, width_mm: float, room_mm: float, *, keep_next: bool = False,
+          before: float = 0, after: float = 0):
+    """A short centred rule of ``width_mm`` in a room ``room_mm`` wide: the bottom border of a
+    paragraph 2 pt high between indents (the state format's rules under the issuing body and the
+    summary)."""
+    p = cell_or_document.add_paragraph()
+    _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=before, after=after, keep_next=keep_next)
+    p_pr = p._p.get_or_add_pPr()
+    spacing = p_pr.find(qn("w:spacing"))
+    spacing.set(qn("w:line"), "40")
+    spacing.set(qn("w:lineRule"), "exact")
+    side = max(0.0, (room_mm - width_mm) / 2)
+    p.paragraph_format.left_indent = Mm(side)
+    p.paragraph_format.right_indent = Mm(side)
+    _bottom_border(p)
+    mark = OxmlElement("w:rPr")
+    size = OxmlElement("w:sz")
+    size.set(qn("w:val"), "4")
+    mark.append(size)
+    _put(p_pr, mark, ("w:sectPr", "w:pPrChange"))
+    return p
+
+
+def _state_heading(document, heading: Heading, settings: LayoutSettings) -> None:
+    """The state format's heading (Nghị định 30/2020/NĐ-CP, Phụ lục I): the issuing body (its
+    superior, if any, in regular capitals above it) over a short rule and the number on the left;
+    the national title and the motto over its rule, and the place and date on the right; the
+    number and the date on one level."""
+    left_mm, right_mm = settings.state_heading_left_mm, settings.state_heading_right_mm
+    table = document.add_table(rows=1, cols=2)
+    table.alignment = WD_TABLE_ALIGNMENT.LEFT
+    _borderless(table, [left_mm, right_mm], settings.state_heading_indent_mm)
+    left, right = table.rows[0].cells
+
+    def line(cell, first: bool, text: str, size: float, *, bold: bool = False, italic: bool = False,
+             before: float = 0):
+        p = _cell_paragraph(cell, first)
+        _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=before, after=0)
+        p.paragraph_format.line_spacing = 1.0
+        for index, part in enumerate(text.split("\n")):
+            if index:
+                _run(p, "", settings, size, bold=bold).add_break()
+            _run(p, part, settings, size, bold=bold, italic=italic)
+        return p
+
+    def spacer(cell, points: float) -> None:
+        """An empty paragraph ``points`` high: the number and the date on one level."""
+        if points < 1:
+            return
+        p = cell.add_paragraph()
+        _format(p, settings, before=0, after=0)
+        spacing = p._p.get_or_add_pPr().find(qn("w:spacing"))
+        spacing.set(qn("w:line"), str(int(round(points * 20))))
+        spacing.set(qn("w:lineRule"), "exact")
+
+    bodies = ([(heading.superior.upper(), False)] if heading.superior else []) + [(heading.issuer.upper(), True)]
+    left_lines = sum(text.count("\n") + 1 for text, _ in bodies)
+    # single spacing is about 1.15 times the size in Times New Roman (and Liberation Serif)
+    left_height = 1.15 * settings.state_bodies_pt * left_lines
+    right_height = 1.15 * (settings.state_national_pt + settings.state_motto_pt)
+    for index, (text, bold) in enumerate(bodies):
+        line(left, index == 0, text, settings.state_bodies_pt, bold=bold)
+    _rule(left, settings, settings.state_issuer_rule_mm, left_mm, before=1)
+    spacer(left, right_height - left_height)
+    line(left, False, heading.number_line, settings.state_number_pt, before=6)
+
+    line(right, True, STATE_TITLE, settings.state_national_pt, bold=True)
+    line(right, False, STATE_MOTTO, settings.state_motto_pt, bold=True)
+    _rule(right, settings, settings.state_motto_mm, right_mm, before=1)
+    spacer(right, left_height - right_height)
+    line(right, False, heading.place_date, settings.place_date_pt, italic=True, before=6)
+
+
 def _type_and_summary(document, paper: Paper, settings: LayoutSettings) -> None:
     p = document.add_paragraph()
     _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=18, after=0, keep_next=True)
@@ -702,7 +831,11 @@ def _type_and_summary(document, paper: Paper, settings: LayoutSettings) -> None:
         p = document.add_paragraph()
         _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=0, after=0, keep_next=True)
         _run(p, line, settings, settings.summary_pt, bold=True)
-    if settings.summary_rule:
+    if paper.heading.style == STATE:
+        if paper.summary:
+            _rule(document, settings, settings.state_summary_rule_mm, settings.text_width_mm, keep_next=True,
+                  before=3, after=6)
+    elif settings.summary_rule:
         p = document.add_paragraph()
         _format(p, settings, align=WD_ALIGN_PARAGRAPH.CENTER, before=0, after=6, keep_next=True)
         _run(p, settings.summary_rule, settings, settings.summary_pt)
@@ -885,12 +1018,13 @@ def _signature_block(document, paper: Paper, settings: LayoutSettings) -> None:
         p.paragraph_format.line_spacing = 1.0
         _run(p, "Nơi nhận:", settings, settings.recipients_heading_pt, bold=True,
              italic=not settings.recipients_heading_underline, underline=settings.recipients_heading_underline)
+        size = settings.state_recipients_pt if paper.heading.style == STATE else settings.recipients_pt
         for line in paper.recipients:
             line = line if line.startswith(("- ", "+ ")) else "- " + line
             p = left.add_paragraph()
             _format(p, settings, align=WD_ALIGN_PARAGRAPH.LEFT, before=0, after=0)
             p.paragraph_format.line_spacing = 1.0
-            _run(p, line, settings, settings.recipients_pt)
+            _run(p, line, settings, size)
     if paper.signature is not None:
         _signer(right, paper.signature, settings)
 
@@ -900,7 +1034,10 @@ def _signed(paper: Paper) -> bool:
 
 
 def _paper(document, paper: Paper, settings: LayoutSettings) -> None:
-    _heading(document, paper.heading, settings)
+    if paper.heading.style == STATE:
+        _state_heading(document, paper.heading, settings)
+    else:
+        _heading(document, paper.heading, settings)
     _type_and_summary(document, paper, settings)
     _blocks(document, paper.blocks, settings, signed=_signed(paper))
     _signature_block(document, paper, settings)

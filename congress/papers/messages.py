@@ -10,6 +10,8 @@ from congress.messages import MESSAGES
 PAPER_MESSAGES = {
     "paper_issue_forbidden": _l("Only the unit's own leader or staff (or an admin) may issue its documents."),
     "paper_kind_not_found": _l("There is no document kind \"%(kind)s\"."),
+    "paper_kind_not_in_set": _l("\"%(kind)s\" is not a document of this campaign: the document set of "
+                                "\"%(workflow)s\" does not have it."),
     "paper_number_taken": _l("Someone issued a document of the same series at the same moment: try again."),
     "congress_not_held": _l("The congress has not been held yet (it is planned for %(planned)s): this document is "
                             "dated the day of the congress or later, so it can be issued from that day on. Until "

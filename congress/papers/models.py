@@ -15,10 +15,14 @@ MOVING_STATES = ("queued", "running")
 
 
 class PaperIssue(db.Model):
-    """A document issued by a unit: from now on it carries its number(s) and its date."""
+    """A document issued by a unit in one campaign: from now on it carries its number(s) and its
+    date."""
     __tablename__ = "paper_issues"
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    #: the unit's preparation (its campaign) the document belongs to (revision 0019 gave the
+    #: issues before it the unit's preparation of then)
+    preparation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("preparations.id"), index=True)
     #: the document kind (workflows.documents.DOCUMENT_KINDS)
     kind: Mapped[str] = mapped_column(sa.String(40))
     #: the local date the document bears
@@ -61,16 +65,24 @@ class PaperNumber(db.Model):
 
     @property
     def symbol(self) -> str:
-        """"01-KH/ĐU"."""
-        return f"{self.number:02d}-{self.abbreviation}/{self.issuer}"
+        """"01-KH/ĐU"; the Front's "01/KH-MTTQ" (its series say which: numbering)."""
+        from .numbering import style_of_series, symbol
+
+        return symbol(self.number, self.abbreviation, self.issuer, style_of_series(self.series))
 
 
 class PaperTemplate(db.Model):
-    """A Word template an admin uploaded to replace a built-in kind for one province."""
+    """A Word template an admin uploaded for one kind of the units of one province that follow
+    one workflow: it replaces the built-in text, or is the kind's only template."""
     __tablename__ = "paper_templates"
-    __table_args__ = (sa.UniqueConstraint("province_code", "kind", name="uq_paper_templates_province_kind"),)
+    __table_args__ = (sa.UniqueConstraint("province_code", "workflow", "kind",
+                                          name="uq_paper_templates_province_workflow_kind"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     province_code: Mapped[str] = mapped_column(sa.ForeignKey("provinces.code"))
+    #: the workflow whose units it serves (the key of its definition; the templates uploaded
+    #: before revision 0019 serve the commune party congress's)
+    workflow: Mapped[str] = mapped_column(sa.String(60), default="commune_congress",
+                                          server_default="commune_congress")
     kind: Mapped[str] = mapped_column(sa.String(40))
     filename: Mapped[str] = mapped_column(sa.String(200))
     content: Mapped[bytes] = mapped_column(sa.LargeBinary)
@@ -80,22 +92,25 @@ class PaperTemplate(db.Model):
 
 
 class PaperJob(Stallable, db.Model):
-    """Long work: one kind for every unit of a province, in a ZIP, built in the background.
+    """Long work: one kind for every unit of a province in one campaign, in a ZIP, built in the
+    background.
 
     The page polls the row for ``done``/``total``; the file lands under PAPERS_FOLDER. At most one
-    job per kind, format and province is queued or running (the partial unique index; a second
+    job per kind, format, province and campaign is queued or running (the partial unique index; a second
     request joins it). The worker beats (``heartbeat_at``) every PAPERS_JOB_HEARTBEAT seconds: a
     job whose beats stopped died with its worker and is failed. A finished ZIP is kept until
     ``expires_at``, then the sweep removes it and marks the job expired.
     """
     __tablename__ = "paper_jobs"
-    __table_args__ = (sa.Index("uq_paper_jobs_moving", "province_code", "kind", "format", unique=True,
+    __table_args__ = (sa.Index("uq_paper_jobs_moving", "province_code", "campaign_id", "kind", "format", unique=True,
                                sqlite_where=sa.text("state IN ('queued', 'running')"),
                                postgresql_where=sa.text("state IN ('queued', 'running')")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     #: a random key in the download address, so ids cannot be guessed
     token: Mapped[str] = mapped_column(sa.String(32), unique=True)
     province_code: Mapped[str] = mapped_column(sa.ForeignKey("provinces.code"))
+    #: the campaign whose units it covers (empty for the jobs before revision 0019)
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
     kind: Mapped[str] = mapped_column(sa.String(40))
     #: docx or pdf
     format: Mapped[str] = mapped_column(sa.String(4))

@@ -5,7 +5,7 @@ A template is one or more documents (parts), each a header between ``---`` lines
     ---
     type: KẾ HOẠCH
     summary: Tổ chức Đại hội đại biểu {committee.name} lần thứ {congress.ordinal}
-    issuer: committee                       committee (Đảng ủy, "ĐU") or congress (Đại hội, "ĐH")
+    issuer: committee                       who issues it and so its heading (ISSUERS)
     signature:                              the signer's lines, top to bottom
     - T/M BAN THƯỜNG VỤ
     - BÍ THƯ
@@ -24,6 +24,10 @@ A template is one or more documents (parts), each a header between ``---`` lines
 Inline: ``**bold**``, ``*italic*``. Placeholders: ``{unit.name}``, ``{unit.members|number}``;
 ``{{`` and ``}}`` are literal braces. Lines starting with ``%%`` are comments. An unknown
 placeholder, filter, header key or directive is an error naming the template and the line.
+
+The first header may declare a new document kind (``abbreviation``, ``title_vi``, ``title_en``,
+``dated``: workflows.documents reads them at import). documents/<workflow key>/<kind>.txt
+replaces documents/<kind>.txt for the units that follow that workflow.
 """
 from __future__ import annotations
 
@@ -34,16 +38,21 @@ from datetime import date
 from pathlib import Path
 
 from congress.formatting import long_date, number, short_date
+from workflows.documents import DATINGS, DECLARATION_KEYS, DOCUMENTS_DIR
 
 from .layout import Block, PageBreak, Paragraph, Span, Table, parse_inline
 
-DOCUMENTS_DIR = Path(__file__).resolve().parent.parent.parent / "documents"
 #: shown where a fact is not known yet, for the office to fill in by hand
 BLANK = "……"
 
 LIST_KEYS = ("signature", "left_signature", "recipients", "summary")
-TEXT_KEYS = ("type", "issuer", "addressee", "scope", "signer", "left_signer")
-ISSUERS = ("committee", "congress", "city")
+TEXT_KEYS = ("type", "issuer", "addressee", "scope", "signer", "left_signer", *DECLARATION_KEYS)
+#: who issues a document, and so its heading: the commune's party committee and congress, the
+#: province's (city's) committee and congress (36-HD/VPTW), the commune's Fatherland Front
+#: committee and congress (the state format, Nghị định 30/2020/NĐ-CP)
+ISSUERS = ("committee", "congress", "city", "city_congress", "front_committee", "front_congress")
+#: the issuers whose documents take the state format instead of the Party's
+STATE_ISSUERS = ("front_committee", "front_congress")
 SCOPES = ("unit", "province")
 DIRECTIVES = ("center", "right", "plain", "blank", "pagebreak", "table", "widths")
 
@@ -166,6 +175,12 @@ def parse(text: str, name: str) -> TextTemplate:
             problems.append(f"{name}, line {part.meta_lines.get('issuer')}: issuer must be one of {', '.join(ISSUERS)}")
         if part.meta.get("scope", "unit") not in SCOPES:
             problems.append(f"{name}, line {part.meta_lines.get('scope')}: scope must be unit or province")
+        for key in DECLARATION_KEYS:
+            if key in part.meta and index:
+                problems.append(f"{name}, line {part.meta_lines[key]}: '{key}' declares the kind, in the first "
+                                "header only")
+        if part.meta.get("dated", DATINGS[0]) not in DATINGS:
+            problems.append(f"{name}, line {part.meta_lines.get('dated')}: dated must be one of {', '.join(DATINGS)}")
     for line in (ln for part in parts for ln in part.body):
         stripped = line.text.strip()
         if stripped.startswith("::"):
@@ -325,14 +340,41 @@ def blocks(body: list[Line], values: dict, tables: dict[str, Table]) -> list[Blo
     return out
 
 
-def builtin_path(kind: str) -> Path:
+def workflow_folders() -> list[str]:
+    """The workflows with templates of their own (documents/<workflow key>/)."""
+    return sorted(p.name for p in DOCUMENTS_DIR.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def builtin_path(kind: str, workflow: str | None = None) -> Path:
+    """The template of a kind: the workflow's own (documents/<workflow>/<kind>.txt) when it has
+    one, else the shared one (documents/<kind>.txt), which may not exist."""
+    if workflow:
+        own = DOCUMENTS_DIR / workflow / f"{kind}.txt"
+        if own.is_file():
+            return own
     return DOCUMENTS_DIR / f"{kind}.txt"
 
 
-def builtin_kinds() -> list[str]:
-    return sorted(p.stem for p in DOCUMENTS_DIR.glob("*.txt"))
+def builtin_kinds(workflow: str | None = None) -> list[str]:
+    """The kinds with a template: the shared ones, and with ``workflow`` also the workflow's own."""
+    found = {p.stem for p in DOCUMENTS_DIR.glob("*.txt")}
+    if workflow and (DOCUMENTS_DIR / workflow).is_dir():
+        found |= {p.stem for p in (DOCUMENTS_DIR / workflow).glob("*.txt")}
+    return sorted(found)
 
 
-def load_builtin(kind: str) -> TextTemplate:
-    path = builtin_path(kind)
-    return parse(path.read_text(encoding="utf-8"), f"documents/{path.name}")
+def all_builtin() -> list[tuple[str | None, str]]:
+    """(workflow or None, kind) of every template file, the shared ones first."""
+    found: list[tuple[str | None, str]] = [(None, kind) for kind in builtin_kinds()]
+    for folder in workflow_folders():
+        found += [(folder, p.stem) for p in sorted((DOCUMENTS_DIR / folder).glob("*.txt"))]
+    return found
+
+
+def has_builtin(kind: str, workflow: str | None = None) -> bool:
+    return builtin_path(kind, workflow).is_file()
+
+
+def load_builtin(kind: str, workflow: str | None = None) -> TextTemplate:
+    path = builtin_path(kind, workflow)
+    return parse(path.read_text(encoding="utf-8"), path.relative_to(DOCUMENTS_DIR.parent).as_posix())

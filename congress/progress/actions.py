@@ -55,7 +55,7 @@ class UnitFacts:
 
     @cached_property
     def branch_definition(self) -> WorkflowDefinition:
-        return self.prep.branch_workflow_version.definition()
+        return self.prep.branch_definition()
 
     def definition_of(self, step: Step) -> WorkflowDefinition:
         return self.branch_definition if step.branch_id else self.unit_definition
@@ -73,11 +73,19 @@ class UnitFacts:
 
     @cached_property
     def branch_counts(self) -> RuleInput:
-        total, held, first, last = db.session.execute(
-            sa.select(sa.func.count(Branch.id), sa.func.count(Branch.held_on), sa.func.min(Branch.held_on),
-                      sa.func.max(Branch.held_on)).where(Branch.unit_id == self.prep.unit_id)).one()
-        return RuleInput(branches_total=total, branches_held=held, first_branch_held_on=first,
-                         last_branch_held_on=last)
+        """The facts of the unit's children its roll-up steps count: its branches, or the
+        lower-level units of the campaign's child campaign (see children_query)."""
+        children = self.unit_definition.children
+        if children is None:
+            return RuleInput()  # the unit has no children tracked
+        if children.source == "units":
+            query = child_units_query(self.prep, children)
+        else:
+            query = (sa.select(sa.func.count(Branch.id), sa.func.count(Branch.held_on), sa.func.min(Branch.held_on),
+                               sa.func.max(Branch.held_on)).where(Branch.unit_id == self.prep.unit_id))
+        total, held, first, last = db.session.execute(query).one()
+        return RuleInput(branches_total=total, branches_held=held, first_branch_held_on=_day(first),
+                         last_branch_held_on=_day(last))
 
     def rule_input(self, step: Step) -> RuleInput:
         if step.branch_id is not None:
@@ -147,8 +155,29 @@ class UnitFacts:
         step_def = self.definition_of(step).step(step.key)
         if not permissions.in_scope(user, unit):
             return []
-        return available_actions(state=step.state_enum, needs_approval=step_def.approval, role=user.role,
+        return available_actions(state=step.state_enum, needs_approval=step_def.approval,
+                                 role=permissions.role_on(user, unit),
                                  context=lambda action: self.context(step, action))
+
+
+def _day(value):
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def child_units_query(prep: Preparation, children) -> sa.Select:
+    """(children, held, first held on, last held on) of a unit whose children are the units of its
+    campaign's child campaign in its province: a child is held once its ``held_step`` is done."""
+    from congress.units.models import Unit
+
+    held_on = sa.case((Step.state == State.DONE.value, Step.completed_on))
+    return (sa.select(sa.func.count(Preparation.id), sa.func.count(held_on), sa.func.min(held_on),
+                      sa.func.max(held_on))
+            .select_from(Preparation)
+            .join(Unit, Unit.id == Preparation.unit_id)
+            .outerjoin(Step, sa.and_(Step.preparation_id == Preparation.id, Step.branch_id.is_(None),
+                                     Step.key == children.held_step))
+            .where(Preparation.campaign_id == (prep.campaign.child_campaign_id or -1),
+                   Unit.province_code == prep.unit.province_code, Unit.id != prep.unit_id))
 
 
 _ALL_GUARDS = frozenset(GUARDS)

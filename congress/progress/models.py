@@ -11,13 +11,28 @@ from workflows.deadlines import Deadline, DeadlineKind
 from workflows.loader import WorkflowDefinition, definition_from_snapshot
 from workflows.rules import FINISHED, State
 
+#: The organisations whose congresses a campaign may prepare, and the level of the units it covers.
+ORGANISATIONS = ("party", "fatherland_front")
+LEVELS = ("commune", "province")
+OPEN, CLOSED = "open", "closed"
+
 
 class Campaign(db.Model):
-    """A round of congresses in one province: "Đại hội Đảng bộ cấp xã, nhiệm kỳ 2025–2030"."""
+    """A round of congresses: one organisation's, at one level, over the units it covers
+    ("Đại hội Đảng bộ cấp xã, nhiệm kỳ 2025–2030" in Hải Phòng's 114 communes).
+
+    The workflows it runs are named by key and pinned to the versions it started with, so a
+    definition changed later reaches its units only by an explicit migration. A campaign over
+    higher-level units reads its roll-ups from a child campaign (the province's congress from its
+    communes'). A closed campaign stays readable and exportable, and refuses every write."""
     __tablename__ = "campaigns"
-    __table_args__ = (sa.UniqueConstraint("province_code", "term", name="uq_campaigns_province_term"),)
+    __table_args__ = (sa.UniqueConstraint("province_code", "organisation", "level", "term",
+                                          name="uq_campaigns_round"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    province_code: Mapped[str] = mapped_column(sa.ForeignKey("provinces.code"))
+    #: the province of every unit it covers; empty for a campaign over several provinces
+    province_code: Mapped[str | None] = mapped_column(sa.ForeignKey("provinces.code"))
+    organisation: Mapped[str] = mapped_column(sa.String(30), default="party", server_default="party")
+    level: Mapped[str] = mapped_column(sa.String(20), default="commune", server_default="commune")
     term: Mapped[str] = mapped_column(sa.String(20))
     name_vi: Mapped[str] = mapped_column(sa.String(200))
     name_en: Mapped[str] = mapped_column(sa.String(200))
@@ -29,15 +44,35 @@ class Campaign(db.Model):
     #: what set the deadline, e.g. "Chỉ thị số 45-CT/TW"
     deadline_basis: Mapped[str | None] = mapped_column(sa.String(200))
     unit_workflow: Mapped[str] = mapped_column(sa.String(60))
-    branch_workflow: Mapped[str] = mapped_column(sa.String(60))
+    #: the workflow of the subordinate organisations (empty: the units have none tracked)
+    branch_workflow: Mapped[str | None] = mapped_column(sa.String(60))
+    #: the versions units enrolled later are given (the ones the campaign started with)
+    unit_workflow_version_id: Mapped[int | None] = mapped_column(sa.ForeignKey("workflow_versions.id"))
+    branch_workflow_version_id: Mapped[int | None] = mapped_column(sa.ForeignKey("workflow_versions.id"))
+    #: the campaign whose units this one's roll-up steps read (the communes' for a province's)
+    child_campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
+    status: Mapped[str] = mapped_column(sa.String(10), default=OPEN, server_default=OPEN)
+    closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     version: Mapped[int] = mapped_column(default=1)
 
     province = relationship("Province", lazy="joined")
+    child_campaign = relationship("Campaign", remote_side=[id], foreign_keys=[child_campaign_id])
     __mapper_args__ = {"version_id_col": version}
 
     @property
     def deadline(self) -> Deadline:
         return Deadline(self.deadline_on, DeadlineKind(self.deadline_kind))
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == CLOSED
+
+    def unit_definition(self) -> WorkflowDefinition:
+        """The workflow its units follow, as pinned when it started."""
+        return db.session.get(WorkflowVersion, self.unit_workflow_version_id).definition()
+
+    def name(self, locale: str = "vi") -> str:
+        return self.name_en if locale == "en" and self.name_en else self.name_vi
 
 
 class WorkflowVersion(db.Model):
@@ -62,6 +97,10 @@ class WorkflowVersion(db.Model):
 
 _DEFINITIONS: dict[tuple[int, str], WorkflowDefinition] = {}
 
+#: The branch workflow of a unit whose campaign tracks no subordinate organisations: no steps.
+NO_BRANCH_WORKFLOW = WorkflowDefinition(key="", version=1, subject="branch", title_vi="", title_en="",
+                                        phases=(), steps=())
+
 
 def _definition_cache(version_id: int, checksum: str, body: dict) -> WorkflowDefinition:
     key = (version_id, checksum)
@@ -78,7 +117,8 @@ class Preparation(db.Model):
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
     workflow_version_id: Mapped[int] = mapped_column(sa.ForeignKey("workflow_versions.id"))
-    branch_workflow_version_id: Mapped[int] = mapped_column(sa.ForeignKey("workflow_versions.id"))
+    #: empty when the campaign tracks no subordinate organisations
+    branch_workflow_version_id: Mapped[int | None] = mapped_column(sa.ForeignKey("workflow_versions.id"))
     #: the planned first day of the congress
     congress_on: Mapped[date | None]
     #: the unit's own deadline when the city sets one (else the campaign's)
@@ -93,10 +133,15 @@ class Preparation(db.Model):
     campaign: Mapped[Campaign] = relationship(lazy="joined")
     unit = relationship("Unit", lazy="joined")
     workflow_version: Mapped[WorkflowVersion] = relationship(foreign_keys=[workflow_version_id])
-    branch_workflow_version: Mapped[WorkflowVersion] = relationship(
+    branch_workflow_version: Mapped[WorkflowVersion | None] = relationship(
         foreign_keys=[branch_workflow_version_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+    def branch_definition(self) -> WorkflowDefinition:
+        """The workflow its branches follow (one without steps when the campaign tracks none)."""
+        version = self.branch_workflow_version
+        return version.definition() if version is not None else NO_BRANCH_WORKFLOW
 
     @property
     def deadline(self) -> Deadline:

@@ -40,8 +40,9 @@ from .accountability import (
     guard_completed_step,
 )
 from .actions import UnitFacts
+from .campaigns import check_open, follow_child_step
 from .definitions import current_version
-from .models import Campaign, Preparation, Step
+from .models import Campaign, Preparation, Step, WorkflowVersion
 
 # --- due dates ---------------------------------------------------------------------------
 
@@ -72,7 +73,7 @@ def refresh_due_dates(prep: Preparation, branches: Iterable[Branch] | None = Non
     flush per step. Returns rows changed.
     """
     unit_def = prep.workflow_version.definition()
-    branch_def = prep.branch_workflow_version.definition()
+    branch_def = prep.branch_definition()
     unit_anchors = anchors_for(prep)
     if branches is None:
         branches = db.session.execute(db.select(Branch).filter_by(unit_id=prep.unit_id)).scalars().all()
@@ -131,8 +132,7 @@ def enrol_units(campaign: Campaign, units: list[Unit], congress_dates: dict[int,
 
     Idempotent: a unit already in the campaign is left as it is.
     """
-    unit_version = current_version(campaign.unit_workflow)
-    branch_version = current_version(campaign.branch_workflow)
+    unit_version, branch_version = pinned_versions(campaign)
     enrolled = set(db.session.execute(
         sa.select(Preparation.unit_id).where(Preparation.campaign_id == campaign.id)).scalars())
     fresh = [u for u in units if u.id not in enrolled]
@@ -149,11 +149,11 @@ def enrol_units(campaign: Campaign, units: list[Unit], congress_dates: dict[int,
             db.select(Branch).where(Branch.unit_id.in_([u.id for u in fresh]))).scalars():
         branches_by_unit.setdefault(branch.unit_id, []).append(branch)
     unit_def = unit_version.definition()
-    branch_def = branch_version.definition()
+    branch_def = branch_version.definition() if branch_version is not None else None
     rows = []
     for prep in preps:
         rows.extend(_step_rows(prep, unit_def, anchors_for(prep), None))
-        for branch in branches_by_unit.get(prep.unit_id, []):
+        for branch in branches_by_unit.get(prep.unit_id, []) if branch_def is not None else ():
             rows.extend(_step_rows(prep, branch_def, anchors_for(prep, branch), branch.id))
     insert_steps(rows)
     for prep in preps:
@@ -162,6 +162,19 @@ def enrol_units(campaign: Campaign, units: list[Unit], congress_dates: dict[int,
                new={"campaign": campaign.name_vi, "workflow": f"{unit_version.key} r{unit_version.revision}",
                     "congress_on": prep.congress_on})
     return preps
+
+
+def pinned_versions(campaign: Campaign) -> tuple[WorkflowVersion, WorkflowVersion | None]:
+    """The workflow versions a campaign runs: the ones it was started with, pinned on first use
+    (a definition changed later reaches its units only by a migration)."""
+    if campaign.unit_workflow_version_id is None:
+        campaign.unit_workflow_version_id = current_version(campaign.unit_workflow).id
+    if campaign.branch_workflow and campaign.branch_workflow_version_id is None:
+        campaign.branch_workflow_version_id = current_version(campaign.branch_workflow).id
+    unit_version = db.session.get(WorkflowVersion, campaign.unit_workflow_version_id)
+    branch_version = (db.session.get(WorkflowVersion, campaign.branch_workflow_version_id)
+                      if campaign.branch_workflow_version_id else None)
+    return unit_version, branch_version
 
 
 def _step_rows(prep: Preparation, definition: WorkflowDefinition, anchors, branch_id: int | None) -> list[dict]:
@@ -182,7 +195,9 @@ def add_branch_steps(prep: Preparation, branch: Branch) -> None:
 
 def add_branches_steps(prep: Preparation, branches: Iterable[Branch]) -> None:
     """Steps for branches added after their unit was enrolled, in one insert."""
-    definition = prep.branch_workflow_version.definition()
+    if prep.branch_workflow_version_id is None:
+        return  # the campaign tracks no subordinate organisations
+    definition = prep.branch_definition()
     insert_steps([row for branch in branches for row in _step_rows(prep, definition, anchors_for(prep, branch),
                                                                    branch.id)])
 
@@ -213,6 +228,7 @@ def transition(step: Step, *, action: Action, actor, version: int | None, on: da
     prep = step.preparation
     unit = prep.unit
     step_def = definition_of(step)
+    check_open(prep.campaign)
     if not permissions.can_take_action(actor, unit, action, step_def.approval):
         if action is Action.MARK_NOT_APPLICABLE and step_def.approval:
             raise Forbidden("approval_waiver_forbidden")
@@ -236,6 +252,7 @@ def transition(step: Step, *, action: Action, actor, version: int | None, on: da
            unit_id=unit.id, step_key=step.key, old=old, new=new,
            reason=note if action in REASON_REQUIRED else None)
     events.step_moved(step, action, actor)  # the city of a submission, the unit of a verdict
+    follow_child_step(step, actor)  # a campaign over this one rolls it up
     return step
 
 
@@ -327,6 +344,8 @@ def _apply_rule(step: Step, step_def: StepDefinition, actor, unit_id: int) -> No
     record(action=action, entity="step", actor=actor, entity_key=_step_label(step), unit_id=unit_id,
            step_key=step.key, old=old, new=new,
            reason=f"{step_def.done_when}: {result.done}/{result.total}")
+    if step.branch_id is None:
+        follow_child_step(step, actor)
 
 
 def _earliest(*days: date | None) -> date | None:
@@ -350,7 +369,7 @@ def apply_branch_rules(prep: Preparation, branch: Branch, actor) -> None:
 def apply_branches_rules(prep: Preparation, branches: Iterable[Branch], actor, chunk: int = 500) -> None:
     """After branches of one unit changed: their own "done when" steps (read a chunk at a time), then
     the unit's roll-up steps once, on the facts of all of them."""
-    definition = prep.branch_workflow_version.definition()
+    definition = prep.branch_definition()
     rule_keys = [s.key for s in definition.steps if s.done_when]
     ids = [b.id for b in branches]
     for start in range(0, len(ids), chunk):
@@ -380,6 +399,7 @@ def set_signers(prep: Preparation, *, actor, version: int | None, secretary: str
     unit's documents may; a request that changes nothing records nothing."""
     if not permissions.can_issue_papers(actor, prep.unit):
         raise Forbidden("signers_forbidden")
+    check_open(prep.campaign)
     check_version(prep.version, version, preparation_snapshot(prep))
     names = {}
     for field_name, value in (("secretary", secretary), ("deputy", deputy)):
@@ -416,6 +436,7 @@ def set_unit_deadline(prep: Preparation, *, actor, version: int | None, day: dat
     """
     if not permissions.can_set_deadline(actor, prep.unit.province_code):
         raise Forbidden("deadline_forbidden")
+    check_open(prep.campaign)
     check_version(prep.version, version, preparation_snapshot(prep))
     if day is not None:
         _check_date_in_campaign(day, prep.campaign)
@@ -444,6 +465,7 @@ def set_congress_date(prep: Preparation, *, actor, version: int | None, day: dat
     """
     if not permissions.can_plan_congress(actor, prep.unit):
         raise Forbidden("congress_date_forbidden")
+    check_open(prep.campaign)
     check_version(prep.version, version, preparation_snapshot(prep))
     if day is not None:
         _check_date_in_campaign(day, prep.campaign)
@@ -472,6 +494,7 @@ def set_campaign_deadline(campaign: Campaign, *, actor, version: int | None, day
     ``confirm`` and a ``reason``, as a unit's own does)."""
     if not permissions.can_set_deadline(actor, campaign.province_code):
         raise Forbidden("deadline_forbidden")
+    check_open(campaign)
     check_version(campaign.version, version, campaign_snapshot(campaign))
     _check_date_in_campaign(day, campaign)
     confirmed = None

@@ -26,9 +26,10 @@ from workflows.readiness import (
     task_summary,
     unit_readiness,
 )
-from workflows.rules import FINISHED, State
+from workflows.rules import FINISHED, ROLLUP_RULES, State
 
-from . import history
+from . import campaigns, history
+from .campaigns import Round
 from .history import date_reader as _date_reader
 from .models import Campaign, Preparation, Step, WorkflowVersion
 
@@ -61,9 +62,14 @@ class UnitRow:
 
 
 def _preparations(province_codes: set[str] | None = None, unit_ids: list[int] | None = None,
-                  kind: str | None = None) -> list[Preparation]:
+                  kind: str | None = None, round_: Round | None = None) -> list[Preparation]:
+    """The preparations of the units asked for, in one round of campaigns (by default the one the
+    request shows: see congress.progress.campaigns.chosen_round)."""
+    round_ = round_ or campaigns.chosen_round(province_codes)
     query = (db.select(Preparation).join(Preparation.unit).join(Preparation.campaign)
              .options(contains_eager(Preparation.unit), contains_eager(Preparation.campaign)))
+    if round_ is not None:
+        query = query.where(round_.where())
     if province_codes is not None:
         query = query.where(Unit.province_code.in_(province_codes))
     if unit_ids is not None:
@@ -112,14 +118,14 @@ _UNIT_STEPS = _IndexedTable("steps", "uq_steps_unit_step", *(
 
 
 def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] | None = None,
-                   kind: str | None = None, as_of: date | None = None) -> list[UnitRow]:
+                   kind: str | None = None, as_of: date | None = None, round_: Round | None = None) -> list[UnitRow]:
     """Readiness of every matching unit in four queries, as of ``as_of`` (default today).
 
     A day before today is that day's picture: the steps, branches and dates as they were at its
     end, rebuilt from the audit log (congress.progress.history), in five queries; a unit enrolled
     after it is left out. Today (or a later day, counted as "today") reads today's rows.
     """
-    preps = _preparations(province_codes, unit_ids, kind)
+    preps = _preparations(province_codes, unit_ids, kind, round_)
     if not preps:
         return []
     definitions = _definitions({p.workflow_version_id for p in preps})
@@ -132,7 +138,8 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
     columns = (t.preparation_id, t.key, t.state, t.due_on, t.due_kind, t.completed_on, t.missed_due_on,
                t.missed_due_kind)
     if province_codes is None and unit_ids is None and kind is None:
-        # every unit: one scan of the unit steps, not an IN list of thousands of ids
+        # every unit: one scan of the unit steps, not an IN list of thousands of ids (the steps of
+        # another round's units are read and left aside)
         chunks = [sa.select(*columns).where(t.branch_id.is_(None))]
     else:
         chunks = [sa.select(*columns).where(t.preparation_id.in_(prep_ids[start:start + 5000]),
@@ -145,8 +152,47 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
                 steps_by_prep[row[0]] = [row]
             else:
                 found.append(row)
-    counts = _branch_counts_for(province_codes, unit_ids)
+    counts = _children_counts(preps, definitions, province_codes, unit_ids)
     return _unit_rows(preps, definitions, steps_by_prep, counts, now)
+
+
+def _children_counts(preps: list[Preparation], definitions: dict, province_codes: set[str] | None,
+                     unit_ids: list[int] | None) -> dict[int, tuple[int, int]]:
+    """Per unit: (children, held) its roll-ups count: its branches (one grouped query), or for a
+    unit whose workflow rolls up lower-level units, those of its campaign's child campaign (one
+    grouped query per such campaign)."""
+    by_source: dict[int, list[Preparation]] = {}
+    branch_units: set[int] = set()
+    for prep in preps:
+        children = definitions[prep.workflow_version_id].children
+        if children is None:
+            continue  # the unit has no children tracked: (0, 0)
+        if children.source == "units":
+            by_source.setdefault(prep.campaign_id, []).append(prep)
+        else:
+            branch_units.add(prep.unit_id)
+    counts = _branch_counts_for(province_codes, unit_ids) if branch_units else {}
+    if len(branch_units) < len(counts):
+        counts = {unit_id: found for unit_id, found in counts.items() if unit_id in branch_units}
+    for higher in by_source.values():
+        campaign = higher[0].campaign
+        children = definitions[higher[0].workflow_version_id].children
+        counts.update(_child_unit_counts(campaign, children, higher))
+    return counts
+
+
+def _child_unit_counts(campaign: Campaign, children, preps: list[Preparation]) -> dict[int, tuple[int, int]]:
+    """(children, held) of each higher unit, by province, from the child campaign's steps."""
+    held = sa.case((Step.state == State.DONE.value, 1))
+    query = (sa.select(Unit.province_code, sa.func.count(Preparation.id), sa.func.count(held))
+             .select_from(Preparation).join(Unit, Unit.id == Preparation.unit_id)
+             .outerjoin(Step, sa.and_(Step.preparation_id == Preparation.id, Step.branch_id.is_(None),
+                                      Step.key == children.held_step))
+             .where(Preparation.campaign_id == (campaign.child_campaign_id or -1),
+                    Unit.province_code.in_({p.unit.province_code for p in preps}))
+             .group_by(Unit.province_code))
+    by_province = {code: (total, done) for code, total, done in db.session.execute(query)}
+    return {p.unit_id: by_province.get(p.unit.province_code, (0, 0)) for p in preps}
 
 
 def _facts_row(step) -> tuple:
@@ -193,7 +239,7 @@ def past_unit(prep: Preparation, day: date) -> PastUnit | None:
     """A unit as it was at the end of ``day`` (before today), rebuilt from the audit log; None when
     it was enrolled after that day."""
     unit_def = prep.workflow_version.definition()
-    branch_def = prep.branch_workflow_version.definition()
+    branch_def = prep.branch_definition()
     definitions = {prep.workflow_version_id: unit_def, prep.branch_workflow_version_id: branch_def}
     past = history.rebuild([prep], day, definitions=definitions, branch_steps=True)
     if not past.preparations:
@@ -225,8 +271,9 @@ def unit_readiness_row(prep: Preparation, steps: list[Step] | None = None, as_of
         steps = unit_steps(prep)
     rows = [(s.preparation_id, s.key, s.state, s.due_on, s.due_kind, s.completed_on, s.missed_due_on,
              s.missed_due_kind) for s in steps if s.branch_id is None]
-    return _unit_rows([prep], {prep.workflow_version_id: prep.workflow_version.definition()}, {prep.id: rows},
-                      _branch_counts_for(None, [prep.unit_id]), as_of or today())[0]
+    definitions = {prep.workflow_version_id: prep.workflow_version.definition()}
+    return _unit_rows([prep], definitions, {prep.id: rows},
+                      _children_counts([prep], definitions, None, [prep.unit_id]), as_of or today())[0]
 
 
 def _unit_rows(preps: list[Preparation], definitions: dict, steps_by_prep: dict[int, list],
@@ -244,7 +291,7 @@ def _unit_rows(preps: list[Preparation], definitions: dict, steps_by_prep: dict[
     rows = []
     # per workflow version: each step's weight, whether it rolls up the branches held, and its
     # place in the definition (a unit's facts are listed in that order)
-    step_info = {version_id: {s.key: (s.weight, s.done_when == "all_branches_held", i)
+    step_info = {version_id: {s.key: (s.weight, s.done_when in ROLLUP_RULES, i)
                               for i, s in enumerate(d.steps)}
                  for version_id, d in definitions.items()}
     known_fact = shared_facts.get
@@ -316,12 +363,12 @@ class ProvinceOverview:
 
 
 def province_overview(province_codes: set[str] | None, kind: str | None = None,
-                      as_of: date | None = None) -> ProvinceOverview:
+                      as_of: date | None = None, round_: Round | None = None) -> ProvinceOverview:
     """A province's figures as of ``as_of`` (default today): the day counts as "today", and a day
     before today is read as it was at its end (see readiness_rows); the campaign too, with the
     deadline it had then."""
     now = as_of or today()
-    rows = readiness_rows(province_codes, kind=kind, as_of=now)
+    rows = readiness_rows(province_codes, kind=kind, as_of=now, round_=round_)
     tasks = task_summary(((f.state, f.due) for row in rows for f in row.steps), now)
     province = campaign = None
     if province_codes is not None and len(province_codes) == 1:
@@ -339,10 +386,10 @@ class StepView:
     overdue: bool
 
 
-def unit_preparation(unit: Unit) -> Preparation | None:
-    return db.session.execute(
-        db.select(Preparation).filter_by(unit_id=unit.id).order_by(Preparation.id.desc())
-    ).scalars().first()
+def unit_preparation(unit: Unit, campaign: Campaign | None = None) -> Preparation | None:
+    """The unit's preparation in ``campaign``, else in the one the request shows (see
+    congress.progress.campaigns.unit_preparation)."""
+    return campaigns.unit_preparation(unit, campaign)
 
 
 def unit_steps(prep: Preparation) -> list[Step]:
@@ -355,7 +402,7 @@ def unit_steps(prep: Preparation) -> list[Step]:
 def branch_steps(prep: Preparation) -> dict[int, list[Step]]:
     """Every branch step of a unit, grouped by branch, in one query."""
     grouped: dict[int, list[Step]] = {}
-    order = {key: i for i, key in enumerate(prep.branch_workflow_version.definition().step_keys)}
+    order = {key: i for i, key in enumerate(prep.branch_definition().step_keys)}
     for step in db.session.execute(db.select(Step).where(
             Step.preparation_id == prep.id, Step.branch_id.is_not(None))).scalars():
         grouped.setdefault(step.branch_id, []).append(step)
@@ -379,14 +426,18 @@ class PendingApproval:
     definition: object
 
 
-def pending_approvals(province_codes: set[str] | None) -> list[PendingApproval]:
-    """Every unit step in state "submitted", oldest submission first, in one query."""
+def pending_approvals(province_codes: set[str] | None, round_: Round | None = None) -> list[PendingApproval]:
+    """Every unit step in state "submitted" in the round shown, oldest submission first, in one query."""
+    round_ = round_ or campaigns.chosen_round(province_codes)
     query = (db.select(Step, Unit, WorkflowVersion)
              .join(Preparation, Preparation.id == Step.preparation_id)
+             .join(Campaign, Campaign.id == Preparation.campaign_id)
              .join(Unit, Unit.id == Preparation.unit_id)
              .join(WorkflowVersion, WorkflowVersion.id == Preparation.workflow_version_id)
              .where(Step.branch_id.is_(None), Step.state == State.SUBMITTED.value)
              .order_by(Step.submitted_on, Unit.name, Step.id))
+    if round_ is not None:
+        query = query.where(round_.where())
     if province_codes is not None:
         query = query.where(Unit.province_code.in_(province_codes))
     return [PendingApproval(step, unit, version.definition().step(step.key))
@@ -458,12 +509,22 @@ def provinces_with_campaigns() -> list[Province]:
 
 # --- the nightly readiness snapshots (congress/notices) -------------------------------------
 
-def readiness_history(unit_ids: list[int], until: date | None = None) -> dict[int, list[tuple[date, int]]]:
-    """Each unit's recorded (day, percent), oldest first, in one query."""
+def _snapshot_round(query, snapshot, province_codes: set[str] | None, round_: Round | None):
+    """Snapshots of the round shown (see campaigns.chosen_round)."""
+    round_ = round_ or campaigns.chosen_round(province_codes)
+    if round_ is None:
+        return query
+    return query.join(Campaign, Campaign.id == snapshot.campaign_id).where(round_.where())
+
+
+def readiness_history(unit_ids: list[int], until: date | None = None,
+                      round_: Round | None = None) -> dict[int, list[tuple[date, int]]]:
+    """Each unit's recorded (day, percent) in the round shown, oldest first, in one query."""
     from congress.notices.models import ReadinessSnapshot
 
     query = (sa.select(ReadinessSnapshot.unit_id, ReadinessSnapshot.day, ReadinessSnapshot.percent)
              .where(ReadinessSnapshot.unit_id.in_(unit_ids)).order_by(ReadinessSnapshot.day))
+    query = _snapshot_round(query, ReadinessSnapshot, None, round_)
     if until is not None:
         query = query.where(ReadinessSnapshot.day <= until)
     found: dict[int, list[tuple[date, int]]] = {}
@@ -488,6 +549,7 @@ def average_readiness_by_day(province_codes: set[str] | None) -> list[tuple[date
     query = (sa.select(ReadinessSnapshot.day, sa.func.avg(ReadinessSnapshot.percent))
              .join(Unit, Unit.id == ReadinessSnapshot.unit_id)
              .group_by(ReadinessSnapshot.day).order_by(ReadinessSnapshot.day))
+    query = _snapshot_round(query, ReadinessSnapshot, province_codes, None)
     if province_codes is not None:
         query = query.where(Unit.province_code.in_(province_codes))
     return [(_as_date(d), round(float(p))) for d, p in db.session.execute(query)]

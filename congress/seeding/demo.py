@@ -60,6 +60,7 @@ from congress.progress.operations import enrol_units, insert_steps, preparation_
 from congress.units.models import Branch, Province, Unit, UnitOrigin
 from workflows.deadlines import LOCAL_TZ, Deadline, DeadlineKind
 from workflows.loader import StepDefinition, WorkflowDefinition
+from workflows.rules import ROLLUP_RULES
 
 # --- accounts ------------------------------------------------------------------------------
 
@@ -515,7 +516,7 @@ def plan_story(facts: UnitFacts, pace: Pace, unit_def: WorkflowDefinition, branc
         due = _due_day(step, anchors)
         if step.key == PILOT_STEP:
             done[step.key] = _plan_pilot_step(story, index, step, facts, pace)
-        elif step.done_when == "all_branches_held":
+        elif step.done_when in ROLLUP_RULES:
             done[step.key] = _plan_branches(story, index, step, anchors, pace, branch_def, branches,
                                             prerequisites or pace.start, due)
         elif step.key == congress_key:
@@ -1535,7 +1536,7 @@ def _complete_enrolment(plan: UnitPlan, accounts: Accounts, province_code: str,
                         "old": _plain(old), "new": _plain(new), "reason": None})
     branch_ids = db.session.execute(sa.select(Branch.id).where(Branch.unit_id == plan.unit.id)
                                     .order_by(Branch.code)).scalars().all()
-    keys = prep.branch_workflow_version.definition().step_keys
+    keys = prep.branch_definition().step_keys
     insert_steps([{"preparation_id": prep.id, "branch_id": branch_id, "key": key, "state": "not_started",
                    "version": 1, "due_on": None, "due_kind": None} for branch_id in branch_ids for key in keys])
     refresh_due_dates(prep, expire=False)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from congress.errors import NotFound
 from congress.extensions import db
 from congress.progress.models import Campaign
-from congress.progress.operations import enrol_units
+from congress.progress.operations import enrol_units, pinned_versions
 from congress.units.models import Province, Unit, UnitOrigin
 
 from . import reference
@@ -86,6 +86,7 @@ def ensure_campaign(province_code: str) -> tuple[Campaign, bool]:
                         deadline_on=CAMPAIGN_DEADLINE, deadline_kind=CAMPAIGN_DEADLINE_KIND,
                         deadline_basis=CAMPAIGN_DEADLINE_BASIS, unit_workflow="commune_congress",
                         branch_workflow="branch_congress")
+    pinned_versions(campaign)  # the versions its units follow, pinned before it is written
     db.session.add(campaign)
     db.session.flush()
     return campaign, True

@@ -256,9 +256,14 @@ def _preparations(unit_ids: Iterable[int]) -> dict[int, Preparation]:
     if not unit_ids:
         return {}
     found: dict[int, Preparation] = {}
-    for prep in db.session.execute(db.select(Preparation).where(Preparation.unit_id.in_(unit_ids))
-                                   .order_by(Preparation.id)).scalars():
-        found[prep.unit_id] = prep  # the latest campaign's
+    # the last one wins: an open campaign's over a closed one's, one tracking branches over one
+    # that tracks none, then the latest
+    for prep in db.session.execute(
+            db.select(Preparation).join(Preparation.campaign).where(Preparation.unit_id.in_(unit_ids))
+            .order_by(sa.case((Campaign.status == "open", 1), else_=0),
+                      sa.case((Preparation.branch_workflow_version_id.is_(None), 0), else_=1),
+                      Preparation.id)).scalars():
+        found[prep.unit_id] = prep
     return found
 
 
@@ -876,8 +881,9 @@ class UnitApplier(_Applier):
             self.guarded(first_row[province_code], partial(self._enrol, province_code, units, dates))
 
     def _enrol(self, province_code: str, units: list[Unit], dates: dict[int, date]) -> None:
-        campaign = db.session.execute(db.select(Campaign).filter_by(province_code=province_code)
-                                      .order_by(Campaign.id.desc())).scalars().first()
+        campaign = db.session.execute(db.select(Campaign).filter_by(
+            province_code=province_code, level="commune", status="open").order_by(
+            sa.case((Campaign.branch_workflow.is_(None), 1), else_=0), Campaign.id.desc())).scalars().first()
         if campaign is not None:
             enrol_units(campaign, units, dates, actor=self.actor)
 

@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from congress.extensions import db
 
 UNIT_KINDS = ("xa", "phuong", "dac_khu")
+#: the committee of a whole province or centrally-run city, the subject of a province-level
+#: campaign (its code is the province's: "31")
+PROVINCE_KINDS = ("tinh", "thanh_pho")
 BRANCH_KINDS = ("chi_bo", "dang_bo_bo_phan")
 
 
@@ -20,13 +23,15 @@ class Province(db.Model):
 
 
 class Unit(db.Model):
-    """A commune-level unit (xã, phường, đặc khu) and its party committee."""
+    """A commune-level unit (xã, phường, đặc khu) and its party committee; or, of a kind in
+    PROVINCE_KINDS, a province's own committee (the subject of its province-level congress)."""
     __tablename__ = "units"
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: official five-digit code (GSO 1027/CTK-CSCL), a string that keeps its leading zeros
+    #: official five-digit code (GSO 1027/CTK-CSCL), a string that keeps its leading zeros; a
+    #: province's own committee has the province's two-digit code
     code: Mapped[str] = mapped_column(sa.String(5), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
-    #: xa, phuong or dac_khu
+    #: xa, phuong or dac_khu (tinh, thanh_pho: a province's own committee)
     kind: Mapped[str] = mapped_column(sa.String(10))
     province_code: Mapped[str] = mapped_column(sa.ForeignKey("provinces.code"), index=True)
     #: party members of the whole committee, when known
@@ -35,6 +40,10 @@ class Unit(db.Model):
     province: Mapped[Province] = relationship(lazy="joined")
     origins: Mapped[list[UnitOrigin]] = relationship(
         back_populates="unit", order_by="UnitOrigin.id", cascade="all, delete-orphan")
+
+    @property
+    def level(self) -> str:
+        return "province" if self.kind in PROVINCE_KINDS else "commune"
 
     @property
     def committee_name(self) -> str:

@@ -14,10 +14,10 @@ from congress.audit.operations import changed_fields, record
 from congress.clock import today
 from congress.errors import Forbidden, Unprocessable
 from congress.extensions import db
+from congress.progress import campaigns
 from congress.progress.accountability import CompletedStepPolicy, completed_steps
 from congress.progress.models import Preparation
 from congress.progress.operations import add_branch_steps, apply_branch_rules, check_version, refresh_due_dates
-from congress.progress.queries import unit_preparation
 
 from .models import BRANCH_KINDS, Branch, Unit
 
@@ -61,7 +61,8 @@ def update_branch(branch: Branch, changes: dict, *, actor, version: int | None,
     if not permissions.can_edit_branches(actor, branch.unit):
         raise Forbidden("branch_forbidden")
     check_version(branch.version, version, branch_snapshot(branch))
-    prep = unit_preparation(branch.unit)
+    preps = branch_preparations(branch.unit)
+    prep = preps[0] if preps else None
     validate_branch_changes(changes, prep)
     before = branch_snapshot(branch)
     for field, value in changes.items():
@@ -74,7 +75,7 @@ def update_branch(branch: Branch, changes: dict, *, actor, version: int | None,
         old, new = changed_fields(before, branch_snapshot(branch))
         record(action="branch.update", entity="branch", actor=actor, entity_key=branch.code,
                unit_id=branch.unit_id, old=old, new=new)
-        if prep is not None:
+        for prep in preps:
             if "planned_on" in old:
                 refresh_due_dates(prep, [branch], actor=actor)
             if "held_on" in old:
@@ -106,8 +107,8 @@ def add_branch(unit: Unit, fields: dict, *, actor, confirm_reopen: bool = False)
         raise Forbidden("branch_forbidden")
     if not fields.get("name"):
         raise Unprocessable("field_required", {"field": "name"})
-    prep = unit_preparation(unit)
-    validate_branch_changes(fields, prep)
+    preps = branch_preparations(unit)
+    validate_branch_changes(fields, preps[0] if preps else None)
     taken = db.session.execute(db.select(Branch.id).filter_by(unit_id=unit.id, name=fields["name"])).first()
     if taken is not None:
         raise Unprocessable("duplicate_branch", {"name": fields["name"]})
@@ -118,7 +119,18 @@ def add_branch(unit: Unit, fields: dict, *, actor, confirm_reopen: bool = False)
         db.session.flush()
         record(action="branch.add", entity="branch", actor=actor, entity_key=branch.code, unit_id=unit.id,
                new=branch_snapshot(branch))
-        if prep is not None:
+        for prep in preps:
             add_branch_steps(prep, branch)
             apply_branch_rules(prep, branch, actor)
     return branch
+
+
+def branch_preparations(unit: Unit) -> list[Preparation]:
+    """The open preparations of the unit whose roll-ups count its branches: a branch's change
+    reaches each. A unit whose every such campaign is closed keeps its branches as they were
+    (the closed record never changes): the write is refused."""
+    preps = [p for p in campaigns.unit_preparations(unit) if p.branch_workflow_version_id is not None]
+    open_ = [p for p in preps if not p.campaign.is_closed]
+    if preps and not open_:
+        campaigns.check_open(preps[0].campaign)
+    return open_

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 web = Blueprint("web", __name__)
 
-from congress.web import auth, dashboard, drafts, notices, papers, transfers, units  # noqa: E402,F401  (routes register on import)
+from congress.web import auth, campaigns, dashboard, drafts, notices, papers, transfers, units  # noqa: E402,F401  (routes register on import)

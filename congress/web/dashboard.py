@@ -43,7 +43,6 @@ from congress.idempotency import already_done, idempotent, repeats_last_transiti
 from congress.messages import RISK_LABELS, STATE_LABELS, describe
 from congress.progress import queries
 from congress.progress.actions import UnitFacts
-from congress.progress.definitions import definitions
 from congress.progress.models import Step
 from congress.progress.operations import transition
 from congress.text import vi_sort_key
@@ -124,7 +123,13 @@ def _province_code() -> str:
     readable = permissions.readable_province_codes(current_user)
     chosen = (request.args.get("province") or "").strip()
     if readable is None:
-        return chosen or current_app.config["CONGRESS_PROVINCE"]
+        if chosen:
+            return chosen
+        from congress.progress.campaigns import chosen_campaign
+
+        campaign = chosen_campaign()
+        return (campaign.province_code if campaign and campaign.province_code
+                else current_app.config["CONGRESS_PROVINCE"])
     if not readable:
         abort(403)
     if chosen and chosen not in readable:
@@ -135,7 +140,7 @@ def _province_code() -> str:
 def _kept_args() -> dict[str, str]:
     """The dashboard's query string (province, filters, sort), kept across a decision."""
     return {k: v for k, v in request.args.items()
-            if k in ("province", "kind", "risk", "phase", "q", "sort", "dir") and v}
+            if k in ("campaign", "province", "kind", "risk", "phase", "q", "sort", "dir") and v}
 
 
 def dashboard_page(province_code: str, *, status: int = 200, failed: tuple | None = None,
@@ -160,7 +165,7 @@ def _campaign_context(overview: queries.ProvinceOverview, province_code: str, fa
                       kept_args: dict[str, str]) -> dict:
     """The matrix, the lists, the queue and the charts of a province whose campaign has begun."""
     now = overview.as_of
-    definition = definitions()[overview.campaign.unit_workflow]
+    definition = overview.campaign.unit_definition()
     params = MatrixParams.from_args(request.args, definition.phases)
     province = {"province": kept_args["province"]} if "province" in kept_args else {}
 
@@ -168,10 +173,11 @@ def _campaign_context(overview: queries.ProvinceOverview, province_code: str, fa
         """The dashboard with these filters or this sort (the province kept)."""
         return url_for("web.dashboard", **province, **params.args(**changes))
 
+    children = definition.children
     readiness = overview.readiness
     matrix = build_matrix(overview.rows, definition, params, now)
     return {
-        "definition": definition, "params": params, "link": link,
+        "definition": definition, "children": children, "params": params, "link": link,
         "matrix": matrix, "matrix_cells": matrix_cells(matrix), "cell_icons": state_icons(),
         "overdue": overdue_items(overview.rows, definition, now),
         "due_soon": due_soon(overview.rows, definition, now),
@@ -194,7 +200,7 @@ def matrix_cells(matrix: Matrix) -> list[Markup]:
     its state by colour, icon and words (the column header names the step; the link's title is
     its accessible name) and links to the step on the unit's page:
     ``<td class="c c-STATE[ c-overdue][ ps]"><a href="UNIT#step-KEY" title="LABEL[, overdue]">
-    <i aria-hidden="true">ICON or ⚠</i></a></td>``, or for a step the unit's workflow does not
+    <i aria-hidden="true">ICON or the overdue mark</i></a></td>``, or for a step the unit's workflow does not
     have ``<td class="c c-none[ ps]"><span title="no such step">·</span></td>`` (" ps": the first
     column of a phase). All but the unit's address depends on the column, the state and whether
     it is overdue, so each such piece is written once per page.
@@ -205,6 +211,7 @@ def matrix_cells(matrix: Matrix) -> list[Markup]:
     # (HTML before the unit's address, after it), as escaped text, per column, step, state, overdue
     pieces: dict[tuple, tuple[str, str]] = {}
     icons = state_icons()
+    overdue_icon = Markup(get_template_attribute("_macros.html", "OVERDUE_ICON"))
 
     def piece(column, cell) -> tuple[str, str]:
         edge = " ps" if column.starts_phase else ""
@@ -214,7 +221,7 @@ def matrix_cells(matrix: Matrix) -> list[Markup]:
             cell.state.value, " c-overdue" if cell.overdue else "", edge)
         after = Markup('#step-{}" title="{}{}"><i aria-hidden="true">{}</i></a></td>').format(
             cell.key, labels[cell.state], overdue_words if cell.overdue else "",
-            "⚠" if cell.overdue else icons[cell.state.value])
+            overdue_icon if cell.overdue else icons[cell.state.value])
         return str(before), str(after)
 
     columns = matrix.columns

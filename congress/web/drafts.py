@@ -52,7 +52,7 @@ def _problem(exc: OperationError, anchor: str | None = None) -> Problem:
 def _common(unit: Unit) -> dict:
     return {"unit": unit, "kind_title": kind_title, "status_labels": STATUS_LABELS,
             "audience_labels": AUDIENCE_LABELS, "review_labels": REVIEW_LABELS, "audiences": AUDIENCES,
-            "draft_kinds": DRAFT_KINDS, "gated_kinds": drafts.gated_kinds(unit),
+            "draft_kinds": drafts.unit_kinds(unit), "gated_kinds": drafts.gated_kinds(unit),
             "can_edit": permissions.can_edit_drafts(current_user, unit),
             "can_submit": permissions.can_submit_drafts(current_user, unit),
             "can_review": permissions.can_review_drafts(current_user, unit),
@@ -327,7 +327,7 @@ def draft_verdicts(unit: Unit) -> list[tuple[DraftVersion, DraftReview]]:
     latest: dict[str, tuple[DraftVersion, DraftReview]] = {}
     for version, review in rows:
         latest.setdefault(version.kind, (version, review))
-    return [latest[k] for k in DRAFT_KINDS if k in latest]
+    return [latest[k] for k in drafts.unit_kinds(unit) if k in latest]
 
 
 @web.app_template_global()
@@ -345,6 +345,12 @@ def draft_kind_title(kind: str) -> str:
 @web.app_template_global()
 def draft_kind_keys() -> tuple[str, ...]:
     return DRAFT_KINDS
+
+
+@web.app_template_test("intersecting")
+def _intersecting(found, kinds) -> bool:
+    """Whether a unit's draft stages name one of these kinds."""
+    return any(kind in found for kind in kinds)
 
 
 @web.app_template_global()

@@ -21,7 +21,6 @@ from congress.idempotency import idempotent
 from congress.messages import STATE_LABELS, describe
 from congress.papers.names import content_disposition
 from congress.progress import queries
-from congress.progress.definitions import definitions
 from congress.progress.models import Preparation
 from congress.text import vi_sort_key
 from congress.transfers import exporting, importing
@@ -226,7 +225,7 @@ def dashboard_export(name: str, fmt: str):
     overview = queries.province_overview({province_code})
     if overview.campaign is None:
         abort(404)
-    definition = definitions()[overview.campaign.unit_workflow]
+    definition = overview.campaign.unit_definition()
     now = overview.as_of
     if name == "matrix":
         params = MatrixParams.from_args(request.args, definition.phases)
@@ -274,7 +273,7 @@ def unit_export(code: str, name: str, fmt: str):
         stem = f"Chi bộ - {unit.name}"
     elif name == "progress":
         unit_def = prep.workflow_version.definition()
-        branch_def = prep.branch_workflow_version.definition()
+        branch_def = prep.branch_definition()
         table = exporting.progress_table(unit, queries.unit_steps(prep), queries.branch_steps(prep), branches,
                                          {s.key: s.title_vi for s in unit_def.steps},
                                          {s.key: s.title_vi for s in branch_def.steps})

@@ -39,7 +39,7 @@ from workflows.deadlines import Deadline, DeadlineKind
 from workflows.documents import DOCUMENT_KINDS
 from workflows.loader import StepDefinition
 from workflows.readiness import is_due_soon, is_overdue
-from workflows.rules import FINISHED, REASON_REQUIRED, Action, State
+from workflows.rules import FINISHED, REASON_REQUIRED, ROLLUP_RULES, Action, State
 
 from . import web
 from .common import preparation_or_404, readable_unit
@@ -187,7 +187,8 @@ def unit_page(unit: Unit, prep: Preparation, *, status: int = 200, failed: tuple
         still_to_do=still_to_do,
         problem=problem, failed=failed, document_title=record_words.document_title,
         deadline_form=deadline_form, congress_form=congress_form,
-        rule_progress=(row.readiness.branches_held, row.readiness.branches_total)), status
+        rule_progress=(row.readiness.branches_held, row.readiness.branches_total), children=definition.children,
+        language=_language()), status
 
 
 def _language() -> str:
@@ -408,7 +409,7 @@ def branches_page(found: Unit, prep: Preparation, *, status: int = 200, table_fo
                         rows.get(b.code), (row_errors or {}).get(b.code, [])) for b in shown]
     if editable and add_form is None:
         add_form = AddBranchForm(formdata=None, prefix="new")
-    branch_definition = prep.branch_workflow_version.definition()
+    branch_definition = prep.branch_definition()
     return render_template(
         "units/branches.html", unit=found, prep=prep, lines=lines, total=len(branches), held=held,
         pending_only=pending_only, show=show, q=q, filters=BRANCH_FILTERS, filter_counts=filter_counts,
@@ -439,7 +440,7 @@ def save_branches(code: str):
     # the box the page offers once a save was refused for reopening the unit's completed step
     confirm_reopen = request.form.get("confirm_reopen") == "1"
     definition = prep.workflow_version.definition()
-    roll_up = next((s.key for s in definition.steps if s.done_when == "all_branches_held"), None)
+    roll_up = next((s.key for s in definition.steps if s.done_when in ROLLUP_RULES), None)
     form.reopen_step = _titles(definition).get(roll_up) if confirm_reopen and roll_up else None
     form.reopen_confirmed = confirm_reopen
     by_code = {b.code: b for b in queries.unit_branches(found)}
@@ -503,7 +504,7 @@ def add_branch(code: str):
     # the box the form offers once the branch was refused for reopening the unit's completed step
     confirm_reopen = request.form.get("confirm_reopen") == "1"
     definition = prep.workflow_version.definition()
-    roll_up = next((s.key for s in definition.steps if s.done_when == "all_branches_held"), None)
+    roll_up = next((s.key for s in definition.steps if s.done_when in ROLLUP_RULES), None)
     form.reopen_step = _titles(definition).get(roll_up) if confirm_reopen and roll_up else None
     form.reopen_confirmed = confirm_reopen
     if not form.validate_on_submit():
@@ -576,7 +577,7 @@ def _history_entries(records: list[AuditRecord], prep: Preparation) -> list[Hist
     branch_names = dict(db.session.execute(
         sa.select(Branch.code, Branch.name).where(Branch.code.in_(branch_codes))).all()) if branch_codes else {}
     unit_titles = _titles(prep.workflow_version.definition())
-    branch_titles = _titles(prep.branch_workflow_version.definition())
+    branch_titles = _titles(prep.branch_definition())
     entries = []
     for r in records:
         if r.actor_id is None:  # the engine's own rules, or the seeding
@@ -646,7 +647,7 @@ def documents_page(found: Unit, prep: Preparation, status: int = 200, signers_fo
         signers_form = SignersForm(prefix="signers", formdata=None, version=prep.version,
                                    secretary=prep.secretary_name, deputy=prep.deputy_secretary_name)
     unit_definition = prep.workflow_version.definition()
-    branch_definition = prep.branch_workflow_version.definition()
+    branch_definition = prep.branch_definition()
     states = {s.key: s for s in queries.unit_steps(prep)}
     latest: dict[str, PaperIssue] = {}
     for issue in db.session.execute(db.select(PaperIssue).filter_by(unit_id=found.id)

@@ -23,8 +23,19 @@ def problems_of(raw) -> list[str]:
 
 def test_shipped_definitions_are_valid():
     found = load_all()
-    assert set(found) == {"commune_congress", "branch_congress"}
+    assert set(found) == {"commune_congress", "branch_congress", "province_congress", "front_commune_congress"}
     unit = found["commune_congress"]
+    assert (unit.organisation, unit.level, unit.children.source, unit.children.workflow) == (
+        "party", "commune", "branches", "branch_congress")
+    province = found["province_congress"]
+    assert (province.level, province.children.source, province.children.level, province.children.held_step) == (
+        "province", "units", "commune", "congress")
+    assert province.step("commune_congresses").done_when == "all_children_held"
+    front = found["front_commune_congress"]
+    assert (front.organisation, front.children) == ("fatherland_front", None)
+    for definition in (unit, province, front):
+        produced = {s.document for s in definition.steps if s.document} | set(definition.drafts)
+        assert produced <= set(definition.documents)
     assert unit.subject == "unit"
     branch_step = unit.step("branch_congresses")
     assert branch_step.done_when == "all_branches_held"
@@ -105,3 +116,42 @@ def test_checksum_changes_with_content_only(tmp_path: Path):
     (tmp_path / "c.yaml").write_text(source.replace("weight: 20", "weight: 25"), encoding="utf-8")
     a, b, c = (load_file(tmp_path / n) for n in ("a.yaml", "b.yaml", "c.yaml"))
     assert a.checksum == b.checksum != c.checksum
+
+
+def test_a_roll_up_of_children_needs_a_children_section():
+    raw = minimal()
+    raw["steps"][0]["done_when"] = "all_children_held"
+    assert problems_of(raw) == ["wf.yaml: step 'a': done_when rule 'all_children_held' needs a 'children' "
+                                "section saying what it counts"]
+
+
+def test_children_sections_name_their_source_in_full():
+    raw = minimal()
+    raw["children"] = {"source": "units", "level": "commune", "label": {"vi": "xã", "en": "communes"}}
+    assert problems_of(raw) == ["wf.yaml: children: units name the 'level' of the child campaign (commune, "
+                                "province) and its 'held_step' (and no workflow)"]
+    raw["children"] = {"source": "villages", "label": {"vi": "thôn", "en": "villages"}}
+    assert problems_of(raw) == ["wf.yaml: children: 'source' must be one of branches, units, not 'villages'"]
+    raw["children"] = {"source": "branches", "workflow": "branch_congress", "label": {"vi": "chi bộ", "en": "branches"}}
+    raw["steps"][0]["done_when"] = "all_children_held"
+    parse_definition(raw, "wf.yaml")
+
+
+def test_the_document_set_lists_every_kind_its_steps_produce():
+    raw = minimal()
+    raw["steps"][0]["document"] = "congress_plan"
+    raw["documents"] = ["political_report"]
+    assert problems_of(raw) == ["wf.yaml: documents: 'congress_plan' is produced by a step or drafted but not listed"]
+    raw["documents"] = ["congress_plan", "no_such_kind"]
+    assert problems_of(raw) == ["wf.yaml: documents: unknown document kind 'no_such_kind'"]
+    del raw["documents"]
+    assert parse_definition(raw, "wf.yaml").documents == ("congress_plan",)
+
+
+def test_a_stored_definition_from_before_children_still_reads_its_branches():
+    raw = minimal()
+    raw["steps"][0]["done_when"] = "all_branches_held"
+    definition = parse_definition(raw, "wf.yaml")
+    assert definition.children.source == "branches"
+    raw["level"] = "region"
+    assert problems_of(raw) == ["wf.yaml: 'level' must be one of commune, province, not 'region'"]
