@@ -275,7 +275,7 @@ def cases(d: Demo) -> list[Case]:
                        "unit_workflow": "front_commune_congress", "provinces": [PROVINCE],
                        "starts_on": "2025-08-01", "deadline": {"date": "2025-11-30", "kind": "by"}}}),
         Case("web.close_campaign", "POST", {"campaign_id": d.campaign.id}, CITY_STAFF,
-             {"data": {"version": d.campaign.version}}, run_allowed=False),
+             {"data": {"version": d.campaign.version, "confirm": "1"}}, run_allowed=False),
         Case("api.close_campaign", "POST", {"campaign_id": d.campaign.id}, CITY_STAFF,
              {"json": {"version": d.campaign.version}}, run_allowed=False),
         # --- imports: a unit's staff may upload (rows of other units are refused row by row);
@@ -379,6 +379,15 @@ def cases(d: Demo) -> list[Case]:
         Case("api.submit_draft", "POST", version, UNIT_LEADER, {"json": {}}),
         Case("api.review_draft", "POST", version, CITY, {"json": {"verdict": "approve"}}),
         Case("api.record_exception", "POST", draft, CITY, {"json": {"reason": "lý do"}}),
+        # --- workflow definitions: administrators alone list, upload, compare and migrate (the
+        # upload sent is refused for its problems, the migration only previewed: nothing is written)
+        Case("web.workflows", "GET", {}, ADMIN),
+        Case("web.workflow_revision", "GET", {"key": "commune_congress", "revision": 1}, ADMIN),
+        Case("web.workflow_diff", "GET", {"key": "commune_congress"}, ADMIN, query={"from": "1", "to": "1"}),
+        Case("web.upload_workflow", "POST", {}, ADMIN, {"data": {"text": "key: commune_congress\n"}}),
+        Case("web.migrate_workflow", "GET", {}, ADMIN),
+        Case("web.migrate_workflow", "POST", {}, ADMIN,
+             {"data": {"campaign": str(d.campaign.id), "target": "commune_congress:1", "confirm": "0"}}),
     ]
     return table
 

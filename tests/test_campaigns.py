@@ -375,6 +375,13 @@ def test_a_closed_campaign_stays_readable_and_refuses_every_write(app, make_user
     branch = db.session.execute(db.select(Branch).filter_by(unit_id=unit.id)).scalars().first()
     with pytest.raises(Conflict):
         update_branch(branch, {"members": 12}, actor=_admin(), version=branch.version)
+    from congress.drafts.operations import upload_version
+    from tests.test_drafts import make_docx
+
+    with pytest.raises(Conflict) as refused:  # its drafts too
+        upload_version(unit, "political_report", filename="bao-cao.docx", content=make_docx("Báo cáo"), note=None,
+                       actor=_admin())
+    assert refused.value.code == "campaign_closed"
     db.session.rollback()
     client = app.test_client()
     staff = _city_staff(make_user)
@@ -511,3 +518,34 @@ def test_the_page_is_the_city_staffs_and_the_list_offers_closing_to_them(app, ma
     client = app.test_client()
     login(client, staff.username)
     assert "/close" in client.get("/campaigns").get_data(as_text=True)
+
+
+# --- notices and nightly records follow the open campaigns ----------------------------------------
+
+def test_a_closed_campaign_reminds_nobody_and_records_no_more_nights(app):
+    from congress.notices import jobs
+    from congress.notices.models import ReadinessSnapshot
+    from tests.test_notices import at
+
+    commune = _commune_campaign()
+    campaigns.close_campaign(commune, actor=_admin(), version=commune.version)
+    db.session.commit()
+    assert jobs.send_reminders(at("2025-08-05")).created == 0
+    before = db.session.execute(sa.select(sa.func.count(ReadinessSnapshot.id))).scalar_one()
+    jobs.record_readiness(at("2025-08-05", 23, 30))
+    assert db.session.execute(sa.select(sa.func.count(ReadinessSnapshot.id))).scalar_one() == before
+
+
+def test_each_open_campaign_records_its_own_nightly_snapshot(app):
+    from congress.notices import jobs
+    from congress.notices.models import ReadinessSnapshot
+    from tests.test_notices import at
+
+    front = campaigns.start(front_spec(), _admin())
+    db.session.commit()
+    jobs.record_readiness(at("2025-08-05", 23, 30))
+    day = jobs.snapshot_day(at("2025-08-05", 23, 30))
+    by_campaign = dict(db.session.execute(
+        sa.select(ReadinessSnapshot.campaign_id, sa.func.count(ReadinessSnapshot.id))
+        .where(ReadinessSnapshot.day == day).group_by(ReadinessSnapshot.campaign_id)).all())
+    assert by_campaign == {_commune_campaign().id: HAI_PHONG_UNITS, front.id: HAI_PHONG_UNITS}

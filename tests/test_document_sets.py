@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import time
 import unicodedata
 import zipfile
@@ -149,7 +150,8 @@ def expected(kind: str, found: Unit, prep: Preparation) -> Expected:
     name = found.name.upper()
     if workflow == "front_commune_congress":
         if kind in FRONT_CONGRESS_KINDS:
-            lines = [f"ĐẠI HỘI ĐẠI BIỂU MTTQ VIỆT NAM\n{name}" + ("\nLẦN THỨ I" if len(name) + 10 > 28 else " LẦN THỨ I")]
+            ordinal = "\nLẦN THỨ I" if len(name) + 10 > 28 else " LẦN THỨ I"
+            lines = [f"ĐẠI HỘI ĐẠI BIỂU MTTQ VIỆT NAM\n{name}{ordinal}"]
             symbol = "ĐH"
         else:
             lines, symbol = [f"ỦY BAN MTTQ VIỆT NAM\n{name}"], "MTTQ"
@@ -252,6 +254,27 @@ def test_every_document_of_every_set_has_its_heading_and_no_placeholder_left(set
     assert problems == [], f"{len(problems)} problems:\n" + "\n".join(problems[:40])
 
 
+def page_layout_problems(label: str, pdf: bytes, kind: str, workflow: str) -> list[str]:
+    """What tests/test_papers_every_unit.py checks of the commune set, for the other sets: each
+    document of the file found, no empty page, page numbers from page 2, the signature block never
+    alone on the last page (poppler's pdftotext reads the pages as printed)."""
+    from tests.test_papers_every_unit import Expected as Pages
+    from tests.test_papers_every_unit import page_texts, problems_of
+
+    template = templates.load_builtin(kind, workflow)
+    markers = set()
+    for part in template.parts:
+        for key in ("signature", "left_signature"):
+            lines = part.meta.get(key) or []
+            if lines and "{" not in lines[0]:
+                markers.add(lines[0].strip())
+        if part.meta.get("recipients"):
+            markers.add("Nơi nhận:")
+    # the reader splits a file into documents at the national title: the state format's is another
+    pages = [page.replace(layout.STATE_TITLE, layout.NATIONAL_TITLE) for page in page_texts(pdf)]
+    return problems_of(label, pages, Pages(len(template.parts), tuple(sorted(markers))))[1]
+
+
 def pdf_first_page(pdf: bytes) -> tuple[int, str]:
     from pypdf import PdfReader
 
@@ -272,13 +295,25 @@ def test_every_document_of_every_set_converts_to_pdf_with_the_units_name(sets, d
             if IN_CI:
                 pytest.fail("LibreOffice is not installed: .ci/run installs libreoffice-writer-nogui")
             pytest.skip("LibreOffice is not installed (apt-get install libreoffice-writer-nogui)")
+    poppler = shutil.which("pdftotext") is not None
+    if not poppler and IN_CI:
+        pytest.fail("pdftotext is not installed: apt-get install poppler-utils")
     started = time.monotonic()
     keys = {f"d{index:05d}": key for index, key in enumerate(sets.made)}
+    workflows = {"front": "front_commune_congress", "province": "province_congress"}
+    layout_problems: list[str] = []
 
     def convert_and_read(batch: dict[str, bytes]) -> dict[str, tuple[int, str]]:
         with sets.app.app_context():
             pdfs = convert.to_pdf_many(batch)
-        return {key: pdf_first_page(pdf) for key, pdf in pdfs.items()}
+        read = {}
+        for key, pdf in pdfs.items():
+            read[key] = pdf_first_page(pdf)
+            name, kind, code = keys[key]
+            if poppler and name in workflows:  # the party's set: tests/test_papers_every_unit.py
+                layout_problems.extend(page_layout_problems(f"{name}/{kind}/{sets.made[keys[key]][2]}", pdf,
+                                                            kind, workflows[name]))
+        return read
 
     results: dict[str, tuple[int, str]] = {}
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -314,6 +349,7 @@ def test_every_document_of_every_set_converts_to_pdf_with_the_units_name(sets, d
                    f"in {elapsed:.0f} s; most pages: " + ", ".join(f"{k} {v}" for k, v in sorted(pages.items())
                                                                     if not k.startswith("party/")))
     record_property("seconds", round(elapsed))
+    problems += layout_problems
     assert problems == [], f"{len(problems)} problems:\n" + "\n".join(problems[:40])
 
 
@@ -351,7 +387,8 @@ def test_a_new_kind_is_a_template_with_a_declaration(tmp_path):
     assert found["youth_plan"] == DocumentKind("youth_plan", "KH", "Kế hoạch đại hội Đoàn",
                                                "Youth Union congress plan", "issue")
     # an English title falls back to the Vietnamese one; the built-in kinds stay
-    assert found["youth_resolution"].title_en == "Nghị quyết đại hội Đoàn" and found["youth_resolution"].dated == "session"
+    resolution = found["youth_resolution"]
+    assert (resolution.title_en, resolution.dated) == ("Nghị quyết đại hội Đoàn", "session")
     assert found["congress_plan"] == DOCUMENT_KINDS["congress_plan"]
 
 
@@ -368,7 +405,8 @@ def test_a_wrong_declaration_is_named_with_its_file(tmp_path):
     assert "documents/two/c_kind.txt: declares 'c_kind' otherwise than documents/one/c_kind.txt" in problems
     assert "a_kind" not in found and found["c_kind"].abbreviation == "KH"
     # a template may rename a built-in kind; what it does not say stays
-    assert found["congress_plan"].title_vi == "Kế hoạch đại hội (tên mới)" and found["congress_plan"].abbreviation == "KH"
+    plan = found["congress_plan"]
+    assert (plan.title_vi, plan.abbreviation) == ("Kế hoạch đại hội (tên mới)", "KH")
     with pytest.raises(templates.TemplateError) as error:
         templates.parse("---\ntype: X\n---\nbody\n---\ntype: Y\nabbreviation: KH\n---\n", "documents/x.txt")
     assert any("'abbreviation' declares the kind, in the first header only" in p for p in error.value.problems)
@@ -425,8 +463,9 @@ def test_the_province_committees_facts(three):
     assert set(values) | {k for k in UNIT_PLACEHOLDERS if k.startswith("document.")} == set(UNIT_PLACEHOLDERS)
     assert (values["communes.total"], values["communes.held"]) == (114, held)
     assert values["communes.kinds"] == "xã, phường, đặc khu"
-    assert values["committee.body"] == "Thành ủy Hải Phòng" and values["committee.name"] == "Đảng bộ thành phố Hải Phòng"
-    assert values["congress.name"] == f"Đại hội đại biểu Đảng bộ thành phố Hải Phòng lần thứ I, nhiệm kỳ{NBSP}2025{NBSP}-{NBSP}2030"
+    assert (values["committee.body"], values["committee.name"]) == ("Thành ủy Hải Phòng", "Đảng bộ thành phố Hải Phòng")
+    assert values["congress.name"] == (f"Đại hội đại biểu Đảng bộ thành phố Hải Phòng lần thứ I, "
+                                       f"nhiệm kỳ{NBSP}2025{NBSP}-{NBSP}2030")
     sentence = values["communes.status_sentence"]
     if held < 114:
         assert sentence.startswith(f"Đến nay đã có {held}/114 đảng bộ xã, phường, đặc khu tổ chức xong đại hội; "
@@ -436,7 +475,8 @@ def test_the_province_committees_facts(three):
                                              Step.preparation_id.in_(sa.select(Preparation.id).filter_by(
                                                  campaign_id=child.id))).values(state="done"))
     values, _ = unit_values(city, prep)
-    assert values["communes.status_sentence"] == "Đến nay, tất cả 114 đảng bộ xã, phường, đặc khu đã tổ chức xong đại hội."
+    assert values["communes.status_sentence"] == ("Đến nay, tất cả 114 đảng bộ xã, phường, đặc khu đã tổ chức xong "
+                                                  "đại hội.")
     assert values["communes.held_percent"] == 100
     # a commune has no communes
     commune, _ = unit_values(unit(AN_PHU), preparation(unit(AN_PHU), child))

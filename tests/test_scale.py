@@ -32,6 +32,8 @@ NOT_LISTS = {
     "web.unit_papers",  # a redirect to the unit's documents page
     "web.unit_papers_zip",  # one unit's documents, generated
     "web.import_template",  # an empty template file
+    "web.choose_campaign",  # a redirect after remembering a choice
+    "web.new_campaign",  # the form to start a campaign (its preview is tests/test_campaigns.py's)
 }
 #: words in a rule that mark one item or a comparison, not a list
 ONE_ITEM = re.compile(r"<int:|<token>|<path:|/compare")

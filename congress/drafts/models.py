@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from congress.extensions import db
 
 
-
 def _drafted_kinds() -> tuple[str, ...]:
     """Every kind a shipped unit workflow drafts in versions (its "drafts" section), in the order
     the definitions list them (the commune congress's first)."""

@@ -72,6 +72,16 @@ def _follow(unit: Unit, key: str | None, actions: Sequence[Action], actor, note:
                                     facts=facts)
 
 
+def check_campaign_open(unit: Unit, kind: str) -> None:
+    """Refuse a write to a draft of a closed campaign: the kind is drafted by the workflow of the
+    unit's campaigns, and a kind every such campaign closed keeps its drafts as they were."""
+    from congress.progress.campaigns import check_open, unit_preparations
+
+    drafting = [p for p in unit_preparations(unit) if kind in p.workflow_version.definition().drafts]
+    if drafting and all(p.campaign.is_closed for p in drafting):
+        check_open(drafting[-1].campaign)
+
+
 def _drafts_of(unit: Unit, kind: str) -> DraftFacts:
     """What the unit's workflow says the drafts of ``kind`` move."""
     definition = workflow_facts(unit)
@@ -112,6 +122,7 @@ def upload_version(unit: Unit, kind: str, *, filename: str | None, content: byte
     kind_or_404(kind)
     if progress_queries.unit_preparation(unit) is None:
         raise NotFound("not_enrolled", {"code": unit.code})
+    check_campaign_open(unit, kind)
     note = _text(note, "note", NOTE_LIMIT)
     checked = storage.check(content)
     name = clean_text((filename or "").replace("\\", "/").rsplit("/", 1)[-1]) or f"du-thao.{checked.format}"
@@ -161,6 +172,7 @@ def submit_version(version: DraftVersion, *, actor, note: str | None = None,
     unit = version.unit
     if not permissions.can_submit_drafts(actor, unit):
         raise Forbidden("draft_submit_forbidden")
+    check_campaign_open(version.unit, version.kind)
     _check_expected(version, expected)
     refusal = submission_refusal(version, db.session.execute(db.select(DraftVersion).filter_by(
         unit_id=unit.id, kind=version.kind, status="submitted")).scalars())
@@ -188,6 +200,7 @@ def review_version(version: DraftVersion, *, verdict: str, text: str | None, act
     unit = version.unit
     if not permissions.can_review_drafts(actor, unit):
         raise Forbidden("draft_review_forbidden")
+    check_campaign_open(version.unit, version.kind)
     if verdict not in VERDICTS:
         raise Unprocessable("unknown_verdict", {"verdict": str(verdict)[:20]})
     _check_expected(version, expected)
@@ -250,6 +263,7 @@ def open_round(version: DraftVersion, *, audiences: Sequence[str], starts_on: da
     unit = version.unit
     if not permissions.can_edit_drafts(actor, unit):
         raise Forbidden("draft_edit_forbidden")
+    check_campaign_open(version.unit, version.kind)
     chosen = _audiences(audiences)
     if ends_on < starts_on:
         raise Unprocessable("round_dates", {"starts_on": starts_on, "ends_on": ends_on})
@@ -293,6 +307,7 @@ def add_comments(found: CommentRound, entries: Sequence[CommentEntry], *, actor)
     unit = found.draft.unit
     if not permissions.can_edit_drafts(actor, unit):
         raise Forbidden("draft_edit_forbidden")
+    check_campaign_open(found.draft.unit, found.draft.kind)
     if found.state != "open":
         raise Conflict("round_closed")
     if not entries:
@@ -330,6 +345,7 @@ def close_round(found: CommentRound, *, actor, expected: int | None = None) -> C
     unit = found.draft.unit
     if not permissions.can_edit_drafts(actor, unit):
         raise Forbidden("draft_edit_forbidden")
+    check_campaign_open(found.draft.unit, found.draft.kind)
     if expected is not None and expected != found.version:
         raise Conflict("stale_version", {"expected": expected, "current": found.version},
                        current={"state": found.state, "version": found.version})
@@ -362,6 +378,7 @@ def record_exception(unit: Unit, kind: str, *, reason: str | None, actor) -> App
     """Let the unit hold its congress without the city's approval of one document (city staff)."""
     if not permissions.can_review_drafts(actor, unit):
         raise Forbidden("draft_review_forbidden")
+    check_campaign_open(unit, kind)
     if kind not in gated_kinds(unit):
         raise Unprocessable("exception_kind")
     reason = _text(reason, "reason", NOTE_LIMIT)

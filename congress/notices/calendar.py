@@ -22,7 +22,7 @@ from congress.clock import utcnow
 from congress.errors import Forbidden
 from congress.extensions import db
 from congress.formatting import deadline_and_last_day, short_date
-from congress.progress.models import Preparation, Step, WorkflowVersion, accountable_due
+from congress.progress.models import OPEN, Campaign, Preparation, Step, WorkflowVersion, accountable_due
 from congress.units.models import Unit
 from workflows.deadlines import Deadline
 from workflows.rules import FINISHED, State
@@ -156,9 +156,10 @@ def _add_steps(calendar: icalendar.Calendar, prep_ids: list[int], stamp: datetim
         sa.select(Step.id, Step.key, Step.state, Step.due_on, Step.due_kind, Step.missed_due_on,
                   Step.missed_due_kind, Unit.code, Unit.name, WorkflowVersion)
         .join(Preparation, Preparation.id == Step.preparation_id)
+        .join(Campaign, Campaign.id == Preparation.campaign_id)
         .join(Unit, Unit.id == Preparation.unit_id)
         .join(WorkflowVersion, WorkflowVersion.id == Preparation.workflow_version_id)
-        .where(Step.preparation_id.in_(prep_ids), Step.branch_id.is_(None),
+        .where(Step.preparation_id.in_(prep_ids), Step.branch_id.is_(None), Campaign.status == OPEN,
                sa.or_(Step.due_on.is_not(None), Step.missed_due_on.is_not(None)),
                Step.state.not_in(tuple(s.value for s in FINISHED))))
     dated = [(due, row) for row in rows if (due := accountable_due(

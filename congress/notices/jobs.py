@@ -28,7 +28,7 @@ from congress.audit.models import AuditRecord
 from congress.clock import local_now, utcnow
 from congress.extensions import db
 from congress.progress import queries
-from congress.progress.models import Preparation, Step, WorkflowVersion, accountable_due
+from congress.progress.models import OPEN, Campaign, Preparation, Step, WorkflowVersion, accountable_due
 from congress.units.models import Unit
 from workflows.deadlines import DEFAULT_CALENDAR, LOCAL_TZ, WorkingCalendar
 from workflows.readiness import Risk, task_summary
@@ -187,10 +187,12 @@ def _open_unit_steps(due_matches: Callable) -> list[OpenStep]:
         sa.select(Step.id, Step.key, Step.due_on, Step.due_kind, Step.missed_due_on, Step.missed_due_kind,
                   Step.state, Step.reason, Unit, WorkflowVersion)
         .join(Preparation, Preparation.id == Step.preparation_id)
+        .join(Campaign, Campaign.id == Preparation.campaign_id)
         .join(Unit, Unit.id == Preparation.unit_id)
         .join(WorkflowVersion, WorkflowVersion.id == Preparation.workflow_version_id)
-        # either date may be the one the step answers to; accountable_due picks it below
-        .where(Step.branch_id.is_(None), Step.state.not_in(FINISHED_VALUES),
+        # either date may be the one the step answers to; accountable_due picks it below; a closed
+        # campaign's steps are left as they were, and remind nobody
+        .where(Step.branch_id.is_(None), Step.state.not_in(FINISHED_VALUES), Campaign.status == OPEN,
                sa.or_(due_matches(Step.due_on), due_matches(Step.missed_due_on))))
     found = []
     for r in rows:
@@ -332,7 +334,12 @@ def send_digests(now: datetime | None = None) -> JobResult:
     day = digest_day(now, current_app.config["NOTICES_DIGEST_HOUR"], calendar)
     result = JobResult("digests", day)
     following = next_working_day(day, calendar)
-    rows = queries.readiness_rows(None, as_of=day)
+    rows, seen = [], set()
+    for round_ in open_rounds():  # a unit in several open campaigns: its digest follows the first
+        for row in queries.readiness_rows(None, as_of=day, round_=round_):
+            if row.unit.id not in seen:
+                seen.add(row.unit.id)
+                rows.append(row)
     changes = _changes_on(day)
     open_by_unit: dict[int, list[OpenStep]] = defaultdict(list)
     for step in _open_unit_steps(lambda due_on: due_on <= following):
@@ -399,7 +406,6 @@ def record_readiness(now: datetime | None = None) -> JobResult:
 def open_rounds() -> list:
     """Every round with an open campaign (one query)."""
     from congress.progress.campaigns import Round
-    from congress.progress.models import OPEN, Campaign
 
     return [Round(*r) for r in db.session.execute(
         sa.select(Campaign.organisation, Campaign.level, Campaign.term).where(Campaign.status == OPEN)

@@ -73,7 +73,8 @@ UNIT_PLACEHOLDERS: dict[str, str] = {
     "committee.standing_max": "11 (a province's: blank)",
     "committee.deputies": "2 (a province's: blank)",
     "congress.name": "Đại hội đại biểu Đảng bộ xã An Phú lần thứ I, nhiệm kỳ 2025 - 2030 (\"kỳ\" kept with the years; "
-                     "the campaign's congress: the Front's is Đại hội đại biểu Mặt trận Tổ quốc Việt Nam xã An Phú ...)",
+                     "the campaign's congress: the Front's is Đại hội đại biểu Mặt trận Tổ quốc Việt Nam xã An Phú "
+                     "...)",
     "congress.title": "Đại hội đại biểu Đảng bộ xã An Phú lần thứ I (without the term)",
     "congress.ordinal": "I (a province's where known, else blank)",
     "congress.term": "2025 - 2030 (non-breaking spaces around the dash)",

@@ -15,7 +15,6 @@ from congress.audit.operations import record
 from congress.clock import today, utcnow
 from congress.errors import Conflict, Forbidden, NotFound, Unprocessable
 from congress.extensions import db
-from congress.progress import queries
 from congress.units.models import Province, Unit
 
 from . import dating, generate, numbering, templates, wordfiles

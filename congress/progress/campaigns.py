@@ -259,6 +259,10 @@ class CampaignPlan:
     branch_version: WorkflowVersion | None = None
 
     @property
+    def deadline(self) -> Deadline:
+        return Deadline(self.spec.deadline_on, DeadlineKind(self.spec.deadline_kind))
+
+    @property
     def unit_count(self) -> int:
         return len(self.units) + len(self.new_units)
 

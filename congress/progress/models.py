@@ -68,8 +68,11 @@ class Campaign(db.Model):
         return self.status == CLOSED
 
     def unit_definition(self) -> WorkflowDefinition:
-        """The workflow its units follow, as pinned when it started."""
-        return db.session.get(WorkflowVersion, self.unit_workflow_version_id).definition()
+        """The workflow its units follow, as pinned when it started (read once per process: a
+        stored version never changes)."""
+        cached = next((d for (version_id, _), d in _DEFINITIONS.items()
+                       if version_id == self.unit_workflow_version_id), None)
+        return cached or db.session.get(WorkflowVersion, self.unit_workflow_version_id).definition()
 
     def name(self, locale: str = "vi") -> str:
         return self.name_en if locale == "en" and self.name_en else self.name_vi

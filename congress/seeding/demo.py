@@ -57,7 +57,7 @@ from congress.papers.context import lower_first
 from congress.progress.definitions import current_version
 from congress.progress.models import Campaign, Preparation, Step
 from congress.progress.operations import enrol_units, insert_steps, preparation_snapshot, refresh_due_dates
-from congress.units.models import Branch, Province, Unit, UnitOrigin
+from congress.units.models import UNIT_KINDS, Branch, Province, Unit, UnitOrigin
 from workflows.deadlines import LOCAL_TZ, Deadline, DeadlineKind
 from workflows.loader import StepDefinition, WorkflowDefinition
 from workflows.rules import ROLLUP_RULES
@@ -1377,7 +1377,7 @@ def _seed_province(province_code: str, campaign: Campaign, accounts: Accounts, n
                    totals: dict) -> bool:
     """The demo's story in the province's units that have none yet; False when there were none."""
     units = list(db.session.execute(db.select(Unit).filter_by(province_code=province_code)
-                                    .order_by(Unit.code)).scalars())
+                                    .where(Unit.kind.in_(UNIT_KINDS)).order_by(Unit.code)).scalars())
     with_branches = set(db.session.execute(sa.select(Branch.unit_id).distinct().where(
         Branch.unit_id.in_([u.id for u in units]))).scalars())
     enrolled = {p.unit_id: p for p in db.session.execute(

@@ -10,7 +10,7 @@ from congress.errors import NotFound
 from congress.extensions import db
 from congress.progress.models import Campaign
 from congress.progress.operations import enrol_units, pinned_versions
-from congress.units.models import Province, Unit, UnitOrigin
+from congress.units.models import UNIT_KINDS, Province, Unit, UnitOrigin
 
 from . import reference
 
@@ -78,7 +78,8 @@ def seed_reference(province_codes: list[str], report: SeedReport | None = None) 
 
 def ensure_campaign(province_code: str) -> tuple[Campaign, bool]:
     campaign = db.session.execute(
-        db.select(Campaign).filter_by(province_code=province_code, term=TERM)).scalar_one_or_none()
+        db.select(Campaign).filter_by(province_code=province_code, organisation="party", level="commune",
+                                      term=TERM)).scalar_one_or_none()
     if campaign is not None:
         return campaign, False
     campaign = Campaign(province_code=province_code, term=TERM, name_vi=CAMPAIGN_NAME_VI,
@@ -105,6 +106,7 @@ def seed(province_codes: list[str], *, demo: bool = False, actor: str = "seed") 
         seed_demo(province_codes, campaigns, report, actor=actor)
     else:
         for code, campaign in campaigns.items():
-            units = list(db.session.execute(db.select(Unit).filter_by(province_code=code)).scalars())
+            units = list(db.session.execute(db.select(Unit).filter_by(province_code=code).where(
+                Unit.kind.in_(UNIT_KINDS))).scalars())
             report.enrolled += len(enrol_units(campaign, units, actor=actor))
     return report

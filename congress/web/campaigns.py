@@ -40,7 +40,7 @@ from .forms import (
 #: how a campaign's organisation and level read on the pages
 ORGANISATION_LABELS = {"party": _l("Party"), "fatherland_front": _l("Vietnam Fatherland Front")}
 LEVEL_LABELS = {"commune": _l("commune level"), "province": _l("province level")}
-STATUS_LABELS = {"open": _l("open"), "closed": _l("closed (read-only)")}
+STATUS_LABELS = {"open": _l("under way"), "closed": _l("closed (read-only)")}
 #: the most unit codes and per-unit deadlines one form takes
 LIST_LIMIT = 20000
 
@@ -226,9 +226,14 @@ def new_campaign():
 @idempotent
 def close_campaign(campaign_id: int):
     campaign = campaigns.campaign_or_404(campaign_id, current_user)
+    if not permissions.can_manage_campaign(current_user, campaign):
+        abort(403)
     form = CloseForm()
     if not form.validate():
         abort(400)
+    if request.form.get("confirm") != "1":
+        flash(gettext("Tick the box to confirm that the campaign is over."), "error")
+        return redirect(url_for("web.campaign_list"))
     try:
         campaigns.close_campaign(campaign, actor=current_user, version=form.version.data)
     except OperationError as exc:

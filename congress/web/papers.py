@@ -21,11 +21,11 @@ from congress.extensions import db
 from congress.idempotency import idempotent
 from congress.messages import describe, document_title
 from congress.papers import bundles, convert, generate, limits, operations, report, templates
-from congress.progress import queries
 from congress.papers.context import UNIT_PLACEHOLDERS
 from congress.papers.messages import Unavailable
 from congress.papers.models import PaperJob, PaperTemplate
 from congress.papers.names import content_disposition
+from congress.progress import queries
 from congress.units.models import Province
 
 from . import web

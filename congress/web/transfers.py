@@ -25,7 +25,7 @@ from congress.progress.models import Preparation
 from congress.text import vi_sort_key
 from congress.transfers import exporting, importing
 from congress.transfers.models import IMPORT_KINDS, ImportBatch, ImportRow
-from congress.units.models import Unit
+from congress.units.models import UNIT_KINDS, Unit
 from workflows.rules import State
 
 from . import web
@@ -247,7 +247,8 @@ def province_units_export(code: str, fmt: str):
 
     province = readable_province(code)
     fmt = _format(fmt)
-    units = db.session.execute(db.select(Unit).filter_by(province_code=code).order_by(Unit.code)).scalars().all()
+    units = db.session.execute(db.select(Unit).filter_by(province_code=code).where(Unit.kind.in_(UNIT_KINDS))
+                               .order_by(Unit.code)).scalars().all()
     dates = dict(db.session.execute(
         db.select(Preparation.unit_id, Preparation.congress_on).join(Unit, Unit.id == Preparation.unit_id)
         .where(Unit.province_code == code).order_by(Preparation.id)).all())

@@ -3,7 +3,6 @@ its readiness roll up from the communes' campaign, switch between campaigns and 
 province committee's documents."""
 from __future__ import annotations
 
-
 import sqlalchemy as sa
 
 from congress.extensions import db
@@ -50,7 +49,7 @@ def test_city_staff_start_the_province_congress_and_see_it_roll_up_the_communes(
     screenshot(page, "campaign-province-unit")
 
     # the switcher brings back the communes' campaign, and the account remembers it
-    page.get_by_label("Đợt đại hội", exact=True).select_option(str(commune.id))
+    page.locator("#campaign-switch").select_option(str(commune.id))
     page.locator("form.campaign-switch button").click()
     page.wait_for_load_state("networkidle")
     page.goto("/dashboard")
