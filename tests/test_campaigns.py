@@ -549,3 +549,21 @@ def test_each_open_campaign_records_its_own_nightly_snapshot(app):
         sa.select(ReadinessSnapshot.campaign_id, sa.func.count(ReadinessSnapshot.id))
         .where(ReadinessSnapshot.day == day).group_by(ReadinessSnapshot.campaign_id)).all())
     assert by_campaign == {_commune_campaign().id: HAI_PHONG_UNITS, front.id: HAI_PHONG_UNITS}
+
+
+def test_the_documents_page_and_api_list_the_campaigns_document_set(app, api_as):
+    front = campaigns.start(front_spec(), _admin())
+    db.session.commit()
+    c = app.test_client()
+    login(c, "thanhuy.vanphong")
+    r = c.get(f"/units/11311/documents?campaign={front.id}")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "front_report" in html
+    assert "papers/congress_plan" not in html  # the party's set is not the Front's
+    r = c.get("/units/11311/documents")
+    html = r.get_data(as_text=True)
+    assert "front_report" in html  # newest open campaign is the default
+    assert c.get("/units/11311/papers/front_report.docx?campaign=999999").status_code == 404
+    api = api_as("city_staff", province="31")
+    body = api.get(f"/api/v1/units/11311/papers?campaign={front.id}").get_json()
+    assert [k["kind"] for k in body["kinds"]][:1] == ["front_congress_plan"], body

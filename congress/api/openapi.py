@@ -438,7 +438,9 @@ def _schemas() -> dict[str, Schema]:
             "pdf": {"type": "string", "description": "The same as PDF (LibreOffice)."},
             "issues": {"type": "array", "items": ref("PaperIssue"), "description": "Newest first."},
         }),
-        "UnitPapers": obj({"unit_code": UNIT_CODE, "kinds": {"type": "array", "items": ref("PaperKind")},
+        "UnitPapers": obj({"unit_code": UNIT_CODE,
+                           "campaign_id": {**INTEGER, "description": "The campaign whose document set is listed."},
+                           "kinds": {"type": "array", "items": ref("PaperKind")},
                            "signers": ref("Signers"),
                            "zip": {"type": "string", "description": "Every document of the unit as a ZIP."}}),
         "IssueRequest": {"type": "object", "properties": {

@@ -39,19 +39,20 @@ def list_unit_papers(code: str):
     unit = readable_unit(code)
     prep = preparation_of(unit)
     issues: dict[str, list[PaperIssue]] = {}
-    for issue in db.session.execute(db.select(PaperIssue).filter_by(unit_id=unit.id)
+    for issue in db.session.execute(db.select(PaperIssue).filter_by(unit_id=unit.id, preparation_id=prep.id)
                                     .order_by(PaperIssue.id.desc())).scalars():
         issues.setdefault(issue.kind, []).append(issue)
     kinds = []
-    for kind in generate.unit_kinds():
+    campaign = {"campaign": prep.campaign_id}
+    for kind in generate.unit_kinds(prep):  # the campaign's document set
         info = generate.kind_info(kind)
         kinds.append({"kind": kind, "abbreviation": info.abbreviation, "title": info.title_vi,
                       "title_en": info.title_en, "dated": info.dated,
-                      "docx": url_for("web.unit_paper", code=unit.code, kind=kind, fmt="docx"),
-                      "pdf": url_for("web.unit_paper", code=unit.code, kind=kind, fmt="pdf"),
+                      "docx": url_for("web.unit_paper", code=unit.code, kind=kind, fmt="docx", **campaign),
+                      "pdf": url_for("web.unit_paper", code=unit.code, kind=kind, fmt="pdf", **campaign),
                       "issues": [issue_json(i) for i in issues.get(kind, [])]})
-    return jsonify({"unit_code": unit.code, "kinds": kinds, "signers": signers_json(prep),
-                    "zip": url_for("web.unit_papers_zip", code=unit.code)})
+    return jsonify({"unit_code": unit.code, "campaign_id": prep.campaign_id, "kinds": kinds,
+                    "signers": signers_json(prep), "zip": url_for("web.unit_papers_zip", code=unit.code, **campaign)})
 
 
 @api.post("/units/<code>/papers/<kind>/issue")
@@ -59,12 +60,13 @@ def list_unit_papers(code: str):
 @idempotent
 def issue_unit_paper(code: str, kind: str):
     unit = readable_unit(code)
-    preparation_of(unit)
+    prep = preparation_of(unit)
     body = json_body()
     check_fields(body, {"issued_on"})
     if not plausible(kind, 40):
         raise NotFound("paper_kind_not_found", {"kind": kind[:40]})
-    issue = operations.issue_document(unit, kind, current_user, on=parse_date(body.get("issued_on"), "issued_on"))
+    issue = operations.issue_document(unit, kind, current_user, on=parse_date(body.get("issued_on"), "issued_on"),
+                                      prep=prep)
     db.session.commit()
     return jsonify(issue_json(issue)), 201
 

@@ -254,7 +254,10 @@ def _campaign_switcher():
         """The campaigns the header offers and the one shown (one query, kept for the request)."""
         if not current_user.is_authenticated:
             return None
-        shown = campaigns.chosen_campaign()
+        try:
+            shown = campaigns.chosen_campaign()
+        except OperationError:  # the page is the answer to an unknown ?campaign=: show the list
+            shown = None
         found = campaigns.campaigns_for(current_user)
         return {"shown": shown, "campaigns": found} if found else None
     return {"campaign_switcher": switcher, "campaign_language": _language}

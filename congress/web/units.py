@@ -650,13 +650,14 @@ def documents_page(found: Unit, prep: Preparation, status: int = 200, signers_fo
     branch_definition = prep.branch_definition()
     states = {s.key: s for s in queries.unit_steps(prep)}
     latest: dict[str, PaperIssue] = {}
-    for issue in db.session.execute(db.select(PaperIssue).filter_by(unit_id=found.id)
+    for issue in db.session.execute(db.select(PaperIssue).filter_by(unit_id=found.id, preparation_id=prep.id)
                                     .order_by(PaperIssue.id.desc())).scalars():
         latest.setdefault(issue.kind, issue)
-    built = set(generate.unit_kinds())
+    built = set(generate.unit_kinds(prep))
     language = _language()
     kinds = []
-    for kind in DOCUMENT_KINDS.values():
+    # the campaign's document set, in the order its workflow lists it
+    for kind in (DOCUMENT_KINDS[k] for k in unit_definition.documents if k in DOCUMENT_KINDS):
         unit_steps = [(s, states.get(s.key)) for s in unit_definition.steps if s.document == kind.key]
         branch_steps = [s for s in branch_definition.steps if s.document == kind.key]
         why = dating.why_not_yet(kind, prep, today())
