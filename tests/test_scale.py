@@ -35,8 +35,8 @@ NOT_LISTS = {
     "web.choose_campaign",  # a redirect after remembering a choice
     "web.new_campaign",  # the form to start a campaign (its preview is tests/test_campaigns.py's)
 }
-#: words in a rule that mark one item or a comparison, not a list
-ONE_ITEM = re.compile(r"<int:|<token>|<path:|/compare")
+#: words in a rule that mark one item or a comparison (of drafts, of workflow revisions), not a list
+ONE_ITEM = re.compile(r"<int:|<token>|<path:|/compare|/diff")
 #: values tried for a rule's parameters; those the application answers with 404 do not exist
 CANDIDATES = {
     "kind": ("congress_plan", "political_report"),
