@@ -258,21 +258,12 @@ def page_layout_problems(label: str, pdf: bytes, kind: str, workflow: str) -> li
     """What tests/test_papers_every_unit.py checks of the commune set, for the other sets: each
     document of the file found, no empty page, page numbers from page 2, the signature block never
     alone on the last page (poppler's pdftotext reads the pages as printed)."""
-    from tests.test_papers_every_unit import Expected as Pages
+    from tests.test_papers_every_unit import expected as expected_pages
     from tests.test_papers_every_unit import page_texts, problems_of
 
-    template = templates.load_builtin(kind, workflow)
-    markers = set()
-    for part in template.parts:
-        for key in ("signature", "left_signature"):
-            lines = part.meta.get(key) or []
-            if lines and "{" not in lines[0]:
-                markers.add(lines[0].strip())
-        if part.meta.get("recipients"):
-            markers.add("Nơi nhận:")
     # the reader splits a file into documents at the national title: the state format's is another
     pages = [page.replace(layout.STATE_TITLE, layout.NATIONAL_TITLE) for page in page_texts(pdf)]
-    return problems_of(label, pages, Pages(len(template.parts), tuple(sorted(markers))))[1]
+    return problems_of(label, pages, expected_pages(kind, workflow))[1]
 
 
 def pdf_first_page(pdf: bytes) -> tuple[int, str]:

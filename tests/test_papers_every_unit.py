@@ -44,8 +44,10 @@ class Expected:
     markers: tuple[str, ...]
 
 
-def expected(kind: str) -> Expected:
-    template = templates.load_builtin(kind)
+def expected(kind: str, workflow: str | None = None) -> Expected:
+    """What a kind's PDF must show: its documents, and the lines its signatures begin with (a
+    workflow's own template when it has one)."""
+    template = templates.load_builtin(kind, workflow) if workflow else templates.load_builtin(kind)
     markers = set()
     for part in template.parts:
         for key in ("signature", "left_signature"):

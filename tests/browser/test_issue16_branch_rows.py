@@ -75,14 +75,21 @@ def test_branch_page_at_360_is_one_short_row_a_branch(new_page, make_user, user)
     assert heights[len(heights) // 2] < 70, heights
 
 
-def test_branch_edited_at_360(new_page, make_user):
+def _largest_at_360(new_page, make_user, query: str):
+    """The unit with the most branches, its first branch not yet held, and its branch page at 360 px
+    as its staff see it."""
     code, count = largest_unit(pending=True)
     assert count >= 100
     make_user("largest.vanphong", "unit_staff", unit=code)
     pending = first_pending(code)
     page = new_page(NARROW)
     login(page, "largest.vanphong")
-    page.goto(f"/units/{code}/branches")
+    page.goto(f"/units/{code}/branches{query}")
+    return code, pending, page
+
+
+def test_branch_edited_at_360(new_page, make_user):
+    code, pending, page = _largest_at_360(new_page, make_user, "")
     row = page.locator(f"#branch-{pending.code}")
     held = row.get_by_label(re.compile("Ngày đã đại hội"))
     assert not held.is_visible()  # the form is closed until asked for
@@ -105,13 +112,7 @@ def test_branch_edited_at_360(new_page, make_user):
 
 def test_a_refused_row_opens_at_360(new_page, make_user):
     """A row the save refused opens by itself, its error and fields in sight."""
-    code, count = largest_unit(pending=True)
-    assert count >= 100
-    make_user("largest.vanphong", "unit_staff", unit=code)
-    pending = first_pending(code)
-    page = new_page(NARROW)
-    login(page, "largest.vanphong")
-    page.goto(f"/units/{code}/branches?show=pending")
+    code, pending, page = _largest_at_360(new_page, make_user, "?show=pending")
     row = page.locator(f"#branch-{pending.code}")
     row.locator("summary", has_text="Sửa").click()
     row.get_by_label(re.compile("Ngày đã đại hội")).fill("31/2/2025")
