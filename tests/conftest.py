@@ -337,9 +337,8 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line(line)
 
 
-@pytest.fixture
-def libreoffice(app):
-    """LibreOffice's program; without it a skip locally, a failure under CI=true."""
+def require_libreoffice() -> str:
+    """LibreOffice's program (in an app context); without it a skip locally, a failure under CI=true."""
     from congress.papers import convert
 
     if not convert.available():
@@ -347,6 +346,12 @@ def libreoffice(app):
             pytest.fail("LibreOffice is not installed: .ci/run installs libreoffice-writer-nogui")
         pytest.skip("LibreOffice is not installed (apt-get install libreoffice-writer-nogui)")
     return convert.soffice()
+
+
+@pytest.fixture
+def libreoffice(app):
+    """LibreOffice's program; without it a skip locally, a failure under CI=true."""
+    return require_libreoffice()
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from congress.papers import generate, layout, numbering, templates
 from congress.papers.context import UNIT_PLACEHOLDERS, place_name, unit_values
 from congress.progress.models import Campaign, Preparation, Step
 from congress.units.models import UNIT_KINDS, Unit
-from tests.conftest import BUILDERS, IN_CI, SUMMARY, TODAY, make_test_app
+from tests.conftest import BUILDERS, IN_CI, SUMMARY, TODAY, make_test_app, require_libreoffice
 from workflows import documents as kinds_module
 from workflows.documents import DOCUMENT_KINDS, DocumentKind, declared_kinds
 
@@ -274,18 +274,13 @@ def pdf_first_page(pdf: bytes) -> tuple[int, str]:
     return len(reader.pages), " ".join(unicodedata.normalize("NFC", text).split())
 
 
-def test_every_document_of_every_set_converts_to_pdf_with_the_units_name(sets, databases, record_property):
+def test_every_document_of_every_set_converts_to_pdf_with_the_units_name(sets, record_property):
     """All of them through LibreOffice (two runs side by side, as tests/test_papers_every_unit.py),
     then each PDF's first page read with pypdf: the heading of its format, the unit's name."""
     from congress.papers import convert
 
-    if databases.backend == "postgresql":
-        pytest.skip("the layout does not depend on the database: the SQLite pass carries this test")
     with sets.app.app_context():
-        if not convert.available():
-            if IN_CI:
-                pytest.fail("LibreOffice is not installed: .ci/run installs libreoffice-writer-nogui")
-            pytest.skip("LibreOffice is not installed (apt-get install libreoffice-writer-nogui)")
+        require_libreoffice()
     poppler = shutil.which("pdftotext") is not None
     if not poppler and IN_CI:
         pytest.fail("pdftotext is not installed: apt-get install poppler-utils")

@@ -58,9 +58,14 @@ def _reachable(user, query):
     if user.unit_id:  # a unit's users: the campaigns their unit is in
         enrolled = sa.select(Preparation.campaign_id).where(Preparation.unit_id == user.unit_id)
         return query.where(Campaign.id.in_(enrolled))
+    return query.where(_over_provinces(codes))
+
+
+def _over_provinces(codes):
+    """A campaign of one of these provinces, or over several with units in one of them."""
     enrolled = (sa.select(Preparation.campaign_id).join(Unit, Unit.id == Preparation.unit_id)
                 .where(Unit.province_code.in_(codes)))
-    return query.where(sa.or_(Campaign.province_code.in_(codes), Campaign.id.in_(enrolled)))
+    return sa.or_(Campaign.province_code.in_(codes), Campaign.id.in_(enrolled))
 
 
 def campaigns_for(user) -> list[Campaign]:
@@ -154,9 +159,7 @@ def chosen_round(province_codes: set[str] | None) -> Round | None:
     if campaign is None:
         query = db.select(Campaign)
         if province_codes is not None:
-            enrolled = (sa.select(Preparation.campaign_id).join(Unit, Unit.id == Preparation.unit_id)
-                        .where(Unit.province_code.in_(province_codes)))
-            query = query.where(sa.or_(Campaign.province_code.in_(province_codes), Campaign.id.in_(enrolled)))
+            query = query.where(_over_provinces(province_codes))
         query = query.order_by(sa.case((Campaign.status == OPEN, 0), else_=1), Campaign.starts_on.desc(),
                                Campaign.id.desc()).limit(1)
         campaign = db.session.execute(query).scalars().first()
