@@ -15,13 +15,14 @@ from workflows.loader import WorkflowDefinition
 _UNIT_READINESS = """
 WITH weights(key, weight, rollup) AS (VALUES {weights}),
 scope AS (
-    SELECT p.id AS prep_id, p.unit_id, COALESCE(p.deadline_on, c.deadline_on) AS deadline_on
+    SELECT p.id AS prep_id, p.unit_id, p.campaign_id, COALESCE(p.deadline_on, c.deadline_on) AS deadline_on
     FROM preparations p JOIN units u ON u.id = p.unit_id JOIN campaigns c ON c.id = p.campaign_id
     {where}
 ),
 branch_counts AS (
     SELECT b.unit_id, COUNT(*) AS total, COUNT(b.held_on) AS held
-    FROM branches b JOIN scope ON scope.unit_id = b.unit_id GROUP BY b.unit_id
+    FROM branches b JOIN scope ON scope.unit_id = b.unit_id AND scope.campaign_id = b.campaign_id
+    GROUP BY b.unit_id
 )
 SELECT scope.unit_id,
        SUM(CASE WHEN s.state <> 'not_applicable' THEN w.weight ELSE 0 END) AS total_weight,

@@ -285,3 +285,6 @@ def register_commands(app: Flask) -> None:
     from congress.versions_cli import versions_cli
 
     app.cli.add_command(versions_cli)
+    from congress.readiness_cli import readiness_cli
+
+    app.cli.add_command(readiness_cli)

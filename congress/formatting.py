@@ -121,8 +121,11 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(State, "state_enum")
     app.add_template_filter(Risk, "risk_enum")
 
-    from congress.messages import ACTION_LABELS, RISK_LABELS, STATE_LABELS, describe_reason
+    from congress.messages import ACTION_LABELS, RISK_LABELS, STATE_LABELS, approver_words, describe_reason, sentence
 
-    # globals, not a context processor: imported macro files see globals only
+    app.add_template_filter(sentence, "sentence")
+    # globals, not a context processor: imported macro files see globals only; approver() is the
+    # words of who approves the steps shown (congress.messages.current_approver)
     app.jinja_env.globals.update(get_locale=_locale, risk_labels=RISK_LABELS, state_labels=STATE_LABELS,
-                                 action_labels=ACTION_LABELS, describe_reason=describe_reason)
+                                 action_labels=ACTION_LABELS, describe_reason=describe_reason,
+                                 approver=approver_words)

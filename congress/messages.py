@@ -5,15 +5,18 @@ translations/vi), so the API and pages speak the user's language, Vietnamese by 
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
+from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from workflows.deadlines import Deadline
+from workflows.lifecycle import Approver
 from workflows.readiness import Reason, Risk
 from workflows.rules import LIFECYCLE, Action, State
 
@@ -52,7 +55,7 @@ MESSAGES = {
     "deadline_forbidden": _l("Only city staff may set deadlines."),
     "congress_date_forbidden": _l("Only the unit's leader or city staff may plan the congress date."),
     "branch_forbidden": _l("Only the unit's own staff may change its branches."),
-    "approval_not_required": _l("This step does not go to the city for approval, so \"%(action)s\" "
+    "approval_not_required": _l("This step does not go to %(approver)s for approval, so \"%(action)s\" "
                                 "does not apply."),
     "invalid_transition": _l("The action \"%(action)s\" is not possible while the step is "
                              "\"%(state)s\"."),
@@ -67,8 +70,8 @@ MESSAGES = {
     "rule_not_satisfied": _l("Not yet: %(done)s of %(total)s branches have held their congress."),
     "dated_before_prerequisite": _l("The step cannot be dated %(on)s: its prerequisite \"%(step)s\" was completed "
                                     "later, on %(prerequisite_on)s."),
-    "approval_needs_approved_draft": _l("The city approves this step by approving a version of its draft: approve "
-                                        "the draft on the drafts page (or record an exception)."),
+    "approval_needs_approved_draft": _l("%(approver)s approves this step by approving a version of its draft: "
+                                        "approve the draft on the drafts page (or record an exception)."),
     "congress_not_on_planned_date": _l("The congress is planned for %(planned)s, not %(on)s: if it was held on "
                                        "another day, change the planned congress date first."),
     "step_not_skippable": _l("This step cannot be marked not applicable."),
@@ -102,6 +105,7 @@ MESSAGES = {
     "step_not_found": _l("There is no step \"%(key)s\" here."),
     "province_not_found": _l("There is no province with the code \"%(code)s\"."),
     "not_enrolled": _l("The unit %(code)s has no congress preparation yet."),
+    "campaign_without_branches": _l("The campaign \"%(campaign)s\" tracks no branches of this unit."),
     "unauthorized": _l("Log in, or send a valid API token."),
     "forbidden": _l("You may not see or change this."),
     "storage_full": _l("The server has no room left to keep files: nothing was saved. Try again later "
@@ -180,15 +184,128 @@ HTTP_MESSAGES = {
     503: _l("The service is unavailable right now. Try again in a moment."),
 }
 
+# --- who approves: the words of the level above, as the step's workflow names them ------------
+
+def shows_workflow(workflow) -> None:
+    """The request shows the steps of ``workflow`` (a unit's page, its exports, the API's unit): their
+    words name its approver (see :func:`current_approver`). ``workflow``: a definition, or a unit's
+    preparation, whose workflow is read only when words first need its approver."""
+    if has_request_context():
+        g.congress_shown_workflow = workflow
+
+
+def current_approver() -> Approver:
+    """The approver whose words a step's life says where no step is at hand: the workflow the request
+    shows (:func:`shows_workflow`), else the unit workflow of the campaign the request shows
+    (congress.progress.campaigns.chosen_campaign), else, outside a request, the lifecycle's (the
+    city's party committee)."""
+    if not has_request_context():
+        return LIFECYCLE.approver
+    shown = _approver_of(g.get("congress_shown_workflow"))
+    if shown is not None:
+        return shown
+    return _campaign_approver() or LIFECYCLE.approver
+
+
+def _campaign_approver() -> Approver | None:
+    """The chosen campaign's approver, read once a request (labels are put into words many times a
+    page)."""
+    from congress.extensions import db
+    from congress.progress.campaigns import chosen_campaign
+    from congress.progress.models import WorkflowVersion
+
+    cached = g.get("congress_campaign_approver")
+    if cached is not None and "congress_campaign_id" in g and cached[0] == g.congress_campaign_id:
+        return cached[1]
+    campaign = chosen_campaign()
+    approver = None
+    if campaign is not None:
+        # a stored version never changes: its approver is read once per database and version
+        key = (str(db.engine.url), campaign.unit_workflow_version_id)
+        if key not in _VERSION_APPROVERS:
+            _VERSION_APPROVERS[key] = db.session.get(WorkflowVersion, key[1]).definition().approver
+        approver = _VERSION_APPROVERS[key]
+    g.congress_campaign_approver = (campaign.id if campaign is not None else None, approver)
+    return approver
+
+
+#: the approver of each stored version, by database and version id (see _campaign_approver)
+_VERSION_APPROVERS: dict[tuple[str, int], Approver] = {}
+
+
+def _approver_of(workflow) -> Approver | None:
+    """The approver of ``workflow``: an Approver itself, a workflow definition, or a unit's
+    preparation (its unit workflow's); None for None."""
+    if workflow is None or isinstance(workflow, Approver):
+        return workflow
+    if hasattr(workflow, "workflow_version"):
+        return workflow.workflow_version.definition().approver
+    return workflow.approver
+
+
+def approver_words(long: bool = False, workflow=None) -> str:
+    """The approver's words in the reader's language: of ``workflow`` (a definition, an Approver or a
+    unit's preparation), else the one in context; ``long`` where a sentence names the body in full."""
+    return (_approver_of(workflow) or current_approver()).words(language(), long=long)
+
+
+def approver_params(approver: Approver) -> dict[str, str]:
+    """An approver's words as a notice keeps them in its params (it is put into words when read)."""
+    return {"vi": approver.vi, "en": approver.en}
+
+
+def approver_from_params(words: Mapping | None) -> Approver:
+    """The approver a notice's params name (see :func:`approver_params`); the lifecycle's for a notice
+    made before notices named it."""
+    if isinstance(words, Mapping) and words.get("vi") and words.get("en"):
+        return Approver(str(words["vi"]), str(words["en"]))
+    return LIFECYCLE.approver
+
+
+def sentence(text):
+    """``text`` with its first letter a capital: a message that opens with the approver's words
+    ("the Politburo approves ...")."""
+    return text[:1].upper() + text[1:] if text else text
+
+
+@cache
+def _shipped_approvers() -> tuple[Approver, ...]:
+    from workflows.loader import load_all
+
+    return tuple(d.approver for d in load_all().values())
+
+
+def known_approvers() -> tuple[Approver, ...]:
+    """The lifecycle's approver and that of every workflow shipped (and, in the application, loaded),
+    each once: the words a spreadsheet may say for a state."""
+    found = [LIFECYCLE.approver, *_shipped_approvers()]
+    if has_app_context():
+        found += [d.approver for d in current_app.extensions.get("congress_workflows", {}).values()]
+    return tuple(dict.fromkeys(found))
+
+
 class LifecycleLabel:
     """A state's or an action's words in the reader's language, from workflows/lifecycle.yaml
-    (the one place that names them): str() gives them in the current locale."""
+    (the one place that names them): str() gives them in the current locale, naming the approver
+    of the workflow bound to the label (:meth:`bind`), else the one in context
+    (:func:`current_approver`)."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, workflow=None):
         self.name = name
+        #: a definition, an Approver or a unit's preparation; read only when the words name the approver
+        self.workflow = workflow
+
+    def bind(self, workflow) -> LifecycleLabel:
+        """The same words naming the approver of ``workflow`` (a definition, an Approver or a unit's
+        preparation; None keeps the one in context)."""
+        return LifecycleLabel(self.name, workflow if workflow is not None else self.workflow)
+
+    @property
+    def approver(self) -> Approver:
+        return _approver_of(self.workflow) or current_approver()
 
     def __str__(self) -> str:
-        return LIFECYCLE.label(self.name, language())
+        return LIFECYCLE.label(self.name, language(), self.approver if LIFECYCLE.names_approver(self.name) else None)
 
     def __html__(self) -> str:
         from markupsafe import escape
@@ -208,11 +325,74 @@ class LifecycleLabel:
 STATE_LABELS = {state: LifecycleLabel(state.value) for state in State}
 ACTION_LABELS = {action: LifecycleLabel(action.value) for action in Action}
 
+
+class SpreadsheetStateWords(Mapping):
+    """The Vietnamese words of each state in a spreadsheet (congress.transfers). Written
+    (``words[state]``): naming the approver in context, the unit's workflow on its own export and the
+    chosen campaign's on the city's lists. Read back (``items()``, what the import matches a cell
+    against): each state once per spelling, in either language, naming every known approver
+    (:func:`known_approvers`), so a sheet written for any shipped workflow reads back."""
+
+    def __getitem__(self, state: str) -> str:
+        if state not in LIFECYCLE.states:
+            raise KeyError(state)
+        return LIFECYCLE.label(state, "vi", current_approver() if LIFECYCLE.names_approver(state) else None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LIFECYCLE.states)
+
+    def __len__(self) -> int:
+        return len(LIFECYCLE.states)
+
+    def items(self) -> list[tuple[str, str]]:
+        approvers = known_approvers()
+        return [(state, words) for state in LIFECYCLE.states
+                for words in dict.fromkeys(LIFECYCLE.label(state, language, approver)
+                                           for language in ("vi", "en") for approver in approvers)]
+
+
+class _Others(dict):
+    """The values of a message's placeholders, keeping those it does not give for a later %."""
+
+    def __missing__(self, key: str) -> str:
+        return f"%({key})s"
+
+
+class NamingApprover:
+    """A message that names the approver ("Submit to %(approver)s"): put into words when read, with
+    the approver bound to it, else the one in context (see :func:`current_approver`)."""
+
+    def __init__(self, message, workflow=None):
+        self.message = message
+        self.workflow = workflow
+
+    def bind(self, workflow) -> NamingApprover:
+        """The same message naming the approver of ``workflow`` (see LifecycleLabel.bind)."""
+        return NamingApprover(self.message, workflow if workflow is not None else self.workflow)
+
+    def __str__(self) -> str:
+        return str(self.message) % _Others(approver=approver_words(workflow=self.workflow))
+
+    def __html__(self) -> str:
+        from markupsafe import escape
+
+        return str(escape(str(self)))
+
+    def __mod__(self, other: Mapping):
+        return str(self.message) % {"approver": approver_words(workflow=self.workflow), **other}
+
+    def __eq__(self, other) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self.message))
+
+
 #: the buttons of the step actions, on the pages and in the words that name them
 ACTION_BUTTONS = {
     Action.START: _l("Start"),
     Action.COMPLETE: _l("Complete"),
-    Action.SUBMIT: _l("Submit to the city"),
+    Action.SUBMIT: NamingApprover(_l("Submit to %(approver)s")),
     Action.APPROVE: _l("Approve"),
     Action.RETURN: _l("Return to the unit"),
     Action.MARK_NOT_APPLICABLE: _l("Mark not applicable"),
@@ -291,6 +471,14 @@ def _fill(template, params: Mapping[str, Any]) -> str:
         values["state"] = str(STATE_LABELS[State(values["state"])])
     if "action" in values and values["action"] in Action._value2member_map_:
         values["action"] = str(ACTION_LABELS[Action(values["action"])])
+    text = str(template.singular if isinstance(template, Plural) else template)
+    if "%(approver)s" in text and "approver" not in values:
+        values["approver"] = approver_words()
+    filled = _fill_template(template, values, params)
+    return sentence(filled) if text.startswith("%(approver)s") else filled
+
+
+def _fill_template(template, values: dict, params: Mapping[str, Any]) -> str:
     if isinstance(template, Plural):
         try:
             number = int(params.get(template.count) or 0)

@@ -12,7 +12,7 @@ from congress.notices.models import (
     ReadinessSnapshot,
 )
 from congress.papers.models import PaperIssue, PaperJob, PaperNumber, PaperTemplate
-from congress.progress.models import Campaign, Preparation, Step, WorkflowVersion
+from congress.progress.models import Campaign, Preparation, Step, StoredReadiness, WorkflowVersion
 from congress.transfers.models import ImportBatch, ImportRow
 from congress.units.models import Branch, Province, Unit, UnitOrigin
 
@@ -22,4 +22,4 @@ __all__ = ["ApiToken", "User", "AuditRecord", "PaperIssue", "PaperJob", "PaperNu
 __all__ += ["ImportBatch", "ImportRow"]
 __all__ += ["CalendarFeed", "NoticeAddress", "NoticeLedger", "NoticePreference", "Notification",
             "ReadinessSnapshot"]
-__all__ += ["RequestKey"]
+__all__ += ["RequestKey", "StoredReadiness"]

@@ -41,8 +41,9 @@ def approve_draft(code: str, kind: str, on: date = date(2025, 7, 20)) -> None:
 
     prep = _prep(code)
     number = (db.session.execute(db.select(db.func.max(DraftVersion.number)).filter_by(
-        unit_id=prep.unit_id, kind=kind)).scalar() or 0) + 1
-    db.session.add(DraftVersion(unit_id=prep.unit_id, kind=kind, number=number, format="docx", sha256="0" * 64,
+        preparation_id=prep.id, kind=kind)).scalar() or 0) + 1
+    db.session.add(DraftVersion(preparation_id=prep.id, unit_id=prep.unit_id, kind=kind, number=number,
+                                format="docx", sha256="0" * 64,
                                 size=1, original_name="du-thao.docx", uploaded_on=on,
                                 uploaded_at=datetime(on.year, on.month, on.day, 3, tzinfo=UTC), actor="test",
                                 status="approved", submitted_on=on, decided_on=on))

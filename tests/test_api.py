@@ -105,7 +105,8 @@ def add_branches(unit_code: str, count: int, planned_on: date | None = date(2025
     """Insert ``count`` branches under a unit and create their steps; returns their codes."""
     unit = db.session.execute(db.select(Unit).filter_by(code=unit_code)).scalar_one()
     prep = unit_preparation(unit)
-    branches = [Branch(code=f"{unit_code}-{n:03d}", unit_id=unit.id, name=f"Chi bộ tổ dân phố số {n}",
+    branches = [Branch(code=f"{unit_code}-{n:03d}", unit_id=unit.id, campaign_id=prep.campaign_id,
+                       name=f"Chi bộ tổ dân phố số {n}",
                        kind="chi_bo", members=20 + n, secretary=f"Bí thư {n}", planned_on=planned_on)
                 for n in range(1, count + 1)]
     db.session.add_all(branches)

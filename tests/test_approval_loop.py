@@ -139,11 +139,13 @@ def test_draft_submissions_reach_the_queue_once_with_their_document(city, files)
     assert f"Chờ Thành ủy cho ý kiến ({queued + 1})" in html
     assert f'id="approval-{approval.id}"' not in html, "the step and its draft are one submission"
     item = item_of(html, f"approval-draft-{report.id}")
-    assert (f'href="/units/{HONG_BANG}/drafts/political_report#version-{report.number}">'
+    campaign = report.preparation.campaign_id  # each link names the campaign of the draft
+    assert (f'href="/units/{HONG_BANG}/drafts/political_report?campaign={campaign}#version-{report.number}">'
             f"Báo cáo chính trị, dự thảo lần {report.number}</a>") in item
-    assert f'href="/units/{HONG_BANG}/drafts/political_report/{report.number}/file" download>Tải về' in item
-    assert (f'href="/units/{HONG_BANG}/drafts/political_report/compare?from={report.number - 1}&amp;'
-            f'to={report.number}">So sánh với dự thảo lần {report.number - 1}') in item
+    assert (f'href="/units/{HONG_BANG}/drafts/political_report/{report.number}/file?campaign={campaign}" '
+            'download>Tải về') in item
+    assert (f'href="/units/{HONG_BANG}/drafts/political_report/compare?campaign={campaign}&amp;'
+            f'from={report.number - 1}&amp;to={report.number}">So sánh với dự thảo lần {report.number - 1}') in item
     assert "Trình Ban Thường vụ Thành ủy cho ý kiến dự thảo văn kiện" in item and "Phường Hồng Bàng" in item
     assert f'action="/dashboard/approvals/drafts/{report.id}"' in item and "Phê duyệt" in item
     item = item_of(html, f"approval-draft-{review.id}")
@@ -154,7 +156,8 @@ def test_draft_submissions_reach_the_queue_once_with_their_document(city, files)
 def test_a_step_submitted_outside_the_drafts_links_to_its_document(city, files):
     approval = submitted_outside_the_drafts()
     item = item_of(page(city), f"approval-{approval.id}")
-    assert f'href="/units/{TU_MINH}/drafts/personnel_submission#version-1">' in item
+    campaign = approval.preparation.campaign_id
+    assert f'href="/units/{TU_MINH}/drafts/personnel_submission?campaign={campaign}#version-1">' in item
     assert "Tờ trình phương án nhân sự, dự thảo lần 1" in item and "(Thành ủy đã phê duyệt)" in item
     assert f"/units/{TU_MINH}/drafts/personnel_submission/1/file" in item
     assert f'name="s{approval.id}-approve-version" type="hidden" value="{approval.version}"' in item
@@ -164,7 +167,8 @@ def test_a_step_submitted_outside_the_drafts_links_to_its_document(city, files):
         .order_by(Unit.code).limit(1)).scalar_one()
     other = submitted_outside_the_drafts(bare.code)
     item = item_of(page(city), f"approval-{other.id}")
-    assert f'href="/units/{bare.code}/drafts/personnel_submission">Tờ trình phương án nhân sự' in item
+    assert (f'href="/units/{bare.code}/drafts/personnel_submission?campaign={campaign}">'
+            'Tờ trình phương án nhân sự') in item
     assert "chưa có dự thảo nào được tải lên" in item
 
 
@@ -225,7 +229,8 @@ def test_a_verdict_tells_the_unit_and_a_submission_the_city_once(app, city, file
         found = notices_of(name)
         assert [(n.kind, n.params["subject"], n.params["verdict"], n.params["text"]) for n in found] == [
             ("verdict", "draft", "return", REASON)], name
-        assert found[0].link == f"/units/{HONG_BANG}/drafts/political_report#version-{report.number}"
+        assert found[0].link == (f"/units/{HONG_BANG}/drafts/political_report?campaign="
+                                 f"{report.preparation.campaign_id}#version-{report.number}")
     for name in (*CITY, "xem.thanhpho", "tuminh.vanphong", "admin"):
         assert notices_of(name) == [], name
     leader = signed_in(app, "hongbang.bithu")
@@ -314,7 +319,9 @@ def test_each_user_chooses_the_channels_of_these_notices(app, files, smtp_server
     assert header(message["Subject"]) == (f"Thành ủy đã trả lại: Báo cáo chính trị, dự thảo lần {report.number} "
                                           "(Phường Hồng Bàng)")
     body = message.get_payload(decode=True).decode("utf-8")
-    assert f"Lý do: {REASON}" in body and f"/units/{HONG_BANG}/drafts/political_report#version-{report.number}" in body
+    campaign = report.preparation.campaign_id
+    link = f"/units/{HONG_BANG}/drafts/political_report?campaign={campaign}#version-{report.number}"
+    assert f"Lý do: {REASON}" in body and link in body
     db.session.expire_all()
     assert notices_of("hongbang.bithu")[0].email_state == "sent"
     client = signed_in(app, "hongbang.vanphong")

@@ -125,16 +125,16 @@ def test_a_taken_number_is_retried_never_duplicated(people, files, monkeypatch):
     real = operations._next_number
     calls = []
 
-    def stale_then_real(unit_id, kind):  # as if another upload had read the same maximum
+    def stale_then_real(preparation_id, kind):  # as if another upload had read the same maximum
         calls.append(1)
-        return 1 if len(calls) == 1 else real(unit_id, kind)
+        return 1 if len(calls) == 1 else real(preparation_id, kind)
 
     monkeypatch.setattr(operations, "_next_number", stale_then_real)
     version = operations.upload_version(unit(TU_MINH), "political_report", filename="b.docx", content=REPORT_2,
                                         note=None, actor=people.staff)
     db.session.commit()
     assert version.number == 2 and len(calls) == 2
-    monkeypatch.setattr(operations, "_next_number", lambda unit_id, kind: 1)
+    monkeypatch.setattr(operations, "_next_number", lambda preparation_id, kind: 1)
     with pytest.raises(Conflict) as refused:
         operations.upload_version(unit(TU_MINH), "political_report", filename="c.docx", content=REPORT_1,
                                   note=None, actor=people.staff)

@@ -200,7 +200,9 @@ def test_submit_and_the_city_verdict_on_the_pages(app, staff, leader, city, file
     unit_page = text_of(staff.get(f"/units/{TU_MINH}"))
     assert "đã phê duyệt ngày 5/8/2025" in unit_page
     dashboard = text_of(city.get("/dashboard"))
-    assert "Tiến độ văn kiện" in dashboard and f'href="/units/{TU_MINH}/drafts">Phường Tứ Minh</a>' in dashboard
+    campaign = step(TU_MINH, "congress").preparation.campaign_id  # the row links to the drafts of its campaign
+    assert "Tiến độ văn kiện" in dashboard
+    assert f'href="/units/{TU_MINH}/drafts?campaign={campaign}">Phường Tứ Minh</a>' in dashboard
     assert "Thành ủy đã phê duyệt" in dashboard
     history = text_of(city.get(f"/units/{TU_MINH}/history"))
     assert "Thành ủy trả lại dự thảo" in history and "Thành ủy phê duyệt dự thảo" in history
@@ -246,7 +248,7 @@ def test_dashboard_document_stage_keeps_its_query_count(app, city, make_user, fi
         with count_queries() as statements:
             html = text_of(city.get("/dashboard"))
         counts.append(len(statements))
-        assert f'href="/units/{code}/drafts"' in html
+        assert f'href="/units/{code}/drafts?campaign=' in html
     assert len(set(counts)) == 1, counts
 
 

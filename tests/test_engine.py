@@ -49,7 +49,7 @@ def test_units_keep_their_definition_version_when_the_yaml_changes(base_app, dat
         from congress.seeding.seed import ensure_campaign, seed_reference
 
         new_version = current_version("commune_congress")
-        assert (new_version.revision, new_version.declared_version) == (2, 3)
+        assert (new_version.revision, new_version.declared_version) == (2, 4)
         seed_reference(["01"])
         campaign, _ = ensure_campaign("01")
         hanoi = db.session.execute(db.select(Unit).where(Unit.province_code == "01").limit(2)).scalars().all()

@@ -149,12 +149,15 @@ def test_digests_per_unit_and_for_the_city_once_per_working_day(app):
     first = digests[0].params
     assert first["scope"] == "unit" and first["unit_code"] == "11311"
     assert first["next_day"] == "2025-08-06"
-    # blocked and why: Hồng Bàng's overdue step is named with its title and days late
-    assert first["overdue"] and first["overdue"][0]["days_late"] > 0 and first["overdue"][0]["titles"]["vi"]
+    # one part, the unit's one campaign's: blocked and why names Hồng Bàng's overdue step with its
+    # title and days late
+    [part] = first["campaigns"]
+    assert part["campaign_id"] == _campaign_id(db.session.get(Unit, digests[0].unit_id))
+    assert part["overdue"] and part["overdue"][0]["days_late"] > 0 and part["overdue"][0]["titles"]["vi"]
     # what changed that day comes from the audit log (the demo recorded changes on 5/8)
     changes = db.session.execute(sa.select(sa.func.count(AuditRecord.id)).where(
         AuditRecord.unit_id == digests[0].unit_id, queries.local_date(AuditRecord.at) == date(2025, 8, 5))).scalar_one()
-    assert first["changes_count"] == changes
+    assert first["changes_count"] == part["changes_count"] == changes
     city = notices_of("thanhuy.lanhdao", "digest")
     assert [n.params["scope"] for n in city] == ["province", "province"]
     tasks = city[0].params["tasks"]
@@ -356,7 +359,7 @@ def test_a_step_whose_lateness_is_kept_stays_overdue_in_notices_and_the_calendar
     assert [(s["step"], s["last_day"]) for s in alerts[0].params["steps"]] == [("congress", "2025-08-01")]
 
     jobs.send_digests(at("2025-08-05", 17, 5))
-    digest = notices_of("tuminh.vanphong", "digest")[-1].params
+    [digest] = notices_of("tuminh.vanphong", "digest")[-1].params["campaigns"]
     assert [(s["step"], s["last_day"], s["days_late"]) for s in digest["overdue"]] == [("congress", "2025-08-01", 4)]
     assert "congress" not in [s["step"] for s in digest["due"]]
 
@@ -383,8 +386,8 @@ def test_scheduler_jobs_have_stable_ids_and_local_cron_triggers(app):
     from congress.notices.scheduler import build_scheduler, job_specs
 
     specs = job_specs(app)
-    assert [s.id for s in specs] == ["notices.reminders", "notices.city_alerts", "notices.digests",
-                                     "notices.snapshots"]
+    assert [s.id for s in specs] == ["readiness.new_day", "notices.reminders", "notices.city_alerts",
+                                     "notices.digests", "notices.snapshots"]
     assert all(str(s.trigger.timezone) == "Asia/Ho_Chi_Minh" for s in specs)
     scheduler = build_scheduler(app)
     scheduler.start(paused=True)

@@ -169,7 +169,8 @@ class Checker:
 def _add_branches(unit_code: str, count: int) -> list[Branch]:
     unit = db.session.execute(db.select(Unit).filter_by(code=unit_code)).scalar_one()
     prep = unit_preparation(unit)
-    branches = [Branch(code=f"{unit_code}-{n:03d}", unit_id=unit.id, name=f"Chi bộ khu dân cư số {n}",
+    branches = [Branch(code=f"{unit_code}-{n:03d}", unit_id=unit.id, campaign_id=prep.campaign_id,
+                       name=f"Chi bộ khu dân cư số {n}",
                        kind="chi_bo", members=30 + n, planned_on=date(2025, 7, 20)) for n in range(1, count + 1)]
     db.session.add_all(branches)
     db.session.flush()

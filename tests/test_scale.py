@@ -63,12 +63,13 @@ def build_scaled(units: int, app) -> None:
         {"code": _unit_code(i), "name": f"Phường Thử Nghiệm {i}", "kind": ("phuong", "xa", "dac_khu")[i % 3],
          "province_code": PROVINCE, "members": 1200} for i in range(units)])
     unit_ids = dict(db.session.execute(sa.select(Unit.code, Unit.id)).all())
+    campaign, _ = ensure_campaign(PROVINCE)
     db.session.execute(sa.insert(Branch.__table__), [
-        {"code": f"{code}-{j + 1:03d}", "unit_id": unit_id, "name": f"Chi bộ Tổ dân phố số {j + 1}",
+        {"code": f"{code}-{j + 1:03d}", "unit_id": unit_id, "campaign_id": campaign.id,
+         "name": f"Chi bộ Tổ dân phố số {j + 1}",
          "kind": "chi_bo", "members": 30, "planned_on": date(2025, 7, 20) + timedelta(days=j),
          "held_on": date(2025, 7, 20) + timedelta(days=j) if j < BRANCHES_PER_UNIT - 1 else None, "version": 1}
         for code, unit_id in unit_ids.items() for j in range(BRANCHES_PER_UNIT)])
-    campaign, _ = ensure_campaign(PROVINCE)
     all_units = list(db.session.execute(db.select(Unit).order_by(Unit.code)).scalars())
     enrol_units(campaign, all_units, {u.id: date(2025, 8, 20) for u in all_units}, actor="seed")
     db.session.flush()

@@ -28,6 +28,56 @@ class LifecycleError(ProblemsError):
     """lifecycle.yaml has problems."""
 
 
+#: the one placeholder a label may hold: the words of the level that approves the step
+APPROVER_PLACEHOLDER = "%(approver)s"
+#: the most characters an approver's words may have (they go into badges and buttons)
+APPROVER_MAX = 100
+
+
+@dataclass(frozen=True)
+class Approver:
+    """Who decides the steps a unit submits: the level above its units, as a workflow names it
+    ("approver" in its definition; lifecycle.yaml names the one a workflow without it has). The
+    short words go into a step's life ("đã trình %(approver)s"); the long ones, where a sentence
+    names the body in full."""
+    vi: str
+    en: str
+    long_vi: str = ""
+    long_en: str = ""
+
+    def words(self, locale: str, long: bool = False) -> str:
+        if locale == "en":
+            return (self.long_en or self.en) if long else self.en
+        return (self.long_vi or self.vi) if long else self.vi
+
+
+def _approver_words(raw: Any) -> tuple[str, str] | None:
+    """(vi, en) of {vi: ..., en: ...}, else None. No '%': the words end up in labels that are
+    themselves filled in (LifecycleLabel % ...), where a '%' would be read as a placeholder."""
+    if not isinstance(raw, dict) or set(raw) - {"vi", "en"}:
+        return None
+    words = tuple(raw.get(k) for k in ("vi", "en"))
+    if not all(isinstance(w, str) and w.strip() and len(w.strip()) <= APPROVER_MAX and "%" not in w
+               and "\n" not in w for w in words):
+        return None
+    return unicodedata.normalize("NFC", words[0].strip()), words[1].strip()
+
+
+def parse_approver(raw: Any, where: str, problems: list[str]) -> Approver | None:
+    """The approver a file names ({vi: ..., en: ..., long: {vi: ..., en: ...}}), or None with one
+    problem line naming what is wrong."""
+    short = _approver_words({k: v for k, v in raw.items() if k != "long"}) if isinstance(raw, dict) else None
+    long = ("", "")
+    if isinstance(raw, dict) and "long" in raw:
+        long = _approver_words(raw["long"])
+    if short is None or long is None:
+        problems.append(f"{where}: 'approver' must give the words of the level that approves the steps, "
+                        f"{{vi: ..., en: ...}} (at most {APPROVER_MAX} characters each, no '%'), and may "
+                        "give them in full as long: {vi: ..., en: ...}")
+        return None
+    return Approver(short[0], short[1], long[0], long[1])
+
+
 @dataclass(frozen=True)
 class ActionRule:
     key: str
@@ -57,11 +107,23 @@ class Lifecycle:
     states: tuple[str, ...]
     finished: frozenset[str]
     actions: Mapping[str, ActionRule]
-    #: each state's words: {"vi": ..., "en": ...}
+    #: each state's words: {"vi": ..., "en": ...}, where %(approver)s names the approver
     state_labels: Mapping[str, Mapping[str, str]]
+    #: the approver of a workflow that names none
+    approver: Approver = Approver("", "")
 
-    def label(self, name: str, locale: str) -> str:
-        """A state's or an action's words in ``locale`` (Vietnamese unless "en")."""
+    def label(self, name: str, locale: str, approver: Approver | None = None) -> str:
+        """A state's or an action's words in ``locale`` (Vietnamese unless "en"), naming
+        ``approver`` (by default, the approver of a workflow that names none)."""
+        language = "en" if locale == "en" else "vi"
+        return self.label_template(name, language) % {"approver": (approver or self.approver).words(language)}
+
+    def names_approver(self, name: str) -> bool:
+        """Whether a state's or an action's words name the approver (in either language)."""
+        return any(APPROVER_PLACEHOLDER in self.label_template(name, locale) for locale in ("vi", "en"))
+
+    def label_template(self, name: str, locale: str) -> str:
+        """A state's or an action's words before the approver is put in."""
         language = "en" if locale == "en" else "vi"
         if name in self.state_labels:
             return self.state_labels[name][language]
@@ -84,7 +146,15 @@ def _label(raw: Any, where: str, problems: list[str]) -> tuple[str, str]:
     if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw[k].strip() for k in ("vi", "en")):
         problems.append(f"{where}: 'label' needs both 'vi' and 'en' words")
         return "", ""
-    return unicodedata.normalize("NFC", raw["vi"].strip()), raw["en"].strip()
+    words = unicodedata.normalize("NFC", raw["vi"].strip()), raw["en"].strip()
+    for text in words:
+        try:
+            text % {"approver": ""}
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"{where}: 'label' may name only {APPROVER_PLACEHOLDER} (and write '%' as '%%'), "
+                            f"not {text!r}")
+            return "", ""
+    return words
 
 
 def parse_lifecycle(raw: Any, *, guards: frozenset[str], states: tuple[str, ...],
@@ -98,6 +168,7 @@ def parse_lifecycle(raw: Any, *, guards: frozenset[str], states: tuple[str, ...]
     problems: list[str] = []
     if not isinstance(raw, dict):
         raise LifecycleError([f"{source}: the file must hold a mapping with roles, states, actions"])
+    approver = parse_approver(raw.get("approver"), source, problems)
     roles = raw.get("roles")
     if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
         problems.append(f"{source}: 'roles' must be a list of role names")
@@ -155,7 +226,7 @@ def parse_lifecycle(raw: Any, *, guards: frozenset[str], states: tuple[str, ...]
                                 bool(item.get("backward", False)))
     if problems:
         raise LifecycleError(problems)
-    return Lifecycle(tuple(roles), tuple(raw_states), finished, rules, state_labels)
+    return Lifecycle(tuple(roles), tuple(raw_states), finished, rules, state_labels, approver)
 
 
 def load_lifecycle(*, guards: frozenset[str], states: tuple[str, ...], actions: tuple[str, ...],

@@ -18,8 +18,8 @@ import yaml
 
 from .deadlines import DEFAULT_CALENDAR, Deadline, DeadlineKind, WorkingCalendar
 from .documents import DOCUMENT_KINDS
-from .lifecycle import ProblemsError
-from .rules import AUTO_RULE_SUBJECTS, AUTO_RULES
+from .lifecycle import Approver, ProblemsError, parse_approver
+from .rules import AUTO_RULE_SUBJECTS, AUTO_RULES, LIFECYCLE
 
 DEFINITIONS_DIR = Path(__file__).parent / "definitions"
 
@@ -165,6 +165,9 @@ class WorkflowDefinition:
     #: the organisation and level of the units a campaign of this workflow covers
     organisation: str = "party"
     level: str = "commune"
+    #: who decides the steps its units submit (the level above them); a definition that names
+    #: none has the lifecycle's (the city's party committee)
+    approver: Approver = LIFECYCLE.approver
 
     def draft_of_approval(self, step_key: str) -> str | None:
         """The document kind whose approved draft an approval step records, if any."""
@@ -390,16 +393,22 @@ def parse_definition(raw: Any, source: str) -> WorkflowDefinition:
     if level not in LEVELS:
         problems.append(f"{source}: 'level' must be one of {', '.join(LEVELS)}, not {level!r}")
         level = "commune"
+    approver = LIFECYCLE.approver
+    if "approver" in raw:
+        if subject != "unit":
+            problems.append(f"{source}: only a unit's workflow names its 'approver' (a branch's steps go to "
+                            "its unit)")
+        approver = parse_approver(raw["approver"], source, problems) or approver
     unknown_top = set(raw) - {"key", "version", "subject", "title", "phases", "steps", "drafts",
                               "comment_rounds", "congress", "children", "documents", "organisation",
-                              "level"}
+                              "level", "approver"}
     if unknown_top:
         problems.append(f"{source}: unknown field(s) {', '.join(sorted(unknown_top))}")
     if problems:
         raise DefinitionError(problems)
     return WorkflowDefinition(key, version, subject, title_vi, title_en, tuple(phases), tuple(steps),
                               source, raw, drafts, comment_round_step, congress, children, documents,
-                              organisation, level)
+                              organisation, level, approver)
 
 
 def _children(raw: Any, subject: str, source: str, problems: list[str]) -> ChildrenFacts | None:

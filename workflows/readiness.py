@@ -202,6 +202,20 @@ def task_summary(steps: Iterable[tuple[State, Deadline | None]], today: date) ->
         else:
             in_progress += 1
             not_started += state is State.NOT_STARTED
+    return task_counts(done, in_progress, overdue, not_started)
+
+
+def combined_tasks(summaries: Iterable[TaskSummary]) -> TaskSummary:
+    """The tasks of several units (each counted by task_summary) as one summary."""
+    done = in_progress = overdue = not_started = 0
+    for t in summaries:
+        done, in_progress, overdue, not_started = (done + t.done, in_progress + t.in_progress,
+                                                   overdue + t.overdue, not_started + t.not_started)
+    return task_counts(done, in_progress, overdue, not_started)
+
+
+def task_counts(done: int, in_progress: int, overdue: int, not_started: int) -> TaskSummary:
+    """The summary of these counts, with their shares in whole percentages."""
     p, q, r = whole_percentages([done, in_progress, overdue])
     return TaskSummary(done + in_progress + overdue, done, in_progress, overdue, p, q, r, not_started)
 

@@ -1,6 +1,8 @@
 """Drafts of a unit's congress documents in the API: versions (upload, download, compare), comment
 rounds, submission to the city and its verdict, and the exception to the congress gate.
 
+Every call is of one preparation (the unit in one campaign): the unit's in the campaign
+``?campaign=`` names (404 when the unit is not in it), else in the campaign the request shows.
 Uploads are multipart/form-data (``file``, optional ``note``); every other write is JSON.
 """
 from __future__ import annotations
@@ -28,7 +30,6 @@ from .views import (
     parse_date,
     parse_int,
     parse_text,
-    preparation_of,
     query_int,
     readable_unit,
     required,
@@ -51,7 +52,8 @@ def version_json(version) -> dict:
         "status": version.status,
         "submitted_on": _iso(version.submitted_on), "decided_on": _iso(version.decided_on),
         "verdict_reason": version.verdict_reason, "version": version.version,
-        "file": url_for("web.draft_file", code=unit.code, kind=version.kind, number=version.number),
+        "file": url_for("web.draft_file", code=unit.code, kind=version.kind, number=version.number,
+                        campaign=version.preparation.campaign_id),
         "reviews": [{"action": r.action, "text": r.text, "on": _iso(r.on), "actor": r.actor}
                     for r in version.reviews],
         "rounds": [r.id for r in version.rounds],
@@ -67,20 +69,20 @@ def round_json(found) -> dict:
         "totals": drafts.totals(found.comments),
         "comments": [{"audience": c.audience, "count": c.count, "text": c.text, "actor": c.actor}
                      for c in found.comments],
-        "summary": url_for("web.round_summary", code=version.unit.code, round_id=found.id),
+        "summary": url_for("web.round_summary", code=version.unit.code, round_id=found.id,
+                           campaign=found.draft.preparation.campaign_id),
     }
 
 
 def _version(code: str, kind: str, number: int):
     unit = readable_unit(code)
-    preparation_of(unit)
-    return drafts.version_or_404(unit, drafts.kind_or_404(kind), number)
+    prep = drafts.shown_preparation(unit)
+    return drafts.version_or_404(prep, drafts.kind_or_404(kind, prep), number)
 
 
 def _round(code: str, round_id: int):
     unit = readable_unit(code)
-    preparation_of(unit)
-    return drafts.round_or_404(unit, round_id)
+    return drafts.round_or_404(drafts.shown_preparation(unit), round_id)
 
 
 # --- reads ---------------------------------------------------------------------------------------
@@ -89,11 +91,11 @@ def _round(code: str, round_id: int):
 @login_required
 def list_drafts(code: str):
     unit = readable_unit(code)
-    preparation_of(unit)
-    stages = drafts.stages(unit)
-    excepted = drafts.exceptions(unit)
+    prep = drafts.shown_preparation(unit)
+    stages = drafts.stages(prep)
+    excepted = drafts.exceptions(prep)
     return jsonify({
-        "unit_code": unit.code,
+        "unit_code": unit.code, "campaign_id": prep.campaign_id,
         "kinds": [{"kind": kind, "title": DOCUMENT_KINDS[kind].title_vi, "title_en": DOCUMENT_KINDS[kind].title_en,
                    "stage": stage.stage, "approved_number": stage.approved.number if stage.approved else None,
                    "exception": ({"reason": excepted[kind].reason, "actor": excepted[kind].actor}
@@ -101,8 +103,8 @@ def list_drafts(code: str):
                    "versions": [version_json(v) for v in stage.versions]}
                   for kind, stage in stages.items()],
         "rounds": [{"id": r.id, "kind": r.draft.kind, "number": r.draft.number, "state": r.state}
-                   for r in drafts.rounds(unit)],
-        "congress_missing_approvals": drafts.missing_approvals(unit),
+                   for r in drafts.rounds(prep)],
+        "congress_missing_approvals": drafts.missing_approvals(prep),
     })
 
 
@@ -116,13 +118,13 @@ def get_draft(code: str, kind: str, number: int):
 @login_required
 def compare_drafts(code: str, kind: str):
     unit = readable_unit(code)
-    preparation_of(unit)
-    drafts.kind_or_404(kind)
+    prep = drafts.shown_preparation(unit)
+    drafts.kind_or_404(kind, prep)
     old_number, new_number = query_int("from"), query_int("to")
     if old_number is None or new_number is None:
         raise Unprocessable("field_required", {"field": "from" if old_number is None else "to"})
-    rows = diff.compare_versions(drafts.version_or_404(unit, kind, old_number),
-                                 drafts.version_or_404(unit, kind, new_number))
+    rows = diff.compare_versions(drafts.version_or_404(prep, kind, old_number),
+                                 drafts.version_or_404(prep, kind, new_number))
     return jsonify({"kind": kind, "from": old_number, "to": new_number, "counts": diff.summary(rows),
                     "rows": [{"kind": r.kind, "left_no": r.left_no, "right_no": r.right_no,
                               "left": [{"text": p.text, "marked": p.marked} for p in r.left],
@@ -142,10 +144,10 @@ def get_round(code: str, round_id: int):
 @idempotent
 def upload_draft(code: str, kind: str):
     unit = readable_unit(code)
-    preparation_of(unit)
+    prep = drafts.shown_preparation(unit)
     filename, content, note = storage.from_request()
     version = operations.upload_version(unit, kind, filename=filename, content=content, note=note,
-                                        actor=current_user)
+                                        actor=current_user, prep=prep)
     db.session.commit()
     if version.repeated:  # the file is already the latest version: that version, nothing new
         return jsonify({**version_json(version), "repeated": True})
@@ -245,12 +247,12 @@ def close_round(code: str, round_id: int):
 @idempotent
 def record_exception(code: str, kind: str):
     unit = readable_unit(code)
-    preparation_of(unit)
-    drafts.kind_or_404(kind)
+    prep = drafts.shown_preparation(unit)
+    drafts.kind_or_404(kind, prep)
     body = json_body()
     check_fields(body, {"reason"})
     found = operations.record_exception(unit, kind, reason=parse_text(required(body, "reason"), "reason"),
-                                        actor=current_user)
+                                        actor=current_user, prep=prep)
     db.session.commit()
     return jsonify({"kind": found.kind, "reason": found.reason, "actor": found.actor,
                     "at": _iso(found.at)}), 201
@@ -279,7 +281,7 @@ def openapi_schemas() -> dict:
                                                        "is the answer (nothing new was kept)."},
     }, ["kind", "number", "format", "size", "sha256", "original_name", "note", "uploaded_on", "uploaded_at", "actor",
         "status", "submitted_on", "decided_on", "verdict_reason", "version", "file", "reviews", "rounds"],
-        description="One numbered draft of a document kind of a unit.")
+        description="One numbered draft of a document kind of a unit in one campaign.")
     comment = obj({"audience": enum_of(AUDIENCES), "count": {"type": "integer", "minimum": 1},
                    "text": nullable(STRING), "actor": STRING}, ["audience", "count", "text", "actor"])
     a_round = obj({
@@ -310,14 +312,16 @@ def openapi_schemas() -> dict:
         "CommentRound": a_round,
         "ClosedCommentRound": closed,
         "UnitDrafts": obj({
-            "unit_code": STRING, "kinds": {"type": "array", "items": kind_entry},
+            "unit_code": STRING,
+            "campaign_id": {**INTEGER, "description": "The campaign whose drafts these are (?campaign=)."},
+            "kinds": {"type": "array", "items": kind_entry},
             "rounds": {"type": "array", "items": obj({"id": INTEGER, "kind": enum_of(DRAFT_KINDS), "number": INTEGER,
                                                       "state": enum_of(("open", "closed"))},
                                                      ["id", "kind", "number", "state"])},
             "congress_missing_approvals": {"type": "array", "items": enum_of(DRAFT_KINDS),
                                            "description": "Documents the city has not approved (and no "
                                                           "exception covers): the congress cannot be marked held."},
-        }, ["unit_code", "kinds", "rounds", "congress_missing_approvals"]),
+        }, ["unit_code", "campaign_id", "kinds", "rounds", "congress_missing_approvals"]),
         "DraftComparison": obj({
             "kind": enum_of(DRAFT_KINDS), "from": INTEGER, "to": INTEGER,
             "counts": obj({k: INTEGER for k in ("same", "added", "removed", "changed")},
@@ -349,6 +353,10 @@ def openapi_schemas() -> dict:
 
 def openapi_parameters() -> dict:
     return {
+        "DraftCampaign": {"name": "campaign", "in": "query", "required": False, "schema": {"type": "integer"},
+                          "description": "The campaign whose drafts (the unit's preparation in it): 404 if the "
+                                         "unit is not in it or it is not within your reach. Default: the one your "
+                                         "account last chose, else the unit's newest open one."},
         "DraftKind": {"name": "kind", "in": "path", "required": True, "schema": {"type": "string",
                       "enum": list(DRAFT_KINDS)}, "description": "A document kind drafted in versions."},
         "DraftNumber": {"name": "number", "in": "path", "required": True,
@@ -364,9 +372,10 @@ def openapi_parameters() -> dict:
 def openapi_paths() -> dict:
     from .openapi import READ_ERRORS, WRITE_ERRORS, _created, _operation
 
-    read = ("UnitCode",)
-    one = ("UnitCode", "DraftKind", "DraftNumber")
-    rounds = ("UnitCode", "RoundId")
+    read = ("UnitCode", "DraftCampaign")
+    one = ("UnitCode", "DraftKind", "DraftNumber", "DraftCampaign")
+    rounds = ("UnitCode", "RoundId", "DraftCampaign")
+    kind = ("UnitCode", "DraftKind", "DraftCampaign")
     upload = _created(_operation(
         "uploadDraft", "Upload a new draft (the unit's leader or staff)",
         "multipart/form-data with `file` (.docx or .pdf, checked by content: not the name) and an optional "
@@ -379,7 +388,7 @@ def openapi_paths() -> dict:
         "embedded files (`upload_pdf_active`, naming what was found), one too complex to check "
         "(`upload_pdf_too_complex`). The first version of the political report or "
         "the self-review starts its drafting step. Audited.", "DraftVersion", "The new version.",
-        WRITE_ERRORS, tags=["drafts"], params=("UnitCode", "DraftKind"), write=True))
+        WRITE_ERRORS, tags=["drafts"], params=kind, write=True))
     upload["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": ref_("DraftUpload")}}}
     upload["responses"]["200"] = {
         "description": "The file is already the latest version of the kind (the same content): that version, "
@@ -401,8 +410,7 @@ def openapi_paths() -> dict:
             "compareDrafts", "Compare two versions paragraph by paragraph",
             "Paragraphs aligned side by side (same, added, removed, changed), changed words marked. Both "
             "versions must be .docx (`compare_needs_docx`).", "DraftComparison", "The comparison.",
-            ("401", "403", "404", "422"), tags=["drafts"], params=("UnitCode", "DraftKind", "CompareFrom",
-                                                                   "CompareTo"))},
+            ("401", "403", "404", "422"), tags=["drafts"], params=kind + ("CompareFrom", "CompareTo"))},
         "/units/{code}/drafts/{kind}/versions/{number}/submit": {"post": _operation(
             "submitDraft", "Submit a version to the city (the unit's leader)",
             "A draft or returned version; refused while another version of the kind waits for a verdict "
@@ -434,8 +442,8 @@ def openapi_paths() -> dict:
             params=rounds, body="CloseRoundRequest", write=True)},
         "/units/{code}/drafts/{kind}/exception": {"post": _created(_operation(
             "recordApprovalException", "Let the congress go ahead without the city's approval (city staff)",
-            "For political_report or personnel_submission, with a reason; once per unit and kind. Audited.",
-            "ApprovalException", "The exception.", WRITE_ERRORS, tags=["drafts"], params=("UnitCode", "DraftKind"),
+            "For political_report or personnel_submission, with a reason; once per campaign and kind. Audited.",
+            "ApprovalException", "The exception.", WRITE_ERRORS, tags=["drafts"], params=kind,
             body="ApprovalExceptionRequest", write=True))},
     }
 

@@ -138,7 +138,8 @@ def _schemas() -> dict[str, Schema]:
                      "description": "Keys of the steps that must be finished (done or not applicable) "
                                     "before this one can be completed."},
         "approval_required": {"type": "boolean",
-                              "description": "The step goes to the city for approval: "
+                              "description": "The step goes to the level above for approval (the "
+                                             "workflow's approver, named in `state_label`): "
                                              "start → submit → approve (or return) → complete."},
         "document": nullable({"type": "string", "description": "The document kind this step produces."}),
         "weight": {"type": "integer", "minimum": 0, "description": "Share of the unit's readiness."},
@@ -227,9 +228,9 @@ def _schemas() -> dict[str, Schema]:
             "current": {"type": "object", "description": "For a 409: the current state of what you tried to "
                                                          "change, with its version."},
         }, optional=("details", "current"), description="Every error of the API, never HTML."),
-        "State": enum_of(State, "not_started, in_progress, submitted (sent to the city), approved (by the "
-                                "city; the unit then completes the step), done, not_applicable. Overdue is "
-                                "not a state: see `overdue`."),
+        "State": enum_of(State, "not_started, in_progress, submitted (sent to the level above, the "
+                                "workflow's approver), approved (by it; the unit then completes the step), "
+                                "done, not_applicable. Overdue is not a state: see `overdue`."),
         "Action": enum_of(Action, "start, submit (unit leader, approval steps), approve and return (city "
                                   "roles, approval steps; return needs a reason), complete, "
                                   "mark_not_applicable (needs a reason), reopen (needs a reason)."),
@@ -643,7 +644,8 @@ def _paths() -> dict:
             "getUnit", "One unit: preparation, readiness, steps and branches",
             "Everything about one unit, with the actions the user may take on each step; with `as_of`, as it "
             "was at the end of that day.",
-            "UnitDetail", "The unit.", (*READ_ERRORS, "422"), tags=["units"], params=("UnitCode", "AsOf"))},
+            "UnitDetail", "The unit.", (*READ_ERRORS, "422"), tags=["units"],
+            params=("UnitCode", "AsOf", "CampaignFilter"))},
         "/units/{code}/steps/{key}/transitions": {"post": _operation(
             "transitionUnitStep", "Take an action on a unit's step", TRANSITION_DESCRIPTION, "Step",
             "The step after the action.", WRITE_ERRORS, tags=["steps"], params=("UnitCode", "StepKey"),
@@ -669,15 +671,20 @@ def _paths() -> dict:
             tags=["papers"], params=("UnitCode",), body="SignersRequest", write=True)},
         "/units/{code}/branches": {"post": _created(_operation(
             "addBranch", "Add a subordinate branch to a unit (the unit's own staff, admin)",
-            "Creates the branch with the next code of the unit (\"11311-042\") and its congress steps. "
+            "Creates the branch, in the campaign shown (`campaign`), with the next code of the unit "
+            "(\"11311-042\") and its congress steps. "
             "A unit whose branches were all held gets its branch_congresses step reopened, only with "
             "`confirm_reopen` (else 422 `completed_step_reopen`). Audited.",
-            "Branch", "The new branch, with its steps.", WRITE_ERRORS, tags=["branches"], params=("UnitCode",),
+            "Branch", "The new branch, with its steps.", WRITE_ERRORS, tags=["branches"],
+            params=("UnitCode", "CampaignFilter"),
             body="BranchCreate", write=True))},
         "/branches/{code}": {
-            "get": _operation("getBranch", "One branch and its steps", "A subordinate organisation of a unit.",
+            "get": _operation("getBranch", "One branch and its steps",
+                              "A subordinate organisation of a unit, as one campaign knows it: a later round "
+                              "over the unit starts from a copy of its roster under the same codes, so "
+                              "`campaign` chooses (default: the campaign shown).",
                               "Branch", "The branch with its steps.", READ_ERRORS, tags=["branches"],
-                              params=("BranchCode",)),
+                              params=("BranchCode", "CampaignFilter")),
             "patch": _operation(
                 "updateBranch", "Change a branch (the unit's own staff, admin)",
                 "Changes the fields sent, all or nothing. Setting `held_on` completes the branch's congress "
@@ -685,11 +692,12 @@ def _paths() -> dict:
                 "removing it reopens them (the unit's completed step only with `confirm_reopen`, else 422 "
                 "`completed_step_reopen`). Audited, the automatic changes too.",
                 "Branch", "The branch after the change, with its steps.", WRITE_ERRORS, tags=["branches"],
-                params=("BranchCode",), body="BranchPatch", write=True),
+                params=("BranchCode", "CampaignFilter"), body="BranchPatch", write=True),
         },
         "/branches/{code}/steps/{key}/transitions": {"post": _operation(
             "transitionBranchStep", "Take an action on a branch's step", TRANSITION_DESCRIPTION, "Step",
-            "The step after the action.", WRITE_ERRORS, tags=["steps"], params=("BranchCode", "StepKey"),
+            "The step after the action.", WRITE_ERRORS, tags=["steps"],
+            params=("BranchCode", "StepKey", "CampaignFilter"),
             body="TransitionRequest", write=True)},
         "/units/{code}/papers": {"get": _operation(
             "listUnitPapers", "A unit's document set",

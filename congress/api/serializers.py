@@ -130,6 +130,7 @@ def step(s, step_def, user, facts, today) -> dict:
     congress.progress.actions.UnitFacts, which decides them for every surface)."""
     state = State(s.state)
     due = s.due
+    prep = getattr(facts, "prep", None)  # its words name the approver of the unit's workflow
     return {
         "key": s.key,
         "title": step_def.title(_locale()),
@@ -142,7 +143,7 @@ def step(s, step_def, user, facts, today) -> dict:
         "weight": step_def.weight,
         "done_when": step_def.done_when,
         "state": state.value,
-        "state_label": str(STATE_LABELS[state]),
+        "state_label": str(STATE_LABELS[state].bind(prep)),
         "overdue": is_overdue(state, due, today),
         "due": deadline(due),
         "started_on": iso(s.started_on),
@@ -152,7 +153,7 @@ def step(s, step_def, user, facts, today) -> dict:
         "note": s.note,
         "reason": s.reason,
         "version": s.version,
-        "actions": [{"action": a.value, "label": str(ACTION_LABELS[a])} for a in facts.offered(user, s)],
+        "actions": [{"action": a.value, "label": str(ACTION_LABELS[a].bind(prep))} for a in facts.offered(user, s)],
     }
 
 

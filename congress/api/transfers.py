@@ -11,6 +11,7 @@ from congress.errors import OperationError, Unprocessable
 from congress.extensions import db
 from congress.idempotency import idempotent
 from congress.messages import describe
+from congress.progress import campaigns
 from congress.transfers import importing
 from congress.transfers.models import IMPORT_KINDS, IMPORT_STATES, ROW_STATUSES, ImportBatch, ImportRow
 
@@ -40,7 +41,8 @@ def batch_json(batch: ImportBatch, with_rows: bool = False) -> dict:
             "done": batch.shown_done, "total": batch.total, "percent": batch.percent, "counts": batch.counts,
             "error": {"code": batch.shown_error, "message": describe(batch.shown_error, batch.error_params or {})}
             if batch.shown_error else None,
-            "created_at": _utc(batch.created_at).isoformat()}
+            "created_at": _utc(batch.created_at).isoformat(),
+            "campaign": {"id": batch.campaign.id, "name": batch.campaign.name_vi} if batch.campaign else None}
     if with_rows:
         status = request.args.get("status")
         if status and status not in ROW_STATUSES:
@@ -67,7 +69,9 @@ def start_import():
         raise Unprocessable("import_missing_file")
     with upload.stream:
         content = upload.stream.read(importing.max_bytes() + 1)
-    batch = importing.start_import(request.form.get("kind", ""), upload.filename, content, current_user)
+    requested = request.form.get("campaign") or request.args.get("campaign")
+    campaign = campaigns.campaign_or_404(requested, current_user) if requested else None
+    batch = importing.start_import(request.form.get("kind", ""), upload.filename, content, current_user, campaign)
     db.session.commit()
     batch_id = batch.id
     importing.start(current_app._get_current_object(), batch_id)
@@ -141,13 +145,21 @@ def openapi_schemas() -> dict:
         "counts": nullable(obj({s: INTEGER for s in ROW_STATUSES}, list(ROW_STATUSES))),
         "error": nullable(obj({"code": STRING, "message": STRING}, ["code", "message"])),
         "created_at": DATETIME,
-    }, ["token", "kind", "filename", "state", "done", "total", "percent", "counts", "error", "created_at"],
+        "campaign": {**nullable(obj({"id": INTEGER, "name": STRING}, ["id", "name"])),
+                     "description": "The campaign the rows apply to (its round's preparations); null: each "
+                                    "unit's newest open preparation."},
+    }, ["token", "kind", "filename", "state", "done", "total", "percent", "counts", "error", "created_at",
+        "campaign"],
         description="An uploaded spreadsheet: its reading, then its preview.")
     preview = obj({**batch["properties"], "rows": {"type": "array", "items": row},
                    "next_page": {**nullable(INTEGER), "description": "The next page of rows, if any."}},
                   batch["required"] + ["rows", "next_page"])
     upload = obj({"kind": enum_of(IMPORT_KINDS), "file": {"type": "string", "contentMediaType":
-                                                          "application/octet-stream"}}, ["kind", "file"])
+                                                          "application/octet-stream"},
+                  "campaign": {**INTEGER, "description": "The campaign the rows apply to: its units' preparations "
+                                                         "and branches in that campaign's round (GET /campaigns). "
+                                                         "Without it, each unit's newest open preparation."}},
+                 ["kind", "file"])
     confirmation = obj({importing.ACCEPT_FIELD: {
         "type": "boolean", "default": False,
         "description": "Accepts what the preview names: completed steps the import reopens or re-dates (the "

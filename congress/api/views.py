@@ -18,7 +18,7 @@ from congress.clock import today
 from congress.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable, error_response
 from congress.extensions import csrf, db
 from congress.idempotency import idempotent, repeats_last_transition
-from congress.messages import describe
+from congress.messages import describe, shows_workflow
 from congress.progress import campaigns as campaign_ops
 from congress.progress import operations as progress_ops
 from congress.progress import queries
@@ -132,6 +132,7 @@ def preparation_of(unit: Unit):
     prep = queries.unit_preparation(unit)
     if prep is None:
         raise NotFound("not_enrolled", {"code": unit.code})
+    shows_workflow(prep)  # the words of its steps (and of its refusals) name its workflow's approver
     return prep
 
 
@@ -241,7 +242,7 @@ def get_unit(code: str):
         row = queries.unit_readiness_row(prep, unit_steps, as_of=now)
         steps_by_branch = queries.branch_steps(prep)
         facts = UnitFacts(prep, [*unit_steps, *(s for steps in steps_by_branch.values() for s in steps)], on=now)
-        branches = queries.unit_branches(unit)
+        branches = queries.unit_branches(prep)
     return jsonify({
         **out.unit_summary(unit),
         "province_name": unit.province.name,
@@ -389,13 +390,14 @@ def _branch_fields(body: dict) -> dict:
 @idempotent
 def add_branch(code: str):
     unit = readable_unit(code)
-    preparation_of(unit)
+    prep = preparation_of(unit)
     body = json_body()
     check_fields(body, set(unit_ops.BRANCH_FIELDS) | {"confirm_reopen"})
     confirm_reopen = body.get("confirm_reopen", False)  # reopens the unit's completed step, if it must
     if not isinstance(confirm_reopen, bool):
         raise Unprocessable("invalid_field", {"field": "confirm_reopen", "problem": "true / false"})
-    branch = unit_ops.add_branch(unit, _branch_fields(body), actor=current_user, confirm_reopen=confirm_reopen)
+    branch = unit_ops.add_branch(unit, _branch_fields(body), actor=current_user, prep=prep,
+                                 confirm_reopen=confirm_reopen)
     db.session.commit()
     return jsonify(_branch_json(branch)), 201
 

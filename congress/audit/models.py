@@ -25,6 +25,8 @@ class AuditRecord(db.Model):
     entity_key: Mapped[str | None] = mapped_column(sa.String(80))
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
     step_key: Mapped[str | None] = mapped_column(sa.String(60))
+    #: the campaign a step's, a branch's or a preparation's record was made in
+    campaign_id: Mapped[int | None]
     old: Mapped[dict | None] = mapped_column(sa.JSON)
     new: Mapped[dict | None] = mapped_column(sa.JSON)
     reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -36,9 +36,10 @@ def actor_name(actor) -> str:
 
 def _columns(*, action: str, entity: str, actor=None, entity_key: str | None = None,
              unit_id: int | None = None, step_key: str | None = None, old: dict | None = None,
-             new: dict | None = None, reason: str | None = None) -> dict:
+             new: dict | None = None, reason: str | None = None, campaign_id: int | None = None) -> dict:
     return {"at": utcnow(), "actor_id": getattr(actor, "id", None), "actor": actor_name(actor), "action": action,
             "entity": entity, "entity_key": entity_key, "unit_id": unit_id, "step_key": step_key,
+            "campaign_id": campaign_id,
             "old": _plain(old) if old is not None else None, "new": _plain(new) if new is not None else None,
             "reason": reason}
 

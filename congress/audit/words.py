@@ -18,15 +18,16 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from congress.formatting import datetime_local, file_size, language, number, short_date
+from congress.messages import NamingApprover
 
 #: every action the application records (``record(action=...)`` across congress/), in words
 ACTIONS = {
     "preparation.create": _l("Preparation started"),
     "step.start": _l("Step started"),
     "step.complete": _l("Step completed"),
-    "step.submit": _l("Submitted to the city"),
-    "step.approve": _l("Approved by the city"),
-    "step.return": _l("Returned by the city"),
+    "step.submit": NamingApprover(_l("Submitted to %(approver)s")),
+    "step.approve": NamingApprover(_l("Approved by %(approver)s")),
+    "step.return": NamingApprover(_l("Returned by %(approver)s")),
     "step.mark_not_applicable": _l("Marked not applicable"),
     "step.reopen": _l("Step reopened"),
     "step.auto_start": _l("Started automatically"),
@@ -44,10 +45,10 @@ ACTIONS = {
     "campaign.start": _l("Campaign started"),
     "campaign.close": _l("Campaign closed"),
     "draft.upload": _l("Draft uploaded"),
-    "draft.submit": _l("Draft submitted to the city"),
+    "draft.submit": NamingApprover(_l("Draft submitted to %(approver)s")),
     "draft.comment": _l("City commented on a draft"),
-    "draft.approve": _l("Draft approved by the city"),
-    "draft.return": _l("Draft returned by the city"),
+    "draft.approve": NamingApprover(_l("Draft approved by %(approver)s")),
+    "draft.return": NamingApprover(_l("Draft returned by %(approver)s")),
     "draft.exception": _l("Exception to the city's approval recorded"),
     "round.open": _l("Comment round opened"),
     "round.comment": _l("Comment recorded"),
@@ -171,8 +172,13 @@ def people(actors) -> Callable[[str | None], str]:
     return name
 
 
-def action_words(action: str) -> str:
-    return str(ACTIONS[action]) if action in ACTIONS else action
+def action_words(action: str, workflow=None) -> str:
+    """An action in words; one that names the approver names that of ``workflow`` (a definition, an
+    Approver or a unit's preparation), else the one in context."""
+    if action not in ACTIONS:
+        return action
+    words = ACTIONS[action]
+    return str(words.bind(workflow) if isinstance(words, NamingApprover) else words)
 
 
 def field_label(name: str) -> str:

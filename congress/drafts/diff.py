@@ -16,7 +16,7 @@ from difflib import SequenceMatcher
 from docx import Document
 from docx.oxml.ns import qn
 
-from congress.errors import Unprocessable
+from congress.errors import NotFound, Unprocessable
 
 #: two paragraphs at least this alike are "the same paragraph, changed"
 ALIKE = 0.5
@@ -118,10 +118,13 @@ def summary(rows: list[Row]) -> dict[str, int]:
 
 
 def compare_versions(old, new) -> list[Row]:
-    """The comparison of two stored versions; both must be .docx."""
+    """The comparison of two stored versions; both must be .docx, and kept (a version whose file
+    is gone is not found, as its download is not)."""
     from . import storage
 
     for version in (old, new):
         if version.format != "docx":
             raise Unprocessable("compare_needs_docx", {"number": version.number})
+        if not storage.path_of(version.sha256).is_file():
+            raise NotFound("draft_not_found", {"number": version.number})
     return compare(paragraphs(storage.read(old.sha256)), paragraphs(storage.read(new.sha256)))

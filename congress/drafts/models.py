@@ -36,15 +36,20 @@ REVIEW_ACTIONS = ("submit", "comment", "approve", "return")
 
 
 class DraftVersion(db.Model):
-    """One uploaded draft of a document kind of a unit: "Báo cáo chính trị, dự thảo lần 2".
+    """One uploaded draft of a document kind of a unit's preparation (one campaign): "Báo cáo
+    chính trị, dự thảo lần 2" of the 2025–2030 congress.
 
     The file lives outside the database, under FILES_FOLDER by its SHA-256; its original name is
-    kept only to tell people what was uploaded. Numbers count per unit and kind from 1; the unique
-    constraint refuses a duplicate when two uploads race.
+    kept only to tell people what was uploaded. Numbers count per preparation and kind from 1 (a
+    unit's next congress drafts its report from "lần 1" again); the unique constraint refuses a
+    duplicate when two uploads race.
     """
     __tablename__ = "draft_versions"
-    __table_args__ = (sa.UniqueConstraint("unit_id", "kind", "number", name="uq_draft_versions_unit_kind_number"),)
+    __table_args__ = (sa.UniqueConstraint("preparation_id", "kind", "number",
+                                          name="uq_draft_versions_preparation_kind_number"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: the preparation (the unit in one campaign) the draft is for
+    preparation_id: Mapped[int] = mapped_column(sa.ForeignKey("preparations.id"), index=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(40))
     #: 1, 2, 3 ... "dự thảo lần N"
@@ -69,6 +74,7 @@ class DraftVersion(db.Model):
     verdict_reason: Mapped[str | None] = mapped_column(sa.Text)
     version: Mapped[int] = mapped_column(default=1)
 
+    preparation = relationship("Preparation")
     unit = relationship("Unit")
     reviews: Mapped[list[DraftReview]] = relationship(back_populates="draft", order_by="DraftReview.id")
     rounds: Mapped[list[CommentRound]] = relationship(back_populates="draft", order_by="CommentRound.id")
@@ -93,10 +99,12 @@ class DraftReview(db.Model):
 
 
 class CommentRound(db.Model):
-    """A round of comments on one version ("lấy ý kiến góp ý dự thảo lần 1"), open until closed."""
+    """A round of comments on one version ("lấy ý kiến góp ý dự thảo lần 1"), open until closed;
+    of the version's preparation."""
     __tablename__ = "comment_rounds"
     id: Mapped[int] = mapped_column(primary_key=True)
     draft_id: Mapped[int] = mapped_column(sa.ForeignKey("draft_versions.id"), index=True)
+    preparation_id: Mapped[int] = mapped_column(sa.ForeignKey("preparations.id"), index=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
     #: the audiences asked (see AUDIENCES), in that order
     audiences: Mapped[list] = mapped_column(sa.JSON)
@@ -133,10 +141,12 @@ class RoundComment(db.Model):
 
 
 class ApprovalException(db.Model):
-    """The city lets a unit hold its congress without an approved version of one document kind."""
+    """The city lets a unit hold its congress (of one preparation) without an approved version of
+    one document kind."""
     __tablename__ = "approval_exceptions"
-    __table_args__ = (sa.UniqueConstraint("unit_id", "kind", name="uq_approval_exceptions_unit_kind"),)
+    __table_args__ = (sa.UniqueConstraint("preparation_id", "kind", name="uq_approval_exceptions_preparation_kind"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    preparation_id: Mapped[int] = mapped_column(sa.ForeignKey("preparations.id"), index=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(40))
     reason: Mapped[str] = mapped_column(sa.Text)

@@ -1,11 +1,14 @@
 """Every write of the drafts domain: check -> change -> flush -> audit -> follow the workflow.
 
-Callers commit; a refused operation raises before anything is changed. The unit's workflow
-steps follow the drafts through congress.progress.operations.transition, with the same actor,
-so that nobody records the same fact twice. Which steps follow is the workflow's word (the
-"drafts", "comment_rounds" and "congress" sections of its YAML): the first upload of a report
-starts its drafting step, a closed comment round completes the comment-round step, a submission
-submits the approval step, and the city's verdict approves or returns it.
+Callers commit; a refused operation raises before anything is changed. A draft belongs to one
+preparation (the unit in one campaign): its numbers, its pending submission, its rounds and the
+exceptions are that preparation's, a closed campaign refuses every write to them, and the steps
+that follow are that preparation's own. The steps follow the drafts through
+congress.progress.operations.transition, with the same actor, so that nobody records the same
+fact twice. Which steps follow is the workflow's word (the "drafts", "comment_rounds" and
+"congress" sections of its YAML): the first upload of a report starts its drafting step, a closed
+comment round completes the comment-round step, a submission submits the approval step, and the
+city's verdict approves or returns it.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from congress.notices import events
 from congress.progress import operations as progress_ops
 from congress.progress import queries as progress_queries
 from congress.progress.actions import UnitFacts
-from congress.progress.models import Step
+from congress.progress.models import Preparation, Step
 from congress.text import clean_text
 from congress.units.models import Unit
 from workflows.loader import DraftFacts
@@ -41,7 +44,7 @@ from .models import (
     DraftVersion,
     RoundComment,
 )
-from .queries import gated_kinds, kind_or_404, title_vi, workflow_facts
+from .queries import gated_kinds, kind_or_404, title_vi
 
 NOTE_LIMIT = 2000
 COMMENT_LIMIT = 4000
@@ -51,18 +54,26 @@ MAX_NAME = 255
 
 # --- following the workflow ----------------------------------------------------------------------
 
-def _unit_step(unit: Unit, key: str) -> Step | None:
-    prep = progress_queries.unit_preparation(unit)
+def preparation_for(unit: Unit, prep: Preparation | None = None) -> Preparation:
+    """The preparation a write to the unit's drafts is for: ``prep``, else the unit's in the
+    campaign the request shows (outside a request its newest open one). NotFound when the unit is
+    in no campaign, or ``prep`` is another unit's."""
     if prep is None:
-        return None
+        prep = progress_queries.unit_preparation(unit)
+    if prep is None or prep.unit_id != unit.id:
+        raise NotFound("not_enrolled", {"code": unit.code})
+    return prep
+
+
+def _unit_step(prep: Preparation, key: str) -> Step | None:
     return db.session.execute(db.select(Step).where(
         Step.preparation_id == prep.id, Step.branch_id.is_(None), Step.key == key)).scalar_one_or_none()
 
 
-def _follow(unit: Unit, key: str | None, actions: Sequence[Action], actor, note: str | None = None) -> None:
-    """Take each action the lifecycle offers the actor on the step now, through the engine
-    (checked and audited); an action it would refuse (a prerequisite not finished) is left."""
-    step = _unit_step(unit, key) if key else None
+def _follow(prep: Preparation, key: str | None, actions: Sequence[Action], actor, note: str | None = None) -> None:
+    """Take each action the lifecycle offers the actor on the preparation's step now, through the
+    engine (checked and audited); an action it would refuse (a prerequisite not finished) is left."""
+    step = _unit_step(prep, key) if key else None
     if step is None:
         return
     for action in actions:
@@ -72,20 +83,16 @@ def _follow(unit: Unit, key: str | None, actions: Sequence[Action], actor, note:
                                     facts=facts)
 
 
-def check_campaign_open(unit: Unit, kind: str) -> None:
-    """Refuse a write to a draft of a closed campaign: the kind is drafted by the workflow of the
-    unit's campaigns, and a kind every such campaign closed keeps its drafts as they were."""
-    from congress.progress.campaigns import check_open, unit_preparations
+def check_campaign_open(prep: Preparation) -> None:
+    """Refuse a write to a draft of a closed campaign: it keeps its drafts as they were."""
+    from congress.progress.campaigns import check_open
 
-    drafting = [p for p in unit_preparations(unit) if kind in p.workflow_version.definition().drafts]
-    if drafting and all(p.campaign.is_closed for p in drafting):
-        check_open(drafting[-1].campaign)
+    check_open(prep.campaign)
 
 
-def _drafts_of(unit: Unit, kind: str) -> DraftFacts:
-    """What the unit's workflow says the drafts of ``kind`` move."""
-    definition = workflow_facts(unit)
-    found = definition.drafts.get(kind) if definition is not None else None
+def _drafts_of(prep: Preparation, kind: str) -> DraftFacts:
+    """What the preparation's workflow says the drafts of ``kind`` move."""
+    found = prep.workflow_version.definition().drafts.get(kind)
     return found or DraftFacts(kind)
 
 
@@ -95,46 +102,47 @@ def version_snapshot(version: DraftVersion) -> dict:
     return {"document": title_vi(version.kind), "version_number": version.number, "status": version.status}
 
 
-def _lock_numbers(unit_id: int, kind: str) -> None:
+def _lock_numbers(preparation_id: int, kind: str) -> None:
     """On PostgreSQL two simultaneous uploads of one document take turns; SQLite serialises writers."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    digest = hashlib.sha256(f"draft-number/{unit_id}/{kind}".encode()).digest()
+    digest = hashlib.sha256(f"draft-number/{preparation_id}/{kind}".encode()).digest()
     db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
                        {"key": int.from_bytes(digest[:8], "big", signed=True)})
 
 
-def _next_number(unit_id: int, kind: str) -> int:
+def _next_number(preparation_id: int, kind: str) -> int:
     return (db.session.execute(sa.select(sa.func.max(DraftVersion.number)).where(
-        DraftVersion.unit_id == unit_id, DraftVersion.kind == kind)).scalar() or 0) + 1
+        DraftVersion.preparation_id == preparation_id, DraftVersion.kind == kind)).scalar() or 0) + 1
 
 
 def upload_version(unit: Unit, kind: str, *, filename: str | None, content: bytes, note: str | None,
-                   actor) -> DraftVersion:
-    """Keep a new draft as the next numbered version of its kind; nothing is kept if it is refused.
+                   actor, prep: Preparation | None = None) -> DraftVersion:
+    """Keep a new draft as the next numbered version of its kind in the preparation ``prep`` (see
+    :func:`preparation_for`); nothing is kept if it is refused.
 
-    A file that is already the latest version of its kind (the same content, whatever its name)
-    is that version: nothing new is kept or audited, and the version returned says
+    A file that is already the latest version of its kind there (the same content, whatever its
+    name) is that version: nothing new is kept or audited, and the version returned says
     ``repeated`` (a second click, or the same file chosen again).
     """
     if not permissions.can_edit_drafts(actor, unit):
         raise Forbidden("draft_edit_forbidden")
-    kind_or_404(kind)
-    if progress_queries.unit_preparation(unit) is None:
-        raise NotFound("not_enrolled", {"code": unit.code})
-    check_campaign_open(unit, kind)
+    prep = preparation_for(unit, prep)
+    kind_or_404(kind, prep)
+    check_campaign_open(prep)
     note = _text(note, "note", NOTE_LIMIT)
     checked = storage.check(content)
     name = clean_text((filename or "").replace("\\", "/").rsplit("/", 1)[-1]) or f"du-thao.{checked.format}"
-    _lock_numbers(unit.id, kind)
-    latest = db.session.execute(db.select(DraftVersion).filter_by(unit_id=unit.id, kind=kind)
+    _lock_numbers(prep.id, kind)
+    latest = db.session.execute(db.select(DraftVersion).filter_by(preparation_id=prep.id, kind=kind)
                                 .order_by(DraftVersion.number.desc()).limit(1)).scalar_one_or_none()
     if latest is not None and latest.sha256 == checked.sha256:
         latest.repeated = True
         return latest
     storage.put(content, checked.sha256)
     for _attempt in range(3):
-        version = DraftVersion(unit_id=unit.id, kind=kind, number=_next_number(unit.id, kind), format=checked.format,
+        version = DraftVersion(preparation_id=prep.id, unit_id=unit.id, kind=kind,
+                               number=_next_number(prep.id, kind), format=checked.format,
                                sha256=checked.sha256, size=checked.size, original_name=name[:MAX_NAME], note=note,
                                uploaded_on=today(), uploaded_at=utcnow(), actor_id=getattr(actor, "id", None),
                                actor=actor.username, status="draft")
@@ -150,13 +158,14 @@ def upload_version(unit: Unit, kind: str, *, filename: str | None, content: byte
     record(action="draft.upload", entity="draft", actor=actor, entity_key=f"{unit.code}/{kind}/{version.number}",
            unit_id=unit.id, new={**version_snapshot(version), "file": name, "size": checked.size}, reason=note)
     if version.number == 1:
-        _follow(unit, _drafts_of(unit, kind).starts, [Action.START], actor)
+        _follow(prep, _drafts_of(prep, kind).starts, [Action.START], actor)
     return version
 
 
 def submission_refusal(version: DraftVersion, same_kind: Iterable[DraftVersion]) -> Conflict | None:
     """Why ``version`` cannot be sent to the city now, None when it can: only a draft or a returned
-    version, and none while another version of its kind (``same_kind``) awaits the city's verdict.
+    version, and none while another version of its kind in its preparation (``same_kind``) awaits
+    the city's verdict.
     The operation refuses by it and the drafts page offers "Submit" by it."""
     if version.status not in ("draft", "returned"):
         return Conflict("draft_not_submittable", {"number": version.number, "status": version.status})
@@ -172,10 +181,10 @@ def submit_version(version: DraftVersion, *, actor, note: str | None = None,
     unit = version.unit
     if not permissions.can_submit_drafts(actor, unit):
         raise Forbidden("draft_submit_forbidden")
-    check_campaign_open(version.unit, version.kind)
+    check_campaign_open(version.preparation)
     _check_expected(version, expected)
     refusal = submission_refusal(version, db.session.execute(db.select(DraftVersion).filter_by(
-        unit_id=unit.id, kind=version.kind, status="submitted")).scalars())
+        preparation_id=version.preparation_id, kind=version.kind, status="submitted")).scalars())
     if refusal is not None:
         raise refusal
     note = _text(note, "note", NOTE_LIMIT)
@@ -187,7 +196,8 @@ def submit_version(version: DraftVersion, *, actor, note: str | None = None,
     record(action="draft.submit", entity="draft", actor=actor, entity_key=_key(version), unit_id=unit.id,
            old={"status": before["status"]}, new=version_snapshot(version), reason=note)
     events.version_submitted(version, actor, note)
-    _follow(unit, _drafts_of(unit, version.kind).approved_by, [Action.START, Action.SUBMIT], actor, note)
+    _follow(version.preparation, _drafts_of(version.preparation, version.kind).approved_by,
+            [Action.START, Action.SUBMIT], actor, note)
     return version
 
 
@@ -200,7 +210,7 @@ def review_version(version: DraftVersion, *, verdict: str, text: str | None, act
     unit = version.unit
     if not permissions.can_review_drafts(actor, unit):
         raise Forbidden("draft_review_forbidden")
-    check_campaign_open(version.unit, version.kind)
+    check_campaign_open(version.preparation)
     if verdict not in VERDICTS:
         raise Unprocessable("unknown_verdict", {"verdict": str(verdict)[:20]})
     _check_expected(version, expected)
@@ -225,7 +235,7 @@ def review_version(version: DraftVersion, *, verdict: str, text: str | None, act
     record(action=f"draft.{verdict}", entity="draft", actor=actor, entity_key=_key(version), unit_id=unit.id,
            old={"status": before["status"]}, new=version_snapshot(version), reason=text)
     events.version_decided(version, actor)
-    _follow(unit, _drafts_of(unit, version.kind).approved_by,
+    _follow(version.preparation, _drafts_of(version.preparation, version.kind).approved_by,
             [Action.APPROVE if verdict == "approve" else Action.RETURN], actor, text)
     return version
 
@@ -263,14 +273,15 @@ def open_round(version: DraftVersion, *, audiences: Sequence[str], starts_on: da
     unit = version.unit
     if not permissions.can_edit_drafts(actor, unit):
         raise Forbidden("draft_edit_forbidden")
-    check_campaign_open(version.unit, version.kind)
+    check_campaign_open(version.preparation)
     chosen = _audiences(audiences)
     if ends_on < starts_on:
         raise Unprocessable("round_dates", {"starts_on": starts_on, "ends_on": ends_on})
     if any(r.state == "open" for r in version.rounds):
         raise Conflict("round_already_open")
-    found = CommentRound(draft=version, unit_id=unit.id, audiences=chosen, starts_on=starts_on, ends_on=ends_on,
-                         state="open", opened_at=utcnow(), opened_by=actor.username)
+    found = CommentRound(draft=version, preparation_id=version.preparation_id, unit_id=unit.id, audiences=chosen,
+                         starts_on=starts_on, ends_on=ends_on, state="open", opened_at=utcnow(),
+                         opened_by=actor.username)
     db.session.add(found)
     db.session.flush()
     record(action="round.open", entity="round", actor=actor, entity_key=f"{_key(version)}/{found.id}",
@@ -307,7 +318,7 @@ def add_comments(found: CommentRound, entries: Sequence[CommentEntry], *, actor)
     unit = found.draft.unit
     if not permissions.can_edit_drafts(actor, unit):
         raise Forbidden("draft_edit_forbidden")
-    check_campaign_open(found.draft.unit, found.draft.kind)
+    check_campaign_open(found.draft.preparation)
     if found.state != "open":
         raise Conflict("round_closed")
     if not entries:
@@ -341,11 +352,13 @@ class Closed:
 
 
 def close_round(found: CommentRound, *, actor, expected: int | None = None) -> Closed:
-    """Close the round; the unit's comment-round step is completed with it when the engine allows."""
+    """Close the round; the comment-round step of its preparation is completed with it when the
+    engine allows."""
     unit = found.draft.unit
     if not permissions.can_edit_drafts(actor, unit):
         raise Forbidden("draft_edit_forbidden")
-    check_campaign_open(found.draft.unit, found.draft.kind)
+    prep = found.draft.preparation
+    check_campaign_open(prep)
     if expected is not None and expected != found.version:
         raise Conflict("stale_version", {"expected": expected, "current": found.version},
                        current={"state": found.state, "version": found.version})
@@ -361,8 +374,8 @@ def close_round(found: CommentRound, *, actor, expected: int | None = None) -> C
            new={"document": title_vi(found.draft.kind), "version_number": found.draft.number, "status": "closed",
                 "closed_on": found.closed_on, "comments": sum(counts.values())})
     refusal = None
-    definition = workflow_facts(unit)
-    step = _unit_step(unit, definition.comment_round_step) if definition and definition.comment_round_step else None
+    definition = prep.workflow_version.definition()
+    step = _unit_step(prep, definition.comment_round_step) if definition.comment_round_step else None
     if step is not None and Action.COMPLETE in allowed_actions(step.state_enum, definition.step(step.key).approval):
         try:
             with db.session.begin_nested():
@@ -374,19 +387,22 @@ def close_round(found: CommentRound, *, actor, expected: int | None = None) -> C
 
 # --- the exception to the congress gate -------------------------------------------------------------
 
-def record_exception(unit: Unit, kind: str, *, reason: str | None, actor) -> ApprovalException:
-    """Let the unit hold its congress without the city's approval of one document (city staff)."""
+def record_exception(unit: Unit, kind: str, *, reason: str | None, actor,
+                     prep: Preparation | None = None) -> ApprovalException:
+    """Let the unit hold its congress in the preparation ``prep`` (see :func:`preparation_for`)
+    without the city's approval of one document (city staff)."""
     if not permissions.can_review_drafts(actor, unit):
         raise Forbidden("draft_review_forbidden")
-    check_campaign_open(unit, kind)
-    if kind not in gated_kinds(unit):
+    prep = preparation_for(unit, prep)
+    check_campaign_open(prep)
+    if kind not in gated_kinds(prep):
         raise Unprocessable("exception_kind")
     reason = _text(reason, "reason", NOTE_LIMIT)
     if not reason:
         raise Unprocessable("exception_reason_required")
-    if db.session.execute(db.select(ApprovalException).filter_by(unit_id=unit.id, kind=kind)).scalar():
+    if db.session.execute(db.select(ApprovalException).filter_by(preparation_id=prep.id, kind=kind)).scalar():
         raise Conflict("exception_exists")
-    found = ApprovalException(unit_id=unit.id, kind=kind, reason=reason, at=utcnow(),
+    found = ApprovalException(preparation_id=prep.id, unit_id=unit.id, kind=kind, reason=reason, at=utcnow(),
                               actor_id=getattr(actor, "id", None), actor=actor.username)
     try:
         with db.session.begin_nested():
@@ -396,7 +412,7 @@ def record_exception(unit: Unit, kind: str, *, reason: str | None, actor) -> App
     record(action="draft.exception", entity="draft", actor=actor, entity_key=f"{unit.code}/{kind}",
            unit_id=unit.id, new={"document": title_vi(kind)}, reason=reason)
     # the waived approval step stops standing between the unit and its congress, with the same reason
-    _follow(unit, _drafts_of(unit, kind).approved_by, [Action.RETURN, Action.MARK_NOT_APPLICABLE], actor, reason)
+    _follow(prep, _drafts_of(prep, kind).approved_by, [Action.RETURN, Action.MARK_NOT_APPLICABLE], actor, reason)
     return found
 
 

@@ -1,4 +1,7 @@
-"""Reads of the drafts domain for pages, the API and the congress gate, in few queries."""
+"""Reads of the drafts domain for pages, the API and the congress gate, in few queries.
+
+Every read is of one preparation (a unit in one campaign), whose drafts are its own; the city's
+lists are of the round its page shows."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -12,7 +15,6 @@ from sqlalchemy.orm import aliased, selectinload
 from congress.audit.models import AuditRecord
 from congress.errors import NotFound
 from congress.extensions import db
-from congress.progress import queries as progress_queries
 from congress.progress.models import Preparation, Step, WorkflowVersion
 from congress.units.models import Unit
 from workflows.deadlines import LOCAL_TZ
@@ -22,8 +24,26 @@ from workflows.loader import WorkflowDefinition
 from .models import DRAFT_KINDS, ApprovalException, CommentRound, DraftReview, DraftVersion
 
 
-def kind_or_404(kind: str) -> str:
-    if kind not in DRAFT_KINDS:
+def shown_preparation(unit: Unit) -> Preparation:
+    """The preparation whose drafts a request reads and writes: the unit's in the campaign
+    ``?campaign=`` names (NotFound when the unit is not in it), else in the campaign the request
+    shows (see congress.progress.campaigns.unit_preparation)."""
+    from flask import request
+
+    from congress.progress import campaigns
+
+    if has_request_context() and request.args.get("campaign"):
+        prep = campaigns.unit_preparation(unit, campaigns.chosen_campaign())
+    else:
+        prep = campaigns.unit_preparation(unit)
+    if prep is None:
+        raise NotFound("not_enrolled", {"code": unit.code})
+    return prep
+
+
+def kind_or_404(kind: str, prep: Preparation | None = None) -> str:
+    """A kind drafted in versions; with ``prep``, one its workflow drafts."""
+    if kind not in (unit_kinds(prep) if prep is not None else DRAFT_KINDS):
         raise NotFound("draft_kind_not_found", {"kind": kind[:40]})
     return kind
 
@@ -32,44 +52,46 @@ def title_vi(kind: str) -> str:
     return DOCUMENT_KINDS[kind].title_vi
 
 
-def versions(unit: Unit, kind: str | None = None) -> list[DraftVersion]:
-    """Newest first."""
-    query = db.select(DraftVersion).filter_by(unit_id=unit.id)
+def versions(prep: Preparation, kind: str | None = None) -> list[DraftVersion]:
+    """The preparation's versions (of ``kind``), newest first."""
+    query = db.select(DraftVersion).filter_by(preparation_id=prep.id)
     if kind:
         query = query.filter_by(kind=kind)
     return list(db.session.execute(query.order_by(DraftVersion.kind, DraftVersion.number.desc())).scalars())
 
 
-def version_or_404(unit: Unit, kind: str, number: int) -> DraftVersion:
+def version_or_404(prep: Preparation, kind: str, number: int) -> DraftVersion:
     found = None
     if 0 < number < 2**31:  # beyond the column's range there is none (and SQLite cannot bind the number)
         found = db.session.execute(db.select(DraftVersion).filter_by(
-            unit_id=unit.id, kind=kind, number=number)).scalar_one_or_none()
+            preparation_id=prep.id, kind=kind, number=number)).scalar_one_or_none()
     if found is None:
         raise NotFound("draft_not_found", {"number": number})
     return found
 
 
-def round_or_404(unit: Unit, round_id: int) -> CommentRound:
+def round_or_404(prep: Preparation, round_id: int) -> CommentRound:
     found = db.session.get(CommentRound, round_id) if 0 < round_id < 2**31 else None
-    if found is None or found.unit_id != unit.id:
+    if found is None or found.preparation_id != prep.id:
         raise NotFound("round_not_found")
     return found
 
 
-def rounds(unit: Unit) -> list[CommentRound]:
-    return list(db.session.execute(db.select(CommentRound).filter_by(unit_id=unit.id)
+def rounds(prep: Preparation) -> list[CommentRound]:
+    return list(db.session.execute(db.select(CommentRound).filter_by(preparation_id=prep.id)
                                    .options(selectinload(CommentRound.draft))
                                    .order_by(CommentRound.id.desc())).scalars())
 
 
-def exceptions(unit: Unit) -> dict[str, ApprovalException]:
-    return {e.kind: e for e in db.session.execute(db.select(ApprovalException).filter_by(unit_id=unit.id)).scalars()}
+def exceptions(prep: Preparation) -> dict[str, ApprovalException]:
+    return {e.kind: e for e in db.session.execute(
+        db.select(ApprovalException).filter_by(preparation_id=prep.id)).scalars()}
 
 
 @dataclass
 class KindStage:
-    """Where one document kind of a unit stands: its latest version and whether the city approved one."""
+    """Where one document kind of a preparation stands: its latest version and whether the city
+    approved one."""
     kind: str
     latest: DraftVersion | None = None
     approved: DraftVersion | None = None
@@ -84,21 +106,18 @@ class KindStage:
         return self.latest.status if self.latest is not None else "none"
 
 
-def unit_kinds(unit: Unit) -> tuple[str, ...]:
-    """The kinds the unit drafts in the campaign shown: its workflow's "drafts"."""
-    prep = progress_queries.unit_preparation(unit)
-    if prep is None:
-        return DRAFT_KINDS
+def unit_kinds(prep: Preparation) -> tuple[str, ...]:
+    """The kinds the unit drafts in the preparation: its workflow's "drafts"."""
     return tuple(prep.workflow_version.definition().drafts)
 
 
-def stages(unit: Unit) -> dict[str, KindStage]:
-    """Every draft kind of the unit (in the campaign shown) with its versions (one query)."""
-    found = {kind: KindStage(kind) for kind in unit_kinds(unit)}
-    for version in versions(unit):
+def stages(prep: Preparation) -> dict[str, KindStage]:
+    """Every draft kind of the preparation with its versions (one query)."""
+    found = {kind: KindStage(kind) for kind in unit_kinds(prep)}
+    for version in versions(prep):
         stage = found.get(version.kind)
         if stage is None:
-            continue  # a draft of another campaign's workflow
+            continue  # a kind the workflow no longer drafts (a workflow version migrated to)
         stage.versions.append(version)
         stage.latest = stage.latest or version
         if version.status == "approved" and stage.approved is None:
@@ -108,30 +127,23 @@ def stages(unit: Unit) -> dict[str, KindStage]:
     return found
 
 
-def workflow_facts(unit: Unit):
-    """The unit's workflow definition, which says which steps its drafts move (None when the unit
-    is in no campaign)."""
-    prep = progress_queries.unit_preparation(unit)
-    return prep.workflow_version.definition() if prep is not None else None
-
-
-def missing_approvals(unit: Unit) -> list[str]:
-    """The document kinds the unit's congress still needs the city to approve (the workflow's
-    congress gate, decided in congress.progress.actions)."""
+def missing_approvals(prep: Preparation) -> list[str]:
+    """The document kinds the preparation's congress still needs the city to approve (the
+    workflow's congress gate, decided in congress.progress.actions)."""
     from congress.progress.actions import UnitFacts
 
-    prep = progress_queries.unit_preparation(unit)
-    return list(UnitFacts(prep).gate_missing) if prep is not None else []
+    return list(UnitFacts(prep).gate_missing)
 
 
-def gated_kinds(unit: Unit) -> tuple[str, ...]:
-    """The document kinds the unit's congress needs approved, in the workflow's order."""
-    definition = workflow_facts(unit)
-    return definition.congress.needs_approved if definition is not None and definition.congress else ()
+def gated_kinds(prep: Preparation) -> tuple[str, ...]:
+    """The document kinds the preparation's congress needs approved, in the workflow's order."""
+    definition = prep.workflow_version.definition()
+    return definition.congress.needs_approved if definition.congress else ()
 
 
 def province_stages(province_code: str) -> list[dict]:
-    """Every unit of a province with at least one version: its id, code, name, the stage of each
+    """Every preparation of a province's units in the round the page shows with at least one
+    version: its unit's id, code and name, the preparation's id and campaign, the stage of each
     draft kind it has (none, draft, submitted, returned, approved) and the kinds of which the city
     approved a version; one query, by unit name, read once per request (the dashboard's queue and
     its stage table share it)."""
@@ -142,23 +154,33 @@ def province_stages(province_code: str) -> list[dict]:
 
 
 def _province_stages(province_code: str) -> list[dict]:
-    rows = db.session.execute(
-        sa.select(Unit.id, Unit.code, Unit.name, DraftVersion.kind, DraftVersion.status)
-        .join(DraftVersion, DraftVersion.unit_id == Unit.id).where(Unit.province_code == province_code)
-        .order_by(Unit.name, Unit.id, DraftVersion.kind, DraftVersion.number)).all()
-    units: dict[int, dict] = {}
+    from congress.progress import campaigns
+    from congress.progress.models import Campaign
+
+    query = (sa.select(Unit.id, Unit.code, Unit.name, Preparation.id.label("preparation_id"),
+                       Preparation.campaign_id, DraftVersion.kind, DraftVersion.status)
+             .join(Preparation, Preparation.unit_id == Unit.id)
+             .join(DraftVersion, DraftVersion.preparation_id == Preparation.id)
+             .where(Unit.province_code == province_code))
+    round_ = campaigns.chosen_round({province_code})  # the round the page shows
+    if round_ is not None:
+        query = query.join(Campaign, Campaign.id == Preparation.campaign_id).where(round_.where())
+    rows = db.session.execute(query.order_by(Unit.name, Unit.id, Preparation.id, DraftVersion.kind,
+                                             DraftVersion.number)).all()
+    preps: dict[int, dict] = {}
     pending: set[tuple[int, str]] = set()
     for row in rows:
-        entry = units.setdefault(row.id, {"id": row.id, "code": row.code, "name": row.name, "stages": {},
-                                          "approved": set()})
+        entry = preps.setdefault(row.preparation_id, {
+            "id": row.id, "code": row.code, "name": row.name, "preparation_id": row.preparation_id,
+            "campaign_id": row.campaign_id, "stages": {}, "approved": set()})
         entry["stages"][row.kind] = row.status
         if row.status == "approved":
             entry["approved"].add(row.kind)
         if row.status == "submitted":
-            pending.add((row.id, row.kind))
-    for unit_id, kind in pending:
-        units[unit_id]["stages"][kind] = "submitted"
-    return list(units.values())
+            pending.add((row.preparation_id, row.kind))
+    for prep_id, kind in pending:
+        preps[prep_id]["stages"][kind] = "submitted"
+    return list(preps.values())
 
 
 def totals(comments: Iterable) -> dict[str, int]:
@@ -181,6 +203,8 @@ class Submission:
     unit: Unit
     #: the unit's workflow
     definition: WorkflowDefinition
+    #: the preparation (the unit in one campaign) the submission is of
+    preparation: Preparation | None = None
     draft: DraftVersion | None = None
     step: Step | None = None
     #: for an approval step without a submitted draft: the newest version of the document it records
@@ -203,15 +227,16 @@ class Submission:
 def pending_submissions(province_codes: set[str] | None) -> list[Submission]:
     """Every submission waiting for the city, oldest first, in one query.
 
-    Each unit with a submitted unit step or a submitted draft comes with each of them (a unit has
-    at most a few of each, so their product is small), the newest version of each document kind
-    (for a step without a submitted draft), the note of each draft's submission and the city's
-    last verdict on the same document or step before it (a return is shown with a resubmission).
+    Each preparation with a submitted unit step or a submitted draft comes with each of them (a
+    preparation has at most a few of each, so their product is small), the newest version of each
+    document kind (for a step without a submitted draft), the note of each draft's submission and
+    the city's last verdict on the same document or step before it (a return is shown with a
+    resubmission). A draft comes with the steps of its own preparation.
     """
     newest, newer, earlier = aliased(DraftVersion), aliased(DraftVersion), aliased(DraftVersion)
     verdict, submit, step_verdict = aliased(DraftReview), aliased(DraftReview), aliased(AuditRecord)
     verdict_id = (sa.select(sa.func.max(DraftReview.id)).join(earlier, earlier.id == DraftReview.draft_id)
-                  .where(earlier.unit_id == DraftVersion.unit_id, earlier.kind == DraftVersion.kind,
+                  .where(earlier.preparation_id == DraftVersion.preparation_id, earlier.kind == DraftVersion.kind,
                          DraftReview.action.in_(("approve", "return"))).scalar_subquery())
     submit_id = (sa.select(sa.func.max(DraftReview.id))
                  .where(DraftReview.draft_id == DraftVersion.id, DraftReview.action == "submit").scalar_subquery())
@@ -221,14 +246,15 @@ def pending_submissions(province_codes: set[str] | None) -> list[Submission]:
                               AuditRecord.action.in_(("step.approve", "step.return"))).scalar_subquery())
     query = (
         sa.select(Unit, WorkflowVersion, Step, DraftVersion, newest, verdict.action, verdict.text, verdict.on,
-                  submit.text, step_verdict.action, step_verdict.reason, step_verdict.at)
+                  submit.text, step_verdict.action, step_verdict.reason, step_verdict.at, Preparation)
         .join(Preparation, Preparation.unit_id == Unit.id)
         .join(WorkflowVersion, WorkflowVersion.id == Preparation.workflow_version_id)
         .outerjoin(Step, sa.and_(Step.preparation_id == Preparation.id, Step.branch_id.is_(None),
                                  Step.state == "submitted"))
-        .outerjoin(DraftVersion, sa.and_(DraftVersion.unit_id == Unit.id, DraftVersion.status == "submitted"))
-        .outerjoin(newest, sa.and_(Step.id.is_not(None), newest.unit_id == Unit.id, ~sa.exists().where(
-            newer.unit_id == newest.unit_id, newer.kind == newest.kind, newer.number > newest.number)))
+        .outerjoin(DraftVersion, sa.and_(DraftVersion.preparation_id == Preparation.id,
+                                         DraftVersion.status == "submitted"))
+        .outerjoin(newest, sa.and_(Step.id.is_not(None), newest.preparation_id == Preparation.id, ~sa.exists().where(
+            newer.preparation_id == newest.preparation_id, newer.kind == newest.kind, newer.number > newest.number)))
         .outerjoin(verdict, verdict.id == verdict_id)
         .outerjoin(submit, submit.id == submit_id)
         .outerjoin(step_verdict, step_verdict.id == step_verdict_id)
@@ -241,15 +267,14 @@ def pending_submissions(province_codes: set[str] | None) -> list[Submission]:
     round_ = campaigns.chosen_round(province_codes)  # the round the page shows
     if round_ is not None:
         query = query.join(Campaign, Campaign.id == Preparation.campaign_id).where(round_.where())
-    units: dict[int, _UnitPending] = {}
+    preps: dict[int, _UnitPending] = {}
     for row in db.session.execute(query):
-        found = units.get(row[0].id)
+        prep = row[-1]
+        found = preps.get(prep.id)
         if found is None:
-            found = units[row[0].id] = _UnitPending(row[0], row[1].definition())
+            found = preps[prep.id] = _UnitPending(row[0], row[1].definition(), prep)
         found.add(row)
-    # a draft belongs to the campaign whose workflow drafts its kind
-    submissions = [s for found in units.values() for s in found.submissions()
-                   if s.draft is None or s.draft.kind in s.definition.drafts]
+    submissions = [s for found in preps.values() for s in found.submissions()]
     return sorted(submissions, key=lambda s: (s.submitted_on or date.max, s.unit.name, s.anchor))
 
 
@@ -272,16 +297,17 @@ def _local_day(at: datetime | None) -> date | None:
 
 @dataclass
 class _UnitPending:
-    """The rows of one unit in :func:`pending_submissions`, gathered."""
+    """The rows of one preparation in :func:`pending_submissions`, gathered."""
     unit: Unit
     definition: WorkflowDefinition
+    preparation: Preparation
     steps: dict[int, tuple] = field(default_factory=dict)
     drafts: dict[int, tuple] = field(default_factory=dict)
     newest: dict[str, DraftVersion] = field(default_factory=dict)
 
     def add(self, row) -> None:
         (_, _, step, draft, newest, verdict, verdict_text, verdict_on, submit_text, step_verdict, step_reason,
-         step_verdict_at) = row
+         step_verdict_at, _) = row
         if step is not None:
             returned = step_verdict == "step.return"
             self.steps[step.id] = (step, step_reason if returned else None,
@@ -301,11 +327,11 @@ class _UnitPending:
             step, step_reason, step_returned_on = steps.pop(step_id) if step_id in steps else (None, None, None)
             if reason is None and step_reason is not None:
                 reason, returned_on = step_reason, step_returned_on
-            found.append(Submission(self.unit, self.definition, draft=draft, step=step, note=note,
+            found.append(Submission(self.unit, self.definition, self.preparation, draft=draft, step=step, note=note,
                                     returned_reason=reason, returned_on=returned_on))
         for step, reason, returned_on in steps.values():
             kind = draft_kind_of_step(self.definition, step.key)
-            found.append(Submission(self.unit, self.definition, step=step, note=step.note,
+            found.append(Submission(self.unit, self.definition, self.preparation, step=step, note=step.note,
                                     document=self.newest.get(kind) if kind else None,
                                     returned_reason=reason, returned_on=returned_on))
         return found

@@ -22,14 +22,15 @@ from congress.accounts.models import User
 from congress.clock import today, utcnow
 from congress.drafts.models import ApprovalException
 from congress.extensions import db
+from congress.messages import approver_params
 from workflows.documents import DOCUMENT_KINDS
 from workflows.rules import Action
 
 from .jobs import Audience
 from .models import NOTICE_AUDIENCES, Notification
 
-#: session.info keys: (unit id, document kind) of the drafts moving their approval step in this
-#: transaction, and (step id, step version) of the step moves already told
+#: session.info keys: (preparation id, document kind) of the drafts moving their approval step in
+#: this transaction, and (step id, step version) of the step moves already told
 DRAFT_MOVES = "notices.draft_moves"
 TOLD = "notices.told_moves"
 #: what the city's step actions are called in a notice
@@ -39,7 +40,7 @@ STEP_VERDICTS = {Action.APPROVE: "approve", Action.RETURN: "return"}
 def version_submitted(version, actor, note: str | None = None) -> None:
     """The unit submitted a draft version: tell the city (its approval step follows, untold)."""
     unit = version.unit
-    _mark_draft_moves(unit.id, version.kind)
+    _mark_draft_moves(version.preparation_id, version.kind)
     _tell(unit, User.province_code == unit.province_code, actor, "submitted",
           {**_draft_params(version), "note": note}, _queue_link(unit, f"approval-draft-{version.id}"))
 
@@ -49,11 +50,12 @@ def version_decided(version, actor) -> None:
     if version.status not in ("approved", "returned"):
         return
     unit = version.unit
-    _mark_draft_moves(unit.id, version.kind)
+    _mark_draft_moves(version.preparation_id, version.kind)
     verdict = "approve" if version.status == "approved" else "return"
     _tell(unit, User.unit_id == unit.id, actor, "verdict",
           {**_draft_params(version), "verdict": verdict, "text": version.verdict_reason},
-          f"/units/{unit.code}/drafts/{version.kind}#version-{version.number}")
+          f"/units/{unit.code}/drafts/{version.kind}?campaign={version.preparation.campaign_id}"
+          f"#version-{version.number}")
 
 
 def step_moved(step, action, actor) -> None:
@@ -71,15 +73,16 @@ def step_moved(step, action, actor) -> None:
     if not step_def.approval:
         return
     kind = definition.draft_of_approval(step.key)
-    if kind is not None and ((unit.id, kind) in db.session.info.get(DRAFT_MOVES, ())
-                             or action is Action.RETURN and _waived(unit.id, kind)):
+    if kind is not None and ((prep.id, kind) in db.session.info.get(DRAFT_MOVES, ())
+                             or action is Action.RETURN and _waived(prep.id, kind)):
         return
     told = db.session.info.setdefault(TOLD, set())
     if (step.id, step.version) in told:
         return
     told.add((step.id, step.version))
     params = {**_unit_params(unit), "subject": "step", "step": step.key,
-              "titles": {"vi": step_def.title_vi, "en": step_def.title_en}}
+              "titles": {"vi": step_def.title_vi, "en": step_def.title_en},
+              "approver": approver_params(definition.approver)}
     if action is Action.SUBMIT:
         _tell(unit, User.province_code == unit.province_code, actor, "submitted",
               {**params, "note": step.note}, _queue_link(unit, f"approval-{step.id}"))
@@ -89,15 +92,17 @@ def step_moved(step, action, actor) -> None:
               f"/units/{unit.code}#step-{step.key}")
 
 
-def _waived(unit_id: int, kind: str) -> bool:
-    """Whether the city let the congress go ahead without approving ``kind``: the exception returns
-    the approval step on its way to "not applicable", which is no verdict to tell of."""
+def _waived(preparation_id: int, kind: str) -> bool:
+    """Whether the city let the preparation's congress go ahead without approving ``kind``: the
+    exception returns the approval step on its way to "not applicable", which is no verdict to tell
+    of."""
     return db.session.execute(sa.select(ApprovalException.id).where(
-        ApprovalException.unit_id == unit_id, ApprovalException.kind == kind).limit(1)).first() is not None
+        ApprovalException.preparation_id == preparation_id,
+        ApprovalException.kind == kind).limit(1)).first() is not None
 
 
-def _mark_draft_moves(unit_id: int, kind: str) -> None:
-    db.session.info.setdefault(DRAFT_MOVES, set()).add((unit_id, kind))
+def _mark_draft_moves(preparation_id: int, kind: str) -> None:
+    db.session.info.setdefault(DRAFT_MOVES, set()).add((preparation_id, kind))
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -114,7 +119,8 @@ def _unit_params(unit) -> dict:
 def _draft_params(version) -> dict:
     info = DOCUMENT_KINDS[version.kind]
     return {**_unit_params(version.unit), "subject": "draft", "kind": version.kind, "number": version.number,
-            "titles": {"vi": info.title_vi, "en": info.title_en}}
+            "titles": {"vi": info.title_vi, "en": info.title_en},
+            "approver": approver_params(version.preparation.workflow_version.definition().approver)}
 
 
 def _queue_link(unit, anchor: str) -> str:

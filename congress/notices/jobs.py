@@ -10,6 +10,7 @@ commits, and only then sends the e-mail of what it created (mail.deliver_pending
 - city alerts: the city's staff and leaders hear of a unit late by more than N days.
 - digests: at the end of each working day, one per unit (to its staff) and one per province (to
   the city): what changed that day, what is due by the next working day, what is blocked and why.
+  A unit's digest has a section for each open campaign the unit is in.
 - snapshots: every night, every unit's readiness in one INSERT.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from congress.accounts.models import CITY_ROLES, UNIT_ROLES, User
 from congress.audit.models import AuditRecord
 from congress.clock import local_now, utcnow
 from congress.extensions import db
+from congress.messages import approver_params
 from congress.progress import queries
 from congress.progress.models import OPEN, Campaign, Preparation, Step, WorkflowVersion, accountable_due
 from congress.units.models import Unit
@@ -177,6 +179,8 @@ class OpenStep:
     reason: str | None
     unit: Unit
     titles: dict[str, str]
+    #: the campaign of the step's preparation
+    campaign_id: int | None = None
 
 
 def _open_unit_steps(due_matches: Callable) -> list[OpenStep]:
@@ -185,7 +189,7 @@ def _open_unit_steps(due_matches: Callable) -> list[OpenStep]:
     step that missed its due date before the date moved later keeps counting from the missed one."""
     rows = db.session.execute(
         sa.select(Step.id, Step.key, Step.due_on, Step.due_kind, Step.missed_due_on, Step.missed_due_kind,
-                  Step.state, Step.reason, Unit, WorkflowVersion)
+                  Step.state, Step.reason, Unit, WorkflowVersion, Preparation.campaign_id)
         .join(Preparation, Preparation.id == Step.preparation_id)
         .join(Campaign, Campaign.id == Preparation.campaign_id)
         .join(Unit, Unit.id == Preparation.unit_id)
@@ -199,7 +203,7 @@ def _open_unit_steps(due_matches: Callable) -> list[OpenStep]:
         due = accountable_due(State(r.state), r.due_on, r.due_kind, r.missed_due_on, r.missed_due_kind)
         if due is not None and due_matches(due.last_allowed_day):
             found.append(OpenStep(r.id, r.key, due.last_allowed_day, due.kind.value, r.state, r.reason, r.Unit,
-                                  _titles(r.WorkflowVersion.definition(), r.key)))
+                                  _titles(r.WorkflowVersion.definition(), r.key), r.campaign_id))
     return sorted(found, key=lambda s: (s.unit.code, s.due_on, s.step_id))
 
 
@@ -307,14 +311,18 @@ def _change_json(record: AuditRecord) -> dict:
             "actor": record.actor, "at": record.at.astimezone(LOCAL_TZ).strftime("%H:%M")}
 
 
-def _unit_digest(row: queries.UnitRow, changes: list[AuditRecord], due: list[OpenStep],
-                 open_steps: list[OpenStep], day: date, definition) -> dict:
+def _campaign_section(row: queries.UnitRow, changes: list[AuditRecord], due: list[OpenStep],
+                      open_steps: list[OpenStep], day: date, definition) -> dict:
+    """One campaign's part of a unit's digest: its readiness, the changes made in it, its steps due
+    and blocked (``changes``, ``due`` and ``open_steps`` are that campaign's)."""
     overdue = [s for s in open_steps if s.due_on < day]
     returned = [s for s in open_steps if s.state == State.IN_PROGRESS.value and s.reason]
     readiness = row.readiness
+    campaign = row.preparation.campaign
     return {
-        "unit_code": row.unit.code, "unit_name": row.unit.name, "percent": readiness.percent,
-        "risk": readiness.risk.value, "changes_count": len(changes),
+        "campaign_id": campaign.id, "name": {"vi": campaign.name_vi, "en": campaign.name_en or campaign.name_vi},
+        "approver": approver_params(definition.approver),
+        "percent": readiness.percent, "risk": readiness.risk.value, "changes_count": len(changes),
         "changes": [{**_change_json(c), "titles": _titles(definition, c.step_key)
                      if c.step_key and c.step_key in definition.step_keys else None}
                     for c in changes[:DIGEST_CHANGES_LIMIT]],
@@ -334,30 +342,48 @@ def send_digests(now: datetime | None = None) -> JobResult:
     day = digest_day(now, current_app.config["NOTICES_DIGEST_HOUR"], calendar)
     result = JobResult("digests", day)
     following = next_working_day(day, calendar)
-    rows, seen = [], set()
-    for round_ in open_rounds():  # a unit in several open campaigns: its digest follows the first
+    # each unit's rows, one per open campaign it is in (a few queries per round, whatever the units);
+    # the city's digest reads each unit once, in the first open round it is in
+    unit_rows: dict[int, list[queries.UnitRow]] = defaultdict(list)
+    rows = []
+    for round_ in open_rounds():
         for row in queries.readiness_rows(None, as_of=day, round_=round_):
-            if row.unit.id not in seen:
-                seen.add(row.unit.id)
+            if row.preparation.campaign.status != OPEN:
+                continue  # a closed campaign of a round still running elsewhere: nothing to tell
+            if row.unit.id not in unit_rows:
                 rows.append(row)
+            unit_rows[row.unit.id].append(row)
     changes = _changes_on(day)
-    open_by_unit: dict[int, list[OpenStep]] = defaultdict(list)
+    open_by_campaign: dict[tuple[int, int | None], list[OpenStep]] = defaultdict(list)
     for step in _open_unit_steps(lambda due_on: due_on <= following):
-        open_by_unit[step.unit.id].append(step)
+        open_by_campaign[(step.unit.id, step.campaign_id)].append(step)
     definitions = {v.id: v.definition() for v in db.session.execute(db.select(WorkflowVersion)).scalars()}
     audience = Audience(audience_of("digest"))
     by_province: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        unit_open = open_by_unit.get(row.unit.id, [])
-        due = [s for s in unit_open if day <= s.due_on <= following]
-        digest = _unit_digest(row, changes.get(row.unit.id, []), due, unit_open, day,
-                              definitions[row.preparation.workflow_version_id])
-        by_province[row.unit.province_code].append(digest)
-        params = {"scope": "unit", "day": day.isoformat(), "next_day": following.isoformat(), **digest}
-        for user in audience.by_unit.get(row.unit.id, []):
-            notify(result, job="digest", key_day=day, subject=f"unit:{row.unit.code}",
+    for unit_id, found in unit_rows.items():
+        unit = found[0].unit
+        # one section per campaign, the one started first first; a change recorded in a campaign
+        # goes to its section, one recorded for the unit alone (its drafts, its accounts) to each
+        found.sort(key=lambda r: (r.preparation.campaign.starts_on, r.preparation.campaign_id))
+        campaign_ids = {r.preparation.campaign_id for r in found}
+        records = [c for c in changes.get(unit_id, []) if c.campaign_id is None or c.campaign_id in campaign_ids]
+        sections = []
+        for row in found:
+            campaign_id = row.preparation.campaign_id
+            unit_open = open_by_campaign.get((unit_id, campaign_id), [])
+            due = [s for s in unit_open if day <= s.due_on <= following]
+            sections.append(_campaign_section(row, [c for c in records if c.campaign_id in (None, campaign_id)],
+                                              due, unit_open, day, definitions[row.preparation.workflow_version_id]))
+        by_province[unit.province_code].append({
+            "unit_code": unit.code, "unit_name": unit.name, "changes_count": len(records),
+            **{part: [item for s in sections for item in s[part]] for part in ("due", "overdue", "returned")}})
+        params = {"scope": "unit", "day": day.isoformat(), "next_day": following.isoformat(),
+                  "unit_code": unit.code, "unit_name": unit.name, "changes_count": len(records),
+                  "campaigns": sections}
+        for user in audience.by_unit.get(unit_id, []):  # one digest a day, whatever the campaigns
+            notify(result, job="digest", key_day=day, subject=f"unit:{unit.code}",
                    recipient=audience.recipient(user, "digest"), kind="digest", day=day, params=params,
-                   unit_id=row.unit.id, link=f"/units/{row.unit.code}")
+                   unit_id=unit_id, link=f"/units/{unit.code}")
     for province_code, digests in by_province.items():
         users = audience.by_province.get(province_code, [])
         if not users:
@@ -450,7 +476,22 @@ def _insert_snapshots(values: list[dict]) -> int:
 
 
 #: the jobs by their stable ids
+# --- the stored readiness when the day turns ----------------------------------------------------
+
+def recompute_readiness(now: datetime | None = None) -> JobResult:
+    """Every open campaign's stored readiness computed for the new day (overdue steps, days left
+    and risk change with the date; see congress.progress.stored)."""
+    from congress.progress import stored
+
+    day = _local(now).date()
+    result = JobResult("readiness", day)
+    result.created = stored.rebuild(open_only=True, day=day)
+    db.session.commit()
+    return result
+
+
 JOBS = {
+    "readiness.new_day": recompute_readiness,
     "notices.reminders": send_reminders,
     "notices.city_alerts": send_city_alerts,
     "notices.digests": send_digests,

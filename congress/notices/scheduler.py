@@ -49,6 +49,7 @@ def job_specs(app: Flask) -> list[JobSpec]:
     """The jobs, their stable ids and their cron triggers (local time)."""
     hour = app.config["NOTICES_DIGEST_HOUR"]
     return [
+        JobSpec("readiness.new_day", jobs.recompute_readiness, CronTrigger(hour=0, minute=1, timezone=TIMEZONE)),
         JobSpec("notices.reminders", jobs.send_reminders, CronTrigger(hour=7, minute=30, timezone=TIMEZONE)),
         JobSpec("notices.city_alerts", jobs.send_city_alerts, CronTrigger(hour=8, minute=0, timezone=TIMEZONE)),
         JobSpec("notices.digests", jobs.send_digests,

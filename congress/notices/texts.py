@@ -13,7 +13,7 @@ from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from congress.formatting import deadline_and_last_day, deadline_phrase, number, short_date
-from congress.messages import STATE_LABELS, still_to_do
+from congress.messages import STATE_LABELS, approver_from_params, approver_words, sentence, still_to_do
 from workflows.deadlines import Deadline
 
 from .models import Notification
@@ -52,11 +52,18 @@ def deadline_of(item: dict) -> str:
     return deadline_phrase(deadline_from(item))
 
 
-def action_label(action: str) -> str:
-    """An audit action in words, as the unit's history names it."""
+def action_label(action: str, approver: dict | None = None) -> str:
+    """An audit action in words, as the unit's history names it; ``approver``: the words of the
+    approver of the campaign it was made in, as a digest keeps them."""
     from congress.audit.words import action_words
 
-    return action_words(action)
+    return action_words(action, approver_from_params(approver))
+
+
+def digest_sections(params: dict) -> list[dict]:
+    """The parts of a unit's digest, one per open campaign the unit is in; a digest made before
+    digests had parts is one part without a name."""
+    return params["campaigns"] if "campaigns" in params else [params]
 
 
 def submission_of(p: dict) -> str:
@@ -67,14 +74,22 @@ def submission_of(p: dict) -> str:
     return title_of(p.get("titles"), p.get("step", ""))
 
 
+def approver_of(p: dict) -> str:
+    """The words of who approves what a submission or a verdict is about, as its notice keeps them."""
+    return approver_words(workflow=approver_from_params(p.get("approver")))
+
+
 def title(notification: Notification) -> str:
     p = notification.params
     if notification.kind == "submitted":
-        return gettext("%(unit)s submitted to the city: %(what)s", unit=p["unit_name"], what=submission_of(p))
+        return gettext("%(unit)s submitted to %(approver)s: %(what)s", unit=p["unit_name"], approver=approver_of(p),
+                       what=submission_of(p))
     if notification.kind == "verdict":
         if p.get("verdict") == "approve":
-            return gettext("The city approved: %(what)s (%(unit)s)", what=submission_of(p), unit=p["unit_name"])
-        return gettext("The city returned: %(what)s (%(unit)s)", what=submission_of(p), unit=p["unit_name"])
+            return sentence(gettext("%(approver)s approved: %(what)s (%(unit)s)", approver=approver_of(p),
+                                    what=submission_of(p), unit=p["unit_name"]))
+        return sentence(gettext("%(approver)s returned: %(what)s (%(unit)s)", approver=approver_of(p),
+                                what=submission_of(p), unit=p["unit_name"]))
     if notification.kind == "due_soon":
         step = title_of(p.get("titles"), p.get("step", ""))
         if p.get("days_left", 0) <= 0:
@@ -100,19 +115,21 @@ def summary(notification: Notification) -> str:
     """One or two sentences under the title."""
     p = notification.params
     if notification.kind == "submitted":
-        waiting = gettext("It waits for the city's verdict in the queue of the city dashboard.")
+        waiting = gettext("It waits for the verdict of %(approver)s in the queue of the city dashboard.",
+                          approver=approver_of(p))
         if p.get("note"):
             return " ".join((waiting, gettext("Note from the unit: “%(note)s”", note=p["note"])))
         return waiting
     if notification.kind == "verdict":
         day = short_date(notification.day)
         if p.get("verdict") == "approve":
-            approved = gettext("The city approved “%(what)s” on %(day)s.", what=submission_of(p), day=day)
+            approved = sentence(gettext("%(approver)s approved “%(what)s” on %(day)s.", approver=approver_of(p),
+                                        what=submission_of(p), day=day))
             if p.get("text"):
                 return " ".join((approved, gettext("Comment: %(text)s", text=p["text"])))
             return approved
-        return gettext("The city returned “%(what)s” on %(day)s. Reason: %(reason)s", what=submission_of(p),
-                       day=day, reason=p.get("text") or "")
+        return sentence(gettext("%(approver)s returned “%(what)s” on %(day)s. Reason: %(reason)s",
+                                approver=approver_of(p), what=submission_of(p), day=day, reason=p.get("text") or ""))
     if notification.kind in ("due_soon", "overdue"):
         step = title_of(p.get("titles"), p.get("step", ""))
         if notification.kind == "overdue":
@@ -136,8 +153,9 @@ def summary(notification: Notification) -> str:
                            done_percent=tasks["done_percent"], in_progress=number(tasks["in_progress"]),
                            in_progress_percent=tasks["in_progress_percent"], overdue=number(tasks["overdue"]),
                            overdue_percent=tasks["overdue_percent"])
-        return _unit_digest_line(p["changes_count"], len(p["due"]), short_date(day_of(p["next_day"])),
-                                 len(p["overdue"]))
+        sections = digest_sections(p)
+        return _unit_digest_line(p["changes_count"], sum(len(s["due"]) for s in sections),
+                                 short_date(day_of(p["next_day"])), sum(len(s["overdue"]) for s in sections))
     return ""
 
 
@@ -148,10 +166,10 @@ def helpers(notifications: Iterable[Notification] = ()) -> dict:
     from congress.audit.words import people
 
     person = people(c.get("actor") for n in notifications if n.kind == "digest"
-                    for c in (n.params or {}).get("changes") or ())
+                    for s in digest_sections(n.params or {}) for c in s.get("changes") or ())
     return {"notice_title": title, "notice_summary": summary, "title_of": title_of, "deadline_of": deadline_of,
             "day_of": day_of, "action_label": action_label, "risk_words": RISK_WORDS, "kind_labels": KIND_LABELS,
-            "person": person, "state_labels": STATE_LABELS}
+            "person": person, "state_labels": STATE_LABELS, "digest_sections": digest_sections}
 
 
 def email_text(notification: Notification, base_url: str) -> tuple[str, str]:

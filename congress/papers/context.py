@@ -272,11 +272,17 @@ class BranchFacts:
     by_kind: tuple[tuple[str, int, int], ...]
 
 
-def branch_facts(unit: Unit) -> BranchFacts:
+def branch_facts(unit: Unit, prep: Preparation | None = None) -> BranchFacts:
+    """The unit's branches in the preparation's campaign, when it counts branches; else in the
+    newest campaign that has the unit's roster."""
+    if prep is not None and prep.branch_workflow_version_id is not None:
+        campaign = sa.literal(prep.campaign_id)
+    else:
+        campaign = sa.select(sa.func.max(Branch.campaign_id)).where(Branch.unit_id == unit.id).scalar_subquery()
     rows = db.session.execute(
         sa.select(Branch.kind, sa.func.count(Branch.id), sa.func.count(Branch.held_on),
                   sa.func.coalesce(sa.func.sum(Branch.members), 0))
-        .where(Branch.unit_id == unit.id).group_by(Branch.kind)).all()
+        .where(Branch.unit_id == unit.id, Branch.campaign_id == campaign).group_by(Branch.kind)).all()
     counts = {kind: (total, held, members) for kind, total, held, members in rows}
     total = sum(c[0] for c in counts.values())
     held = sum(c[1] for c in counts.values())
@@ -396,7 +402,7 @@ def unit_values(unit: Unit, prep: Preparation | None, place: str = "province") -
     its tables."""
     province = unit.province
     provincial = unit.level == "province"
-    branches = branch_facts(unit)
+    branches = branch_facts(unit, prep)
     communes = commune_facts(unit, prep)
     term = term_words(prep.campaign.term) if prep else DEFAULT_TERM
     ordinal = ordinal_of(unit)

@@ -41,7 +41,7 @@ class UnitFacts:
         self.prep = prep
         if definition is not None:  # the unit's definition, already in the caller's hands
             self.__dict__["unit_definition"] = definition
-        if approved_kinds is not None:  # read by the caller for many units at once
+        if approved_kinds is not None:  # the preparation's, read by the caller for many units at once
             self.__dict__["approved_kinds"] = frozenset(approved_kinds)
         self.today = on or today()
         #: steps already loaded by the caller, by scope (None: the unit's own, else a branch id)
@@ -82,7 +82,8 @@ class UnitFacts:
             query = child_units_query(self.prep, children)
         else:
             query = (sa.select(sa.func.count(Branch.id), sa.func.count(Branch.held_on), sa.func.min(Branch.held_on),
-                               sa.func.max(Branch.held_on)).where(Branch.unit_id == self.prep.unit_id))
+                               sa.func.max(Branch.held_on)).where(
+                Branch.campaign_id == self.prep.campaign_id, Branch.unit_id == self.prep.unit_id))
         total, held, first, last = db.session.execute(query).one()
         return RuleInput(branches_total=total, branches_held=held, first_branch_held_on=_day(first),
                          last_branch_held_on=_day(last))
@@ -94,15 +95,15 @@ class UnitFacts:
 
     @cached_property
     def approved_kinds(self) -> frozenset[str]:
-        """Document kinds of which the city approved a version."""
+        """Document kinds of which the city approved a version of this preparation's drafts."""
         return frozenset(db.session.execute(sa.select(DraftVersion.kind).where(
-            DraftVersion.unit_id == self.prep.unit_id, DraftVersion.status == "approved").distinct()).scalars())
+            DraftVersion.preparation_id == self.prep.id, DraftVersion.status == "approved").distinct()).scalars())
 
     @cached_property
     def excepted_kinds(self) -> frozenset[str]:
-        """Document kinds the city let the congress go ahead without approving."""
+        """Document kinds the city let this preparation's congress go ahead without approving."""
         return frozenset(db.session.execute(sa.select(ApprovalException.kind).where(
-            ApprovalException.unit_id == self.prep.unit_id)).scalars())
+            ApprovalException.preparation_id == self.prep.id)).scalars())
 
     @cached_property
     def gate_missing(self) -> tuple[str, ...]:

@@ -358,8 +358,14 @@ def plan(spec: CampaignSpec, actor) -> CampaignPlan:
     if branch_workflow is not None and units:
         from congress.units.models import Branch
 
-        branches = db.session.execute(sa.select(sa.func.count(Branch.id)).where(
-            Branch.unit_id.in_([u.id for u in units]))).scalar_one()
+        # the rosters the campaign starts from (operations.carry_rosters): each unit's newest
+        newest = (sa.select(Branch.unit_id, sa.func.max(Branch.campaign_id).label("campaign_id"))
+                  .join(Campaign, Campaign.id == Branch.campaign_id)
+                  .where(Branch.unit_id.in_([u.id for u in units]), Campaign.organisation == definition.organisation,
+                         Campaign.branch_workflow.is_not(None))
+                  .group_by(Branch.unit_id).subquery())
+        branches = db.session.execute(sa.select(sa.func.count(Branch.id)).join(newest, sa.and_(
+            newest.c.unit_id == Branch.unit_id, newest.c.campaign_id == Branch.campaign_id))).scalar_one()
         branch_steps = branches * len(branch_version.definition().steps)
     warnings = _day_warnings([(deadline.last_allowed_day, "deadline")]
                              + [(Deadline(d, DeadlineKind(spec.deadline_kind)).last_allowed_day, code)

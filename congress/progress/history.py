@@ -35,8 +35,9 @@ import sqlalchemy as sa
 
 from congress.audit.models import AuditRecord
 from congress.extensions import db
-from congress.units.models import Branch
+from congress.units.models import Branch, Unit
 from workflows.deadlines import LOCAL_TZ, Deadline
+from workflows.rules import State
 
 from .models import Campaign, Preparation, Step, WorkflowVersion
 
@@ -101,6 +102,7 @@ class PastBranch:
     """A branch as it was; ``unit`` is the unit as it is (its name and code)."""
     id: int
     code: str
+    campaign_id: int
     unit_id: int
     name: str
     kind: str
@@ -155,15 +157,15 @@ class Past:
     preparations: list[PastPreparation]
     #: each preparation's unit steps, by preparation id
     unit_steps: dict[int, list[PastStep]]
-    #: the branches that existed then, by unit id, by code
+    #: the branches that existed then, by preparation id, by code
     branches: dict[int, list[PastBranch]]
     #: each branch's steps, by branch id (when asked for)
     branch_steps: dict[int, list[PastStep]] = field(default_factory=dict)
 
     def branch_counts(self) -> dict[int, tuple[int, int]]:
-        """Per unit: (branches, held), as readiness counts them."""
-        return {unit_id: (len(found), sum(1 for b in found if b.held_on is not None))
-                for unit_id, found in self.branches.items() if found}
+        """Per preparation: (branches, held), as readiness counts them."""
+        return {prep_id: (len(found), sum(1 for b in found if b.held_on is not None))
+                for prep_id, found in self.branches.items() if found}
 
 
 def rebuild(preps: Iterable[Preparation], day: date, *, definitions: dict | None = None,
@@ -193,22 +195,22 @@ def rebuild_nights(preps: Iterable[Preparation], days: Iterable[date], *, defini
         return
     campaigns = {p.campaign_id: PastCampaign(p.campaign) for p in preps}
     past_preps = {p.id: PastPreparation(p, campaigns[p.campaign_id]) for p in preps}
-    # a unit's records name its latest preparation (a unit is in one campaign per term)
+    prep_of = {(p.campaign_id, p.unit_id): p for p in preps}
+    # a record made before records named their campaign names the unit's latest preparation
     latest = {}
     for p in sorted(preps, key=lambda p: p.id):
         latest[p.unit_id] = p
     unit_ids = list(latest)
 
     steps, branches, branch_step_rows = _current_rows(preps, unit_ids, branch_steps)
-    unit_step_of: dict[tuple[int, str], PastStep] = {}
+    unit_step_of: dict[tuple[int, int, str], PastStep] = {}
     for step in steps:
         prep = past_preps[step.preparation_id]
-        if latest[prep.unit_id].id == prep.id:
-            unit_step_of[(prep.unit_id, step.key)] = step
-    branch_of = {b.code: b for b in branches}
+        unit_step_of[(prep.campaign_id, prep.unit_id, step.key)] = step
+    branch_of = {(b.campaign_id, b.code): b for b in branches}
     branch_by_id = {b.id: b for b in branches}
-    branch_step_of = {(branch_by_id[s.branch_id].code, s.key): s for s in branch_step_rows
-                      if s.branch_id in branch_by_id}
+    branch_step_of = {(branch_by_id[s.branch_id].campaign_id, branch_by_id[s.branch_id].code, s.key): s
+                      for s in branch_step_rows if s.branch_id in branch_by_id}
     unit_codes = {p.unit_id: p.unit.code for p in preps}
     campaign_by_key = {f"{c.province_code}/{c.term}": c for c in campaigns.values()}
 
@@ -217,36 +219,38 @@ def rebuild_nights(preps: Iterable[Preparation], days: Iterable[date], *, defini
     # record ("step.due_moved", whenever it was)
     cutoffs = [end_of_day(day) for day in reversed(nights)]  # earliest first
     undone_after: list[list[tuple]] = [[] for _ in nights]
-    lapsed_at: dict[tuple[str, str], datetime] = {}
-    for _id, at, action, entity, key, unit_id, _step_key, old, new in _records(
-            unit_ids, list(campaign_by_key), cutoffs[0]):
+    lapsed_at: dict[tuple[int, str, str], datetime] = {}
+    for _id, at, action, entity, key, unit_id, _step_key, old, new, campaign_id in _records(
+            unit_ids, list(campaigns), list(campaign_by_key), cutoffs[0]):
         at = _utc(at)
+        if campaign_id is None and entity != "campaign":
+            campaign_id = latest[unit_id].campaign_id if unit_id in latest else None
         if action == "step.due_moved":
-            owner_key = tuple(key.split("/", 1))
+            owner_key = (campaign_id, *key.split("/", 1))
             lapsed_at[owner_key] = min(at, lapsed_at.get(owner_key, at))
         ended = bisect_right(cutoffs, at)  # the nights that ended before it
         if ended:
-            undone_after[len(nights) - ended].append((action, entity, key, unit_id, old or {}, new))
-    gone_branches: set[str] = set()
+            undone_after[len(nights) - ended].append((action, entity, key, unit_id, old or {}, new, campaign_id))
+    gone_branches: set[tuple[int, str]] = set()
     gone_preps: set[int] = set()
     for night, day in enumerate(nights):
         cutoff = end_of_day(day)
-        for action, entity, key, unit_id, old, new in undone_after[night]:
+        for action, entity, key, unit_id, old, _new, campaign_id in undone_after[night]:
             if entity == "step":
                 owner, _, step_key = key.partition("/")
-                target = (unit_step_of.get((unit_id, step_key)) if owner == unit_codes.get(unit_id)
-                          else branch_step_of.get((owner, step_key)))
+                target = (unit_step_of.get((campaign_id, unit_id, step_key)) if owner == unit_codes.get(unit_id)
+                          else branch_step_of.get((campaign_id, owner, step_key)))
                 _undo(target, old, STEP_FIELDS)
             elif entity == "branch":
                 if action == "branch.add":
-                    gone_branches.add(key)
+                    gone_branches.add((campaign_id, key))
                 else:
-                    _undo(branch_of.get(key), old, BRANCH_FIELDS)
+                    _undo(branch_of.get((campaign_id, key)), old, BRANCH_FIELDS)
             elif entity == "preparation":
-                prep = latest.get(unit_id)
+                prep = prep_of.get((campaign_id, unit_id))
                 if action == "preparation.create":
-                    gone_preps.update(p.id for p in preps if p.unit_id == unit_id and (
-                        (new or {}).get("campaign") in (None, p.campaign.name_vi)))
+                    if prep is not None:
+                        gone_preps.add(prep.id)
                 elif prep is not None:
                     _undo(past_preps[prep.id], old, PREPARATION_FIELDS)
             elif entity == "campaign":
@@ -257,15 +261,17 @@ def rebuild_nights(preps: Iterable[Preparation], days: Iterable[date], *, defini
         kept_values = [(s, s.due_on, s.due_kind, s.missed_due_on, s.missed_due_kind)
                        for s in (*steps, *branch_step_rows)] if more else []
         # the lapses kept on record after the day were not there yet
-        for owned in (((unit_codes[u], k), s) for (u, k), s in unit_step_of.items()), branch_step_of.items():
+        for owned in (((c, unit_codes[u], k), s) for (c, u, k), s in unit_step_of.items()), branch_step_of.items():
             for owner_key, step in owned:
                 if step.missed_due_on is not None and not (owner_key in lapsed_at and lapsed_at[owner_key] < cutoff):
                     step.missed_due_on = step.missed_due_kind = None
 
-        alive = [b for b in branches if b.code not in gone_branches]
-        by_unit: dict[int, list[PastBranch]] = {}
+        alive = [b for b in branches if (b.campaign_id, b.code) not in gone_branches]
+        by_prep: dict[int, list[PastBranch]] = {}
         for branch in alive:
-            by_unit.setdefault(branch.unit_id, []).append(branch)
+            owner = prep_of.get((branch.campaign_id, branch.unit_id))
+            if owner is not None:
+                by_prep.setdefault(owner.id, []).append(branch)
         kept = [past_preps[p.id] for p in preps if p.id not in gone_preps]
         unit_steps: dict[int, list[PastStep]] = {}
         for step in steps:
@@ -275,7 +281,7 @@ def rebuild_nights(preps: Iterable[Preparation], days: Iterable[date], *, defini
         for step in branch_step_rows:
             if step.branch_id in alive_ids:
                 steps_by_branch.setdefault(step.branch_id, []).append(step)
-        past = Past(day, kept, {p.id: unit_steps.get(p.id, []) for p in kept}, by_unit, steps_by_branch)
+        past = Past(day, kept, {p.id: unit_steps.get(p.id, []) for p in kept}, by_prep, steps_by_branch)
         _refresh_due_dates(past, preps, definitions or {}, branch_steps)
         yield past
         for step, due_on, due_kind, missed_on, missed_kind in kept_values:
@@ -292,16 +298,17 @@ def _undo(target, old: dict, fields: tuple[str, ...]) -> None:
             setattr(target, name, _value(name, value))
 
 
-def _records(unit_ids: list[int], campaign_keys: list[str], cutoff: datetime):
-    """The records of the units' steps, branches and preparations, and of their campaigns, made
-    from ``cutoff`` on, with every "step.due_moved" of the units; newest first, one query (per
-    5,000 units)."""
+def _records(unit_ids: list[int], campaign_ids: list[int], campaign_keys: list[str], cutoff: datetime):
+    """The records of the units' steps, branches and preparations in the campaigns, and of the
+    campaigns, made from ``cutoff`` on, with every "step.due_moved" of the units; newest first,
+    one query (per 5,000 units)."""
     a = AuditRecord
-    columns = (a.id, a.at, a.action, a.entity, a.entity_key, a.unit_id, a.step_key, a.old, a.new)
+    columns = (a.id, a.at, a.action, a.entity, a.entity_key, a.unit_id, a.step_key, a.old, a.new, a.campaign_id)
     found = []
     for start in range(0, max(len(unit_ids), 1), CHUNK):
         chunk = unit_ids[start:start + CHUNK]
         where = sa.and_(a.unit_id.in_(chunk), a.entity.in_(UNIT_ENTITIES),
+                        sa.or_(a.campaign_id.in_(campaign_ids), a.campaign_id.is_(None)),
                         sa.or_(a.at >= cutoff, a.action == "step.due_moved"))
         if start == 0 and campaign_keys:
             where = sa.or_(where, sa.and_(a.entity == "campaign", a.entity_key.in_(campaign_keys),
@@ -376,14 +383,16 @@ def _current_rows(preps: list[Preparation], unit_ids: list[int], with_branch_ste
     table = Branch.__table__
     columns, dates = _columns(table, _BRANCH_NAMES)
     branches: list[PastBranch] = []
+    campaign_ids = sorted({p.campaign_id for p in preps})
     for start in range(0, len(unit_ids), CHUNK):
-        query = (sa.select(*columns).where(table.c.unit_id.in_(unit_ids[start:start + CHUNK]))
+        query = (sa.select(*columns).where(table.c.unit_id.in_(unit_ids[start:start + CHUNK]),
+                                           table.c.campaign_id.in_(campaign_ids))
                  .order_by(table.c.code))
         for row in db.session.execute(query):
             values = list(row)
             for i in dates:
                 values[i] = read(values[i])
-            branch = PastBranch(*values, unit=units[values[2]])
+            branch = PastBranch(*values, unit=units[values[3]])
             branch.planned_now = branch.planned_on
             branches.append(branch)
     return steps, branches, branch_step_rows
@@ -403,7 +412,7 @@ def _refresh_due_dates(past: Past, preps: list[Preparation], definitions: dict, 
             moved.append((prep.workflow_version_id, unit_anchors, past.unit_steps[prep.id]))
         if not branch_steps:
             continue
-        for branch in past.branches.get(prep.unit_id, []):
+        for branch in past.branches.get(prep.id, []):
             anchors = anchors_for(prep, branch)
             steps = past.branch_steps.get(branch.id, [])
             if steps and (anchors != _with_branch(anchors_for(now), branch.planned_now)):
@@ -425,3 +434,41 @@ def _refresh_due_dates(past: Past, preps: list[Preparation], definitions: dict, 
 def _with_branch(anchors: dict, planned_on: date | None) -> dict:
     """A unit's anchors with a branch's planned congress, as anchors_for(prep, branch) gives them."""
     return {**anchors, "branch_congress": Deadline(planned_on) if planned_on else None}
+
+
+def past_child_counts(campaign_id: int | None, held_step: str, province_codes: set[str],
+                      day: date) -> dict[str, tuple[int, int]]:
+    """Per province: (units, held) of a child campaign at the end of ``day``, as a higher unit's
+    roll-up counted them then: its units enrolled by then, and those whose ``held_step`` was done.
+    Today's held steps with their records since the day undone, newest first: two queries."""
+    if campaign_id is None or not province_codes:
+        return {}
+    cutoff = end_of_day(day)
+    rows = db.session.execute(
+        sa.select(Unit.id, Unit.code, Unit.province_code, Step.state)
+        .select_from(Preparation).join(Unit, Unit.id == Preparation.unit_id)
+        .outerjoin(Step, sa.and_(Step.preparation_id == Preparation.id, Step.branch_id.is_(None),
+                                 Step.key == held_step))
+        .where(Preparation.campaign_id == campaign_id, Unit.province_code.in_(province_codes))).all()
+    state = {unit_id: step_state for unit_id, _, _, step_state in rows}
+    codes = {unit_id: code for unit_id, code, _, _ in rows}
+    a = AuditRecord
+    enrolled_after: set[int] = set()
+    for unit_id, action, key, old in db.session.execute(
+            sa.select(a.unit_id, a.action, a.entity_key, a.old)
+            .where(a.unit_id.in_(list(state)), a.campaign_id == campaign_id, a.at >= cutoff,
+                   sa.or_(sa.and_(a.entity == "step", a.step_key == held_step),
+                          a.action == "preparation.create"))
+            .order_by(a.id.desc())):
+        if action == "preparation.create":
+            enrolled_after.add(unit_id)
+        elif key == f"{codes[unit_id]}/{held_step}" and "state" in (old or {}):
+            state[unit_id] = old["state"]
+    counts: dict[str, list[int]] = {}
+    for unit_id, _, province_code, _ in rows:
+        if unit_id in enrolled_after:
+            continue
+        found = counts.setdefault(province_code, [0, 0])
+        found[0] += 1
+        found[1] += state[unit_id] == State.DONE.value
+    return {code: (total, held) for code, (total, held) in counts.items()}

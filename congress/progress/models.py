@@ -234,3 +234,24 @@ def accountable_due(state: State, due_on: date | None, due_kind: str | None, mis
     if due_on is None:
         return None
     return Deadline.from_last_day(due_on, due_kind or "by")
+
+
+class StoredReadiness(db.Model):
+    """A preparation's readiness as the engine computed it for one local day, kept beside its steps
+    (congress.progress.stored): written by the write that changes it, in the same transaction, and
+    again for every unit when the day turns. A read takes it as it is when it is today's."""
+    __tablename__ = "unit_readiness"
+    __table_args__ = (sa.Index("ix_unit_readiness_campaign_unit", "campaign_id", "unit_id"),)
+    preparation_id: Mapped[int] = mapped_column(sa.ForeignKey("preparations.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    #: the local day it counts "today" (overdue, days left, risk change with it)
+    day: Mapped[date]
+    #: the workflow version it was computed under
+    workflow_version_id: Mapped[int]
+    #: the readiness (workflows.readiness.UnitReadiness) and the unit's step facts, encoded by
+    #: congress.progress.stored
+    readiness: Mapped[dict] = mapped_column(sa.JSON)
+    steps: Mapped[list] = mapped_column(sa.JSON)
+    computed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))

@@ -33,6 +33,7 @@ from workflows.rules import (
     check_transition,
 )
 
+from . import stored
 from .accountability import (
     check_congress_date,
     check_deadline_not_past,
@@ -76,7 +77,8 @@ def refresh_due_dates(prep: Preparation, branches: Iterable[Branch] | None = Non
     branch_def = prep.branch_definition()
     unit_anchors = anchors_for(prep)
     if branches is None:
-        branches = db.session.execute(db.select(Branch).filter_by(unit_id=prep.unit_id)).scalars().all()
+        branches = db.session.execute(db.select(Branch).filter_by(
+            unit_id=prep.unit_id, campaign_id=prep.campaign_id)).scalars().all()
     branch_anchors = {b.id: anchors_for(prep, b) for b in branches}
     branch_codes = {b.id: b.code for b in branches}
     rows = db.session.execute(
@@ -101,6 +103,7 @@ def refresh_due_dates(prep: Preparation, branches: Iterable[Branch] | None = Non
             lapses.append((row, cols, missed))
         updates.append({"b_id": row.id, **cols, **missed})
     if updates:
+        stored.touch(preparations=[prep.id])
         db.session.execute(
             sa.update(Step.__table__).where(Step.__table__.c.id == sa.bindparam("b_id"))
             .values(due_on=sa.bindparam("due_on"), due_kind=sa.bindparam("due_kind"),
@@ -111,7 +114,7 @@ def refresh_due_dates(prep: Preparation, branches: Iterable[Branch] | None = Non
     for row, cols, missed in lapses:
         owner = branch_codes[row.branch_id] if row.branch_id else prep.unit.code
         record(action="step.due_moved", entity="step", actor=actor, entity_key=f"{owner}/{row.key}",
-               unit_id=prep.unit_id, step_key=row.key,
+               unit_id=prep.unit_id, step_key=row.key, campaign_id=prep.campaign_id,
                old={"due_on": row.due_on, "due_kind": row.due_kind},
                new={**cols, "missed_due_on": missed["missed_due_on"]})
     return len(updates)
@@ -144,12 +147,14 @@ def enrol_units(campaign: Campaign, units: list[Unit], congress_dates: dict[int,
                          congress_on=congress_dates.get(u.id)) for u in fresh]
     db.session.add_all(preps)
     db.session.flush()
-    branches_by_unit: dict[int, list[Branch]] = {}
-    for branch in db.session.execute(
-            db.select(Branch).where(Branch.unit_id.in_([u.id for u in fresh]))).scalars():
-        branches_by_unit.setdefault(branch.unit_id, []).append(branch)
     unit_def = unit_version.definition()
     branch_def = branch_version.definition() if branch_version is not None else None
+    branches_by_unit: dict[int, list[Branch]] = {}
+    if branch_def is not None:
+        carry_rosters(campaign, [u.id for u in fresh], actor)
+        for branch in db.session.execute(db.select(Branch).where(
+                Branch.campaign_id == campaign.id, Branch.unit_id.in_([u.id for u in fresh]))).scalars():
+            branches_by_unit.setdefault(branch.unit_id, []).append(branch)
     rows = []
     for prep in preps:
         rows.extend(_step_rows(prep, unit_def, anchors_for(prep), None))
@@ -158,10 +163,49 @@ def enrol_units(campaign: Campaign, units: list[Unit], congress_dates: dict[int,
     insert_steps(rows)
     for prep in preps:
         record(action="preparation.create", entity="preparation", actor=actor,
-               entity_key=prep.unit.code, unit_id=prep.unit_id,
+               entity_key=prep.unit.code, unit_id=prep.unit_id, campaign_id=campaign.id,
                new={"campaign": campaign.name_vi, "workflow": f"{unit_version.key} r{unit_version.revision}",
                     "congress_on": prep.congress_on})
     return preps
+
+
+def roster_sources(campaign: Campaign, unit_ids: list[int]) -> dict[int, int]:
+    """For each of the units without branches of their own in ``campaign``: the campaign whose
+    roster it starts from, the unit's newest other campaign of the same organisation that counts
+    branches (one query)."""
+    have = set(db.session.execute(sa.select(Branch.unit_id).distinct().where(
+        Branch.campaign_id == campaign.id, Branch.unit_id.in_(unit_ids))).scalars()) if unit_ids else set()
+    wanted = [u for u in unit_ids if u not in have]
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        sa.select(Branch.unit_id, sa.func.max(Branch.campaign_id)).join(Campaign, Campaign.id == Branch.campaign_id)
+        .where(Branch.unit_id.in_(wanted), Branch.campaign_id != campaign.id,
+               Campaign.organisation == campaign.organisation, Campaign.branch_workflow.is_not(None))
+        .group_by(Branch.unit_id)).all()
+    return dict(rows)
+
+
+def carry_rosters(campaign: Campaign, unit_ids: list[int], actor) -> int:
+    """Give each unit of ``campaign`` without branches in it a copy of its roster in its newest
+    earlier campaign (roster_sources): the same codes, names, kinds and members, the secretary the
+    last congress elected, and no congress facts (the new round holds its congresses anew).
+    Audited; returns the branches copied."""
+    sources = roster_sources(campaign, unit_ids)
+    if not sources:
+        return 0
+    wanted = sa.tuple_(Branch.unit_id, Branch.campaign_id).in_(list(sources.items()))
+    rows = [{"campaign_id": campaign.id, "unit_id": b.unit_id, "code": b.code, "name": b.name, "kind": b.kind,
+             "members": b.members, "secretary": b.new_secretary or b.secretary, "version": 1}
+            for b in db.session.execute(db.select(Branch).where(wanted).order_by(Branch.id)).scalars()]
+    db.session.execute(sa.insert(Branch.__table__), rows)
+    from congress.audit.operations import record_many
+
+    record_many([{"action": "branch.add", "entity": "branch", "actor": actor, "entity_key": r["code"],
+                  "unit_id": r["unit_id"], "campaign_id": campaign.id,
+                  "new": {k: r[k] for k in ("name", "kind", "members", "secretary")},
+                  "reason": "roster"} for r in rows])
+    return len(rows)
 
 
 def pinned_versions(campaign: Campaign) -> tuple[WorkflowVersion, WorkflowVersion | None]:
@@ -184,6 +228,7 @@ def _step_rows(prep: Preparation, definition: WorkflowDefinition, anchors, branc
 
 
 def insert_steps(rows: list[dict], chunk: int = 5000) -> None:
+    stored.touch(preparations={row["preparation_id"] for row in rows})
     for start in range(0, len(rows), chunk):
         db.session.execute(sa.insert(Step.__table__), rows[start:start + chunk])
 
@@ -249,7 +294,7 @@ def transition(step: Step, *, action: Action, actor, version: int | None, on: da
     db.session.flush()
     old, new = changed_fields(before, step_snapshot(step))
     record(action=f"step.{action.value}", entity="step", actor=actor, entity_key=_step_label(step),
-           unit_id=unit.id, step_key=step.key, old=old, new=new,
+           unit_id=unit.id, step_key=step.key, old=old, new=new, campaign_id=step.preparation.campaign_id,
            reason=note if action in REASON_REQUIRED else None)
     events.step_moved(step, action, actor)  # the city of a submission, the unit of a verdict
     follow_child_step(step, actor)  # a campaign over this one rolls it up
@@ -342,7 +387,7 @@ def _apply_rule(step: Step, step_def: StepDefinition, actor, unit_id: int) -> No
     db.session.flush()
     old, new = changed_fields(before, step_snapshot(step))
     record(action=action, entity="step", actor=actor, entity_key=_step_label(step), unit_id=unit_id,
-           step_key=step.key, old=old, new=new,
+           step_key=step.key, old=old, new=new, campaign_id=step.preparation.campaign_id,
            reason=f"{step_def.done_when}: {result.done}/{result.total}")
     if step.branch_id is None:
         follow_child_step(step, actor)
@@ -417,7 +462,7 @@ def set_signers(prep: Preparation, *, actor, version: int | None, secretary: str
     db.session.flush()
     old, new = changed_fields(before, preparation_snapshot(prep))
     record(action="signers.set", entity="preparation", actor=actor, entity_key=prep.unit.code,
-           unit_id=prep.unit_id, old=old, new=new)
+           unit_id=prep.unit_id, old=old, new=new, campaign_id=prep.campaign_id)
     return prep
 
 
@@ -452,7 +497,8 @@ def set_unit_deadline(prep: Preparation, *, actor, version: int | None, day: dat
     refresh_due_dates(prep, actor=actor)
     old, new = changed_fields(before, preparation_snapshot(prep))
     record(action="deadline.set" if day else "deadline.clear", entity="preparation", actor=actor,
-           entity_key=prep.unit.code, unit_id=prep.unit_id, old=old, new=new, reason=confirmed or basis)
+           entity_key=prep.unit.code, unit_id=prep.unit_id, old=old, new=new, reason=confirmed or basis,
+           campaign_id=prep.campaign_id)
     return prep
 
 
@@ -478,7 +524,7 @@ def set_congress_date(prep: Preparation, *, actor, version: int | None, day: dat
     refresh_due_dates(prep, actor=actor)
     old, new = changed_fields(before, preparation_snapshot(prep))
     record(action="congress_date.set", entity="preparation", actor=actor, entity_key=prep.unit.code,
-           unit_id=prep.unit_id, old=old, new=new, reason=confirmed)
+           unit_id=prep.unit_id, old=old, new=new, reason=confirmed, campaign_id=prep.campaign_id)
     return prep
 
 
@@ -506,8 +552,7 @@ def set_campaign_deadline(campaign: Campaign, *, actor, version: int | None, day
     db.session.flush()
     preps = db.session.execute(db.select(Preparation).filter_by(campaign_id=campaign.id)).scalars().all()
     branches: dict[int, list[Branch]] = {}
-    for branch in db.session.execute(db.select(Branch).where(
-            Branch.unit_id.in_([p.unit_id for p in preps]))).scalars():
+    for branch in db.session.execute(db.select(Branch).where(Branch.campaign_id == campaign.id)).scalars():
         branches.setdefault(branch.unit_id, []).append(branch)
     for prep in preps:
         refresh_due_dates(prep, branches.get(prep.unit_id, []), expire=False, actor=actor)

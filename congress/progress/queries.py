@@ -21,7 +21,9 @@ from workflows.readiness import (
     ProvinceReadiness,
     Reason,
     StepFacts,
+    TaskSummary,
     UnitReadiness,
+    combined_tasks,
     province_readiness,
     task_summary,
     unit_readiness,
@@ -53,12 +55,22 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-@dataclass(frozen=True)
 class UnitRow:
-    unit: Unit
-    preparation: Preparation
-    readiness: UnitReadiness
-    steps: tuple[StepFacts, ...]
+    """One unit's readiness in a preparation, its step facts in its workflow's order and its tasks
+    as the city counts them (task_summary). A stored row decodes its facts when first asked for
+    them: a many-unit answer that shows only the readiness never builds them."""
+    __slots__ = ("unit", "preparation", "readiness", "_steps", "tasks")
+
+    def __init__(self, unit: Unit, preparation: Preparation, readiness: UnitReadiness, steps,
+                 tasks: TaskSummary):
+        self.unit, self.preparation, self.readiness, self.tasks = unit, preparation, readiness, tasks
+        self._steps = steps  # a tuple of StepFacts, or a callable that decodes them
+
+    @property
+    def steps(self) -> tuple[StepFacts, ...]:
+        if callable(self._steps):
+            self._steps = self._steps()
+        return self._steps
 
 
 def _preparations(province_codes: set[str] | None = None, unit_ids: list[int] | None = None,
@@ -132,12 +144,23 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
     now = as_of or today()
     if now < today():
         return _past_rows(preps, definitions, now)
+    if now == today():
+        from . import stored
+
+        return stored.rows(preps, definitions, now)
+    return computed_rows(preps, definitions, now, every=province_codes is None and unit_ids is None and kind is None)
+
+
+def computed_rows(preps: list[Preparation], definitions: dict, now: date, every: bool = False) -> list[UnitRow]:
+    """Readiness of the preparations computed from their steps and children (two queries, and one
+    per campaign rolling up lower-level units); ``every``: the preparations are every unit's of
+    their round, read by one scan of the unit steps rather than a list of ids."""
     prep_ids = [p.id for p in preps]
     steps_by_prep: dict[int, list] = {}
     t = _UNIT_STEPS.c
     columns = (t.preparation_id, t.key, t.state, t.due_on, t.due_kind, t.completed_on, t.missed_due_on,
                t.missed_due_kind)
-    if province_codes is None and unit_ids is None and kind is None:
+    if every:
         # every unit: one scan of the unit steps, not an IN list of thousands of ids (the steps of
         # another round's units are read and left aside)
         chunks = [sa.select(*columns).where(t.branch_id.is_(None))]
@@ -152,32 +175,48 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
                 steps_by_prep[row[0]] = [row]
             else:
                 found.append(row)
-    counts = _children_counts(preps, definitions, province_codes, unit_ids)
+    counts = _children_counts(preps, definitions, None, None if every else [p.unit_id for p in preps])
     return _unit_rows(preps, definitions, steps_by_prep, counts, now)
 
 
 def _children_counts(preps: list[Preparation], definitions: dict, province_codes: set[str] | None,
                      unit_ids: list[int] | None) -> dict[int, tuple[int, int]]:
-    """Per unit: (children, held) its roll-ups count: its branches (one grouped query), or for a
-    unit whose workflow rolls up lower-level units, those of its campaign's child campaign (one
-    grouped query per such campaign)."""
-    by_source: dict[int, list[Preparation]] = {}
-    branch_units: set[int] = set()
-    for prep in preps:
-        children = definitions[prep.workflow_version_id].children
-        if children is None:
-            continue  # the unit has no children tracked: (0, 0)
-        if children.source == "units":
-            by_source.setdefault(prep.campaign_id, []).append(prep)
-        else:
-            branch_units.add(prep.unit_id)
-    counts = _branch_counts_for(province_codes, unit_ids) if branch_units else {}
-    if len(branch_units) < len(counts):
-        counts = {unit_id: found for unit_id, found in counts.items() if unit_id in branch_units}
+    """Per preparation: (children, held) its roll-ups count: its branches in its campaign (one
+    grouped query), or for a unit whose workflow rolls up lower-level units, those of its
+    campaign's child campaign (one grouped query per such campaign)."""
+    by_source = _rolling_up_units(preps, definitions)
+    branch_preps = {(p.campaign_id, p.unit_id): p.id for p in preps
+                    if definitions[p.workflow_version_id].children is not None
+                    and definitions[p.workflow_version_id].children.source == "branches"}
+    found = (_branch_counts_for({c for c, _ in branch_preps}, province_codes, unit_ids)
+             if branch_preps else {})
+    counts = {branch_preps[owner]: value for owner, value in found.items() if owner in branch_preps}
     for higher in by_source.values():
         campaign = higher[0].campaign
         children = definitions[higher[0].workflow_version_id].children
         counts.update(_child_unit_counts(campaign, children, higher))
+    return counts
+
+
+def _rolling_up_units(preps, definitions: dict) -> dict[int, list]:
+    """The preparations whose workflow rolls up lower-level units, by campaign."""
+    by_source: dict[int, list] = {}
+    for prep in preps:
+        children = definitions[prep.workflow_version_id].children
+        if children is not None and children.source == "units":
+            by_source.setdefault(prep.campaign_id, []).append(prep)
+    return by_source
+
+
+def _past_counts(past: history.Past, definitions: dict) -> dict[int, tuple[int, int]]:
+    """Per preparation: (children, held) at the end of the past day: its branches as they were,
+    or the child campaign's units and held steps as they were (history.past_child_counts)."""
+    counts = past.branch_counts()
+    for higher in _rolling_up_units(past.preparations, definitions).values():
+        children = definitions[higher[0].workflow_version_id].children
+        by_province = history.past_child_counts(higher[0].campaign.child_campaign_id, children.held_step,
+                                                {p.unit.province_code for p in higher}, past.day)
+        counts.update({p.id: by_province.get(p.unit.province_code, (0, 0)) for p in higher})
     return counts
 
 
@@ -192,7 +231,7 @@ def _child_unit_counts(campaign: Campaign, children, preps: list[Preparation]) -
                     Unit.province_code.in_({p.unit.province_code for p in preps}))
              .group_by(Unit.province_code))
     by_province = {code: (total, done) for code, total, done in db.session.execute(query)}
-    return {p.unit_id: by_province.get(p.unit.province_code, (0, 0)) for p in preps}
+    return {p.id: by_province.get(p.unit.province_code, (0, 0)) for p in preps}
 
 
 def _facts_row(step) -> tuple:
@@ -208,7 +247,7 @@ def _past_rows(preps: list[Preparation], definitions: dict, day: date) -> list[U
 
 def _rows_of(past: history.Past, definitions: dict) -> list[UnitRow]:
     steps_by_prep = {prep_id: [_facts_row(s) for s in steps] for prep_id, steps in past.unit_steps.items()}
-    return _unit_rows(past.preparations, definitions, steps_by_prep, past.branch_counts(), past.day)
+    return _unit_rows(past.preparations, definitions, steps_by_prep, _past_counts(past, definitions), past.day)
 
 
 def readiness_by_night(province_codes: set[str] | None, days: list[date]) -> Iterator[tuple[date, list[UnitRow]]]:
@@ -246,11 +285,12 @@ def past_unit(prep: Preparation, day: date) -> PastUnit | None:
         return None
     then = past.preparations[0]
     steps = past.unit_steps[then.id]
-    row = _unit_rows([then], definitions, {then.id: [_facts_row(s) for s in steps]}, past.branch_counts(), day)[0]
+    row = _unit_rows([then], definitions, {then.id: [_facts_row(s) for s in steps]},
+                     _past_counts(past, definitions), day)[0]
     unit_order = {key: i for i, key in enumerate(unit_def.step_keys)}
     branch_order = {key: i for i, key in enumerate(branch_def.step_keys)}
     return PastUnit(row, then, sorted(steps, key=lambda s: unit_order.get(s.key, 999)),
-                    past.branches.get(then.unit_id, []),
+                    past.branches.get(then.id, []),
                     {branch_id: sorted(found, key=lambda s: branch_order.get(s.key, 999))
                      for branch_id, found in past.branch_steps.items()})
 
@@ -298,7 +338,7 @@ def _unit_rows(preps: list[Preparation], definitions: dict, steps_by_prep: dict[
     for prep in preps:
         definition = definitions[prep.workflow_version_id]
         info = step_info[prep.workflow_version_id]
-        total, held = counts.get(prep.unit_id, (0, 0))
+        total, held = counts.get(prep.id, (0, 0))
         share = held / total if total else 0.0
         placed: list = [None] * len(info)
         for _, key, state, due_on, due_kind, completed_on, missed_on, missed_kind in steps_by_prep.get(prep.id, ()):
@@ -326,7 +366,8 @@ def _unit_rows(preps: list[Preparation], definitions: dict, steps_by_prep: dict[
         readiness = unit_readiness(facts, branches_held=held, branches_total=total, deadline=prep.deadline,
                                    started_on=prep.campaign.starts_on, today=now, congress_on=prep.congress_on)
         readiness = _with_step_titles(readiness, definition)
-        rows.append(UnitRow(prep.unit, prep, readiness, tuple(facts)))
+        rows.append(UnitRow(prep.unit, prep, readiness, tuple(facts),
+                            task_summary(((f.state, f.due) for f in facts), now)))
     return rows
 
 
@@ -342,15 +383,15 @@ def _with_step_titles(readiness: UnitReadiness, definition) -> UnitReadiness:
     return replace(readiness, reasons=reasons)
 
 
-def _branch_counts_for(province_codes: set[str] | None, unit_ids: list[int] | None):
-    """Per unit: (branches, held), in one grouped query."""
-    query = (sa.select(Branch.unit_id, sa.func.count(), sa.func.count(Branch.held_on))  # from ix_branches_unit_held
-             .group_by(Branch.unit_id))
+def _branch_counts_for(campaign_ids: set[int], province_codes: set[str] | None, unit_ids: list[int] | None):
+    """Per (campaign, unit): (branches, held), in one grouped query (from ix_branches_campaign_unit_held)."""
+    query = (sa.select(Branch.campaign_id, Branch.unit_id, sa.func.count(), sa.func.count(Branch.held_on))
+             .where(Branch.campaign_id.in_(campaign_ids)).group_by(Branch.campaign_id, Branch.unit_id))
     if province_codes is not None:
         query = query.join(Unit, Unit.id == Branch.unit_id).where(Unit.province_code.in_(province_codes))
     if unit_ids is not None:
         query = query.where(Branch.unit_id.in_(unit_ids))
-    return {r[0]: (r[1], r[2]) for r in db.session.execute(query)}
+    return {(r[0], r[1]): (r[2], r[3]) for r in db.session.execute(query)}
 
 
 @dataclass(frozen=True)
@@ -369,7 +410,7 @@ def province_overview(province_codes: set[str] | None, kind: str | None = None,
     deadline it had then."""
     now = as_of or today()
     rows = readiness_rows(province_codes, kind=kind, as_of=now, round_=round_)
-    tasks = task_summary(((f.state, f.due) for row in rows for f in row.steps), now)
+    tasks = combined_tasks(r.tasks for r in rows)
     province = campaign = None
     if province_codes is not None and len(province_codes) == 1:
         code = next(iter(province_codes))
@@ -411,9 +452,14 @@ def branch_steps(prep: Preparation) -> dict[int, list[Step]]:
     return grouped
 
 
-def unit_branches(unit: Unit) -> list[Branch]:
-    return list(db.session.execute(
-        db.select(Branch).filter_by(unit_id=unit.id).order_by(Branch.code)).scalars())
+def unit_branches(owner: Preparation | Unit) -> list[Branch]:
+    """The unit's branches in the preparation's campaign (for a unit: in the campaign the request
+    shows it in, see unit_preparation), by code."""
+    prep = unit_preparation(owner) if isinstance(owner, Unit) else owner
+    if prep is None:
+        return []
+    return list(db.session.execute(db.select(Branch).filter_by(
+        unit_id=prep.unit_id, campaign_id=prep.campaign_id).order_by(Branch.code)).scalars())
 
 
 # --- the city's dashboard: the approval queue and the history behind its charts -----------
@@ -482,6 +528,9 @@ def unit_steps_done_by_day(province_codes: set[str] | None) -> list[tuple[date, 
                     AuditRecord.action.in_(COMPLETING_ACTIONS + UNDOING_ACTIONS),
                     AuditRecord.entity_key == Unit.code + "/" + AuditRecord.step_key)
              .group_by(day).order_by(day))
+    round_ = campaigns.chosen_round(province_codes)
+    if round_ is not None:
+        query = query.join(Campaign, Campaign.id == AuditRecord.campaign_id).where(round_.where())
     if province_codes is not None:
         query = query.where(Unit.province_code.in_(province_codes))
     return [(_as_date(d), int(n)) for d, n in db.session.execute(query)]
@@ -491,6 +540,9 @@ def branches_held_by_day(province_codes: set[str] | None) -> list[tuple[date, in
     """Branch congresses held per day, in one grouped query."""
     query = (sa.select(Branch.held_on, sa.func.count(Branch.id))
              .where(Branch.held_on.is_not(None)).group_by(Branch.held_on).order_by(Branch.held_on))
+    round_ = campaigns.chosen_round(province_codes)
+    if round_ is not None:
+        query = query.join(Campaign, Campaign.id == Branch.campaign_id).where(round_.where())
     if province_codes is not None:
         query = query.join(Unit, Unit.id == Branch.unit_id).where(Unit.province_code.in_(province_codes))
     return [(_as_date(d), int(n)) for d, n in db.session.execute(query)]

@@ -410,15 +410,16 @@ def plan_migration(preparations: Iterable[Preparation], to_version: WorkflowVers
         query = query.where(Step.branch_id.is_(None) if scope == "unit" else Step.branch_id.is_not(None))
         for row in db.session.execute(query.order_by(Step.id)):
             steps_of.setdefault(row.preparation_id, []).append(row)
-    branches_of: dict[int, list[Branch]] = {}
+    branches_of: dict[tuple[int, int], list[Branch]] = {}
     if scope == "branch":
         for units in _chunks([p.unit_id for p in moving]):
-            for branch in db.session.execute(db.select(Branch).where(Branch.unit_id.in_(units))
-                                             .order_by(Branch.code)).scalars():
-                branches_of.setdefault(branch.unit_id, []).append(branch)
+            for branch in db.session.execute(db.select(Branch).where(
+                    Branch.unit_id.in_(units), Branch.campaign_id.in_({p.campaign_id for p in moving}))
+                    .order_by(Branch.code)).scalars():
+                branches_of.setdefault((branch.campaign_id, branch.unit_id), []).append(branch)
     for prep in moving:
         plan.units.append(_unit_plan(prep, _followed(prep, scope), target, scope, steps_of.get(prep.id, []),
-                                     branches_of.get(prep.unit_id, [])))
+                                     branches_of.get((prep.campaign_id, prep.unit_id), [])))
     return plan
 
 
@@ -517,7 +518,7 @@ def _apply(plan: MigrationPlan, actor) -> None:
         refresh_due_dates(unit.preparation, unit.branches, expire=False, actor=actor)
         record(action="preparation.migrate", entity="preparation", actor=actor,
                entity_key=unit.preparation.unit.code, unit_id=unit.preparation.unit_id,
-               old={"workflow": _version_label(unit.from_version)},
+               campaign_id=unit.preparation.campaign_id, old={"workflow": _version_label(unit.from_version)},
                new={"workflow": _version_label(target), "steps_added": [_owned(unit, m) for m in unit.add],
                     "steps_dropped": [_owned(unit, m) for m in unit.drop]})
 

@@ -54,6 +54,7 @@ from congress.drafts.queries import title_vi
 from congress.extensions import db
 from congress.formatting import number
 from congress.papers.context import lower_first
+from congress.progress import stored
 from congress.progress.definitions import current_version
 from congress.progress.models import Campaign, Preparation, Step
 from congress.progress.operations import enrol_units, insert_steps, preparation_snapshot, refresh_due_dates
@@ -1066,6 +1067,7 @@ def word_document(paragraphs: list[tuple[str, str]]) -> bytes:
 @dataclass
 class PlannedVersion:
     """One draft as a DraftVersion row holds it (version_snapshot reads kind, number and status)."""
+    preparation_id: int
     unit_id: int
     kind: str
     number: int
@@ -1087,7 +1089,8 @@ class PlannedVersion:
     id: int | None = None
 
     def row(self) -> dict:
-        return {"unit_id": self.unit_id, "kind": self.kind, "number": self.number, "format": "docx",
+        return {"preparation_id": self.preparation_id, "unit_id": self.unit_id, "kind": self.kind,
+                "number": self.number, "format": "docx",
                 "sha256": self.sha256, "size": self.size, "original_name": self.original_name, "note": self.note,
                 "uploaded_on": self.uploaded_on, "uploaded_at": self.uploaded_at, "actor_id": self.actor_id,
                 "actor": self.actor, "status": self.status, "submitted_on": self.submitted_on,
@@ -1114,17 +1117,20 @@ class PlannedRound:
     id: int | None = None
 
     def row(self) -> dict:
-        return {"draft_id": self.draft.id, "unit_id": self.draft.unit_id, "audiences": list(AUDIENCES),
+        return {"draft_id": self.draft.id, "preparation_id": self.draft.preparation_id, "unit_id": self.draft.unit_id,
+                "audiences": list(AUDIENCES),
                 "starts_on": self.starts_on, "ends_on": self.ends_on, "state": self.state,
                 "opened_at": self.opened_at, "opened_by": self.opened_by, "closed_on": self.closed_on,
                 "closed_by": self.closed_by, "version": self.version}
 
 
 class UnitDrafts:
-    """The drafts of one unit, written move by move as write_story folds its story."""
+    """The drafts of one unit's preparation, written move by move as write_story folds its story."""
 
-    def __init__(self, facts: UnitFacts, story: Story, definition: WorkflowDefinition, files: dict[str, bytes]):
+    def __init__(self, facts: UnitFacts, story: Story, definition: WorkflowDefinition, files: dict[str, bytes],
+                 preparation_id: int):
         self.facts = facts
+        self.preparation_id = preparation_id
         #: where the files go: content by SHA-256, kept once for every unit
         self.files = files
         #: the approval steps and the kind each records; the steps that draft a kind in versions; the
@@ -1192,8 +1198,8 @@ class UnitDrafts:
         self.files[digest] = content
         name = nfc(f"{title_vi(kind)} - dự thảo lần {draft_number}.docx")
         username, user_id = actor
-        version = PlannedVersion(self.facts.unit_id, kind, draft_number, digest, len(content), name,
-                                 UPLOAD_NOTES.get((kind, occasion)), move.day, move.at, user_id, username)
+        version = PlannedVersion(self.preparation_id, self.facts.unit_id, kind, draft_number, digest, len(content),
+                                 name, UPLOAD_NOTES.get((kind, occasion)), move.day, move.at, user_id, username)
         versions.append(version)
         out.append(self._record(move, actor, "draft.upload", "draft", self._key(version),
                                 new={**version_snapshot(version), "file": name, "size": version.size},
@@ -1379,12 +1385,12 @@ def _seed_province(province_code: str, campaign: Campaign, accounts: Accounts, n
     units = list(db.session.execute(db.select(Unit).filter_by(province_code=province_code)
                                     .where(Unit.kind.in_(UNIT_KINDS)).order_by(Unit.code)).scalars())
     with_branches = set(db.session.execute(sa.select(Branch.unit_id).distinct().where(
-        Branch.unit_id.in_([u.id for u in units]))).scalars())
+        Branch.campaign_id == campaign.id, Branch.unit_id.in_([u.id for u in units]))).scalars())
     enrolled = {p.unit_id: p for p in db.session.execute(
         db.select(Preparation).filter_by(campaign_id=campaign.id)).scalars()}
     touched = _touched_preparations([p.id for p in enrolled.values()])
     drafted = set(db.session.execute(sa.select(DraftVersion.unit_id).distinct().where(
-        DraftVersion.unit_id.in_([u.id for u in units]))).scalars())
+        DraftVersion.preparation_id.in_([p.id for p in enrolled.values()]))).scalars())
     chosen = [u for u in units if u.id not in with_branches and u.id not in drafted
               and (u.id not in enrolled or enrolled[u.id].id not in touched)]
     left = sum(1 for u in units if u.id not in with_branches) - len(chosen)
@@ -1404,19 +1410,23 @@ def _seed_province(province_code: str, campaign: Campaign, accounts: Accounts, n
         plans.append(_plan_unit(unit, prep, campaign, unit_versions, pilot, formers.get(unit.id, []), now,
                                 ceiling))
 
-    _insert_branches(plans, now)
+    _insert_branches(plans, campaign, now)
     records = _enrol(plans, campaign, accounts, province_code, report, actor, now, ceiling)
     step_ids = _step_ids([p.prep.id for p in plans])
     written = Written()
     drafts, files = [], {}
     for plan in plans:
-        drafts.append(UnitDrafts(plan.facts, plan.story, plan.prep.workflow_version.definition(), files))
+        drafts.append(UnitDrafts(plan.facts, plan.story, plan.prep.workflow_version.definition(), files,
+                                 plan.prep.id))
         write_story(plan.story, plan.facts, province_code, plan.branches, step_ids.get(plan.prep.id, {}),
                     accounts, now, written, drafts[-1])
     _update_steps(written.step_updates)
     _insert_drafts(drafts, files)
     records = sorted(records + written.audit, key=lambda r: r["at"])
+    for entry in records:  # the records of the units' steps, branches and dates name their campaign
+        entry.setdefault("campaign_id", campaign.id if entry["entity"] in ("step", "branch", "preparation") else None)
     insert_rows(AuditRecord.__table__, records)
+    stored.touch(campaigns=[campaign.id])  # written in bulk: the stored readiness follows at the commit
     totals["units"] += len(plans)
     totals["branches"] += sum(len(p.branches) for p in plans)
     totals["records"] += len(records)
@@ -1465,13 +1475,14 @@ def _former_names(unit_ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
-def _insert_branches(plans: list[UnitPlan], now: date) -> None:
-    """The branches as they stand today (held or not), and each unit's member total."""
+def _insert_branches(plans: list[UnitPlan], campaign: Campaign, now: date) -> None:
+    """The branches as they stand today (held or not) in the campaign, and each unit's member total."""
     rows, totals = [], []
     for plan in plans:
         for b in plan.branches:
             held = b.holds_on <= now
-            rows.append({"code": b.code, "unit_id": plan.unit.id, "name": b.name, "kind": b.kind,
+            rows.append({"code": b.code, "unit_id": plan.unit.id, "campaign_id": campaign.id, "name": b.name,
+                         "kind": b.kind,
                          "members": b.members, "secretary": b.secretary, "planned_on": b.planned_on,
                          "held_on": b.holds_on if held else None, "delegates": b.delegates if held else None,
                          "new_secretary": b.new_secretary if held else None, "version": 2 if held else 1})
@@ -1534,8 +1545,8 @@ def _complete_enrolment(plan: UnitPlan, accounts: Accounts, province_code: str,
                         "actor": username, "action": "congress_date.set", "entity": "preparation",
                         "entity_key": plan.unit.code, "unit_id": plan.unit.id, "step_key": None,
                         "old": _plain(old), "new": _plain(new), "reason": None})
-    branch_ids = db.session.execute(sa.select(Branch.id).where(Branch.unit_id == plan.unit.id)
-                                    .order_by(Branch.code)).scalars().all()
+    branch_ids = db.session.execute(sa.select(Branch.id).where(
+        Branch.unit_id == plan.unit.id, Branch.campaign_id == prep.campaign_id).order_by(Branch.code)).scalars().all()
     keys = prep.branch_definition().step_keys
     insert_steps([{"preparation_id": prep.id, "branch_id": branch_id, "key": key, "state": "not_started",
                    "version": 1, "due_on": None, "due_kind": None} for branch_id in branch_ids for key in keys])

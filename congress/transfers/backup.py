@@ -153,9 +153,14 @@ def schema_revision() -> str | None:
     return db.session.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
+#: tables derived from the others, computed again after a restore rather than kept in an archive
+DERIVED_TABLES = {"unit_readiness"}
+
+
 def present_tables() -> list[sa.Table]:
-    """The tables of db.metadata that exist in the database, parents before children."""
-    existing = set(sa.inspect(db.engine).get_table_names())
+    """The tables of db.metadata that exist in the database, parents before children, but the
+    derived ones."""
+    existing = set(sa.inspect(db.engine).get_table_names()) - DERIVED_TABLES
     return [t for t in db.metadata.sorted_tables if t.name in existing]
 
 
@@ -403,6 +408,10 @@ def import_all(source: str | os.PathLike, allow_unsigned: bool = False) -> dict:
         finally:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
+    from congress.progress import stored
+
+    stored.rebuild()  # derived, not kept in the archive
+    db.session.commit()
     return manifest
 
 

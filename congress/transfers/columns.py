@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from congress.messages import SpreadsheetStateWords
 from congress.text import fold
-from workflows.rules import LIFECYCLE
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def lookup(kind: str) -> dict[str, Column]:
 #: the stored keys are accepted too).
 UNIT_KIND_WORDS = {"xa": "xã", "phuong": "phường", "dac_khu": "đặc khu"}
 BRANCH_KIND_WORDS = {"chi_bo": "chi bộ", "dang_bo_bo_phan": "đảng bộ bộ phận"}
-STATE_WORDS = {state: LIFECYCLE.label(state, "vi") for state in LIFECYCLE.states}  # the lifecycle's words
+STATE_WORDS = SpreadsheetStateWords()  # the lifecycle's words, naming each workflow's approver
 STATE_ALIASES = {"da trinh": "submitted", "da hoan thanh": "done", "not started": "not_started",
                  "in progress": "in_progress", "submitted to the city": "submitted",
                  "not applicable": "not_applicable", "da duyet": "approved", "chua thuc hien": "not_started"}

@@ -35,7 +35,9 @@ from congress.errors import Conflict, Forbidden, NotFound, OperationError, Unpro
 from congress.extensions import db
 from congress.formatting import short_date
 from congress.messages import describe
+from congress.progress import stored
 from congress.progress.accountability import CompletedStepPolicy, completed_steps
+from congress.progress.campaigns import check_open, round_of
 from congress.progress.models import Campaign, Preparation, Step, WorkflowVersion
 from congress.progress.operations import (
     add_branches_steps,
@@ -75,8 +77,10 @@ def max_bytes() -> int:
 
 # --- upload and the reading job ------------------------------------------------------------
 
-def start_import(kind: str, filename: str, content: bytes, actor) -> ImportBatch:
-    """Stage an uploaded file; its rows are read by :func:`run`."""
+def start_import(kind: str, filename: str, content: bytes, actor, campaign: Campaign | None = None) -> ImportBatch:
+    """Stage an uploaded file for ``campaign`` (the one the uploader's page showed: its rows apply
+    to the units' preparations in that campaign's round; without one, to each unit's newest open
+    preparation); its rows are read by :func:`run`."""
     if kind not in IMPORT_KINDS:
         raise Unprocessable("import_unknown_kind", {"kind": kind[:20]})
     if not permissions.can_import(actor, kind):
@@ -88,7 +92,7 @@ def start_import(kind: str, filename: str, content: bytes, actor) -> ImportBatch
     now = utcnow()
     batch = ImportBatch(token=secrets.token_hex(16), kind=kind, filename=(filename or "")[:200] or "upload",
                         user_id=actor.id, state="queued", content=content, created_at=now, updated_at=now,
-                        heartbeat_at=now)
+                        heartbeat_at=now, campaign_id=campaign.id if campaign is not None else None)
     db.session.add(batch)
     db.session.flush()
     return batch
@@ -140,6 +144,7 @@ def read_batch(batch: ImportBatch) -> None:
     batch.total, batch.done = sheet.estimate, 0
     db.session.commit()
     classifier = CLASSIFIERS[batch.kind](actor)
+    classifier.campaign = batch.campaign
     chunk: list[tuple[int, dict, list]] = []
     for number, cells in sheet.rows:
         warnings: list = []
@@ -251,16 +256,20 @@ def _units_by_code(codes: Iterable[str]) -> dict[str, Unit]:
     return {u.code: u for u in db.session.execute(db.select(Unit).where(Unit.code.in_(codes))).scalars()}
 
 
-def _preparations(unit_ids: Iterable[int]) -> dict[int, Preparation]:
+def _preparations(unit_ids: Iterable[int], campaign: Campaign | None = None) -> dict[int, Preparation]:
+    """Each unit's preparation the import applies to: in ``campaign``'s round (its province's
+    campaign, or another province's of the same organisation, level and term), else the newest."""
     unit_ids = set(unit_ids)
     if not unit_ids:
         return {}
     found: dict[int, Preparation] = {}
+    query = db.select(Preparation).join(Preparation.campaign).where(Preparation.unit_id.in_(unit_ids))
+    if campaign is not None:
+        query = query.where(round_of(campaign).where())
     # the last one wins: an open campaign's over a closed one's, one tracking branches over one
     # that tracks none, then the latest
     for prep in db.session.execute(
-            db.select(Preparation).join(Preparation.campaign).where(Preparation.unit_id.in_(unit_ids))
-            .order_by(sa.case((Campaign.status == "open", 1), else_=0),
+            query.order_by(sa.case((Campaign.status == "open", 1), else_=0),
                       sa.case((Preparation.branch_workflow_version_id.is_(None), 0), else_=1),
                       Preparation.id)).scalars():
         found[prep.unit_id] = prep
@@ -277,6 +286,8 @@ def _unit_code(value) -> str | None:
 class UnitClassifier:
     """Rows of units: code, name, kind, province, members, planned congress date (admins)."""
 
+    campaign: Campaign | None = None
+
     def __init__(self, actor):
         self.actor = actor
         self.seen: set[str] = set()
@@ -285,7 +296,7 @@ class UnitClassifier:
     def classify(self, chunk) -> list[Staged]:
         rows = [Staged(*item) for item in chunk]
         units = _units_by_code(_unit_code(r.values.get("code")) for r in rows)
-        preps = _preparations(u.id for u in units.values())
+        preps = _preparations((u.id for u in units.values()), self.campaign)
         for row in rows:
             self._one(row, units, preps)
         return rows
@@ -339,6 +350,8 @@ def unit_snapshot(unit: Unit, prep: Preparation | None) -> dict:
 class BranchClassifier:
     """Rows of branches: unit, branch code (or name), kind, secretary, members, dates, delegates."""
 
+    campaign: Campaign | None = None
+
     def __init__(self, actor):
         self.actor = actor
         self.seen: set[tuple] = set()
@@ -346,11 +359,10 @@ class BranchClassifier:
     def classify(self, chunk) -> list[Staged]:
         rows = [Staged(*item) for item in chunk]
         units = _units_by_code(_unit_code(r.values.get("unit")) for r in rows)
-        preps = _preparations(u.id for u in units.values())
-        unit_ids = [u.id for u in units.values()]
+        preps = _preparations((u.id for u in units.values()), self.campaign)
         by_code, by_name = {}, {}
-        if unit_ids:
-            for branch in db.session.execute(db.select(Branch).where(Branch.unit_id.in_(unit_ids))).scalars():
+        if preps:
+            for branch in db.session.execute(db.select(Branch).where(_in_rosters(preps))).scalars():
                 by_code[branch.code] = branch
                 by_name[(branch.unit_id, name_key(branch.name))] = branch
         for row in rows:
@@ -420,6 +432,11 @@ def name_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).lower().split())
 
 
+def _in_rosters(preps: dict[int, Preparation]):
+    """Branches of the preparations' units in the preparations' campaigns."""
+    return sa.tuple_(Branch.unit_id, Branch.campaign_id).in_([(p.unit_id, p.campaign_id) for p in preps.values()])
+
+
 def _scoped_unit(row: Staged, units: dict[str, Unit], actor) -> Unit | None:
     code = _unit_code(row.values.get("unit"))
     unit = units.get(code or "")
@@ -453,6 +470,8 @@ def plan_actions(current: State, target: State, needs_approval: bool, values: di
 class ProgressClassifier:
     """Rows of steps: unit, branch (empty for the unit's own steps), step, state and its dates."""
 
+    campaign: Campaign | None = None
+
     def __init__(self, actor):
         self.actor = actor
         self.seen: set[str] = set()
@@ -467,10 +486,10 @@ class ProgressClassifier:
     def classify(self, chunk) -> list[Staged]:
         rows = [Staged(*item) for item in chunk]
         units = _units_by_code(_unit_code(r.values.get("unit")) for r in rows)
-        preps = _preparations(u.id for u in units.values())
+        preps = _preparations((u.id for u in units.values()), self.campaign)
         codes = {r.values.get("branch") for r in rows if r.values.get("branch")}
         branches = {b.code: b for b in db.session.execute(
-            db.select(Branch).where(Branch.code.in_(codes))).scalars()} if codes else {}
+            db.select(Branch).where(Branch.code.in_(codes), _in_rosters(preps))).scalars()} if codes and preps else {}
         steps = {}
         if preps:
             for step in db.session.execute(db.select(Step).where(
@@ -677,6 +696,7 @@ def apply_batch(batch: ImportBatch, actor, *, accept_completed_changes: bool = F
     accept = accept_completed_changes
     counts, foreseen = _confirmable(batch, actor, accept, "applying" if batch.state == "applying" else "previewed")
     applier = APPLIERS[batch.kind](actor, accept=accept)
+    applier.campaign = batch.campaign
     _apply_rows(batch, applier, progress)
     if accept and len(applier.policy.changes) != foreseen:
         raise Conflict("import_completed_changes_differ",
@@ -719,6 +739,7 @@ def check_batch(batch: ImportBatch, actor) -> None:
     row's error; each completed step it reopens or re-dates, a warning on the row that causes it
     (the confirmation must accept them)."""
     applier = APPLIERS[batch.kind](actor, checking=True)
+    applier.campaign = batch.campaign
     savepoint = db.session.begin_nested()
     try:
         _apply_rows(batch, applier)
@@ -783,6 +804,9 @@ class _Applier:
     preview), each row runs in its own savepoint and what is refused or what changes a completed
     step is noted in ``findings``, by row number."""
 
+    #: the campaign the rows apply to (the batch's), or None for each unit's newest
+    campaign: Campaign | None = None
+
     def __init__(self, actor, *, accept: bool = False, checking: bool = False):
         self.actor = actor
         self.unit_ids: set[int] = set()
@@ -827,7 +851,7 @@ class UnitApplier(_Applier):
 
     def apply(self, rows: list[ImportRow]) -> None:
         units = _units_by_code(r.values["code"] for r in rows)
-        preps = _preparations(u.id for u in units.values())
+        preps = _preparations((u.id for u in units.values()), self.campaign)
         for row in rows:
             self.guarded(row, partial(self._one, row, units.get(row.values["code"]), preps))
 
@@ -881,8 +905,10 @@ class UnitApplier(_Applier):
             self.guarded(first_row[province_code], partial(self._enrol, province_code, units, dates))
 
     def _enrol(self, province_code: str, units: list[Unit], dates: dict[int, date]) -> None:
-        campaign = db.session.execute(db.select(Campaign).filter_by(
-            province_code=province_code, level="commune", status="open").order_by(
+        query = db.select(Campaign).filter_by(province_code=province_code, level="commune", status="open")
+        if self.campaign is not None:
+            query = query.where(round_of(self.campaign).where())
+        campaign = db.session.execute(query.order_by(
             sa.case((Campaign.branch_workflow.is_(None), 1), else_=0), Campaign.id.desc())).scalars().first()
         if campaign is not None:
             enrol_units(campaign, units, dates, actor=self.actor)
@@ -892,13 +918,14 @@ class _UnitBranches:
     """What the import knows of one unit's branches while it adds to them, read once for the whole
     import: the names and codes taken (new ones included) and the highest number in a code."""
 
-    def __init__(self, unit: Unit):
+    def __init__(self, unit: Unit, campaign_id: int):
         from congress.units.operations import branch_number
 
-        found = db.session.execute(sa.select(Branch.code, Branch.name).where(
+        found = db.session.execute(sa.select(Branch.code, Branch.name, Branch.campaign_id).where(
             sa.or_(Branch.unit_id == unit.id, Branch.code.like(f"{unit.code}-%")))).all()
-        self.codes = {code for code, _ in found}
-        self.names = {name for _, name in found}
+        # a code names one organisation across campaigns; a name is taken within the campaign
+        self.codes = {code for code, _, _ in found}
+        self.names = {name for _, name, owner in found if owner == campaign_id}
         self.highest = max((n for n in map(branch_number, self.codes) if n is not None), default=0)
 
     def take(self, unit: Unit, code: str | None, name: str) -> str:
@@ -928,10 +955,10 @@ class BranchApplier(_Applier):
 
     def apply(self, rows: list[ImportRow]) -> None:
         units = _units_by_code(r.values["unit"] for r in rows)
-        preps = _preparations(u.id for u in units.values())
+        preps = _preparations((u.id for u in units.values()), self.campaign)
         codes = [r.target for r in rows if r.before is not None]
         branches = {b.code: b for b in db.session.execute(
-            db.select(Branch).where(Branch.code.in_(codes))).scalars()} if codes else {}
+            db.select(Branch).where(Branch.code.in_(codes), _in_rosters(preps))).scalars()} if codes and preps else {}
         added: list[dict] = []  # the columns of each new branch
         updated: list[tuple[Branch, dict]] = []  # each changed branch and its snapshot before
         touched: dict[int, list[str]] = {}  # per unit, the codes of the branches added or changed
@@ -966,17 +993,21 @@ class BranchApplier(_Applier):
         for branch, before in updated:
             old, new = changed_fields(before, branch_snapshot(branch))
             entries.append({"action": "branch.update", "entity": "branch", "actor": self.actor,
-                            "entity_key": branch.code, "unit_id": branch.unit_id, "old": old, "new": new})
+                            "entity_key": branch.code, "unit_id": branch.unit_id, "campaign_id": branch.campaign_id,
+                            "old": old, "new": new})
         new_branches: dict[str, Branch] = {}
         if added:
             db.session.execute(sa.insert(Branch.__table__), added)
-            new_branches = {b.code: b for b in db.session.execute(
-                db.select(Branch).where(Branch.code.in_([a["code"] for a in added]))).scalars()}
+            stored.touch(units={(a["campaign_id"], a["unit_id"]) for a in added})
+            new_branches = {b.code: b for b in db.session.execute(db.select(Branch).where(
+                Branch.code.in_([a["code"] for a in added]),
+                Branch.campaign_id.in_({a["campaign_id"] for a in added}))).scalars()}
             by_prep: dict[int, list[Branch]] = {}
             for columns in added:
                 branch = new_branches[columns["code"]]
                 entries.append({"action": "branch.add", "entity": "branch", "actor": self.actor,
-                                "entity_key": branch.code, "unit_id": branch.unit_id, "new": branch_snapshot(branch)})
+                                "entity_key": branch.code, "unit_id": branch.unit_id,
+                                "campaign_id": branch.campaign_id, "new": branch_snapshot(branch)})
                 if branch.unit_id in preps:
                     by_prep.setdefault(branch.unit_id, []).append(branch)
             for unit_id, branches in by_prep.items():
@@ -1005,6 +1036,8 @@ class BranchApplier(_Applier):
             raise _stale(row)
         if not changes:
             return None
+        if prep is not None:
+            check_open(prep.campaign)
         validate_branch_changes(changes, prep)
         before = branch_snapshot(branch)
         for field, value in changes.items():
@@ -1018,15 +1051,21 @@ class BranchApplier(_Applier):
         if not fields.get("name"):
             raise Unprocessable("field_required", {"field": "name"})
         validate_branch_changes(fields, prep)
+        if prep is None:
+            raise Unprocessable("not_enrolled", {"code": unit.code})
+        if prep.branch_workflow_version_id is None:
+            raise Unprocessable("campaign_without_branches", {"campaign": prep.campaign.name_vi})
+        check_open(prep.campaign)
         known = self.known.get(unit.id)
         if known is None:
-            known = self.known[unit.id] = _UnitBranches(unit)
+            known = self.known[unit.id] = _UnitBranches(unit, prep.campaign_id)
         code = row.values.get("code")
         if fields["name"] in known.names or (code and code in known.codes):
             raise _stale(row)
         self.unit_ids.add(unit.id)
         return {**{field: None for field in BRANCH_FIELDS}, **fields, "kind": fields.get("kind") or "chi_bo",
-                "unit_id": unit.id, "code": known.take(unit, code, fields["name"]), "version": 1}
+                "unit_id": unit.id, "campaign_id": prep.campaign_id, "code": known.take(unit, code, fields["name"]),
+                "version": 1}
 
 
 class ProgressApplier(_Applier):
@@ -1038,10 +1077,11 @@ class ProgressApplier(_Applier):
     def _one(self, row: ImportRow) -> None:
         values = row.values
         unit = db.session.execute(db.select(Unit).filter_by(code=values["unit"])).scalar_one()
-        prep = _preparations([unit.id])[unit.id]
+        prep = _preparations([unit.id], self.campaign)[unit.id]
         query = db.select(Step).where(Step.preparation_id == prep.id, Step.key == values["step"])
         if values.get("branch"):
-            branch = db.session.execute(db.select(Branch).filter_by(code=values["branch"])).scalar_one()
+            branch = db.session.execute(db.select(Branch).filter_by(
+                code=values["branch"], campaign_id=prep.campaign_id)).scalar_one()
             query = query.where(Step.branch_id == branch.id)
         else:
             query = query.where(Step.branch_id.is_(None))

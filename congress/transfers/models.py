@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from congress.background import Stallable
 from congress.extensions import db
+from congress.progress.models import Campaign
 
 IMPORT_KINDS = ("units", "branches", "progress")
 #: queued -> reading -> previewed -> applying -> applied; or failed (the file could not be read),
@@ -29,6 +30,9 @@ class ImportBatch(Stallable, db.Model):
     filename: Mapped[str] = mapped_column(sa.String(200))
     #: the uploader: only they may see, confirm or drop the batch
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: the campaign the rows apply to (its round's preparations), as the uploader's page showed it
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
+    campaign: Mapped[Campaign | None] = relationship()
     state: Mapped[str] = mapped_column(sa.String(10), default="queued")
     #: rows read so far and rows in the file (an estimate until the end)
     done: Mapped[int] = mapped_column(default=0)

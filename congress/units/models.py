@@ -65,13 +65,18 @@ class UnitOrigin(db.Model):
 
 
 class Branch(db.Model):
-    """A subordinate party organisation: a branch (chi bộ) or a sub-committee (đảng bộ bộ phận)."""
+    """A subordinate party organisation: a branch (chi bộ) or a sub-committee (đảng bộ bộ phận), as
+    one campaign knows it: its roster and congress facts belong to that campaign (a later round over
+    the unit starts from a copy of the roster, without the congress facts)."""
     __tablename__ = "branches"
-    #: each unit's branches and those held, counted from the index alone (readiness, dashboards)
-    __table_args__ = (sa.Index("ix_branches_unit_held", "unit_id", "held_on"),)
+    #: each unit's branches and those held in a campaign, counted from the index alone (readiness,
+    #: dashboards); a code names one branch per campaign
+    __table_args__ = (sa.Index("ix_branches_campaign_unit_held", "campaign_id", "unit_id", "held_on"),
+                      sa.UniqueConstraint("campaign_id", "code", name="uq_branches_campaign_code"))
     id: Mapped[int] = mapped_column(primary_key=True)
     #: the unit's code, a dash and a three-digit number: "11311-007"
-    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    code: Mapped[str] = mapped_column(sa.String(16))
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[str] = mapped_column(sa.String(20), default="chi_bo")

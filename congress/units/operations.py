@@ -61,8 +61,10 @@ def update_branch(branch: Branch, changes: dict, *, actor, version: int | None,
     if not permissions.can_edit_branches(actor, branch.unit):
         raise Forbidden("branch_forbidden")
     check_version(branch.version, version, branch_snapshot(branch))
-    preps = branch_preparations(branch.unit)
-    prep = preps[0] if preps else None
+    prep = branch_preparation(branch)
+    if prep is not None:
+        campaigns.check_open(prep.campaign)
+    preps = [prep] if prep is not None and prep.branch_workflow_version_id is not None else []
     validate_branch_changes(changes, prep)
     before = branch_snapshot(branch)
     for field, value in changes.items():
@@ -74,7 +76,7 @@ def update_branch(branch: Branch, changes: dict, *, actor, version: int | None,
         db.session.flush()
         old, new = changed_fields(before, branch_snapshot(branch))
         record(action="branch.update", entity="branch", actor=actor, entity_key=branch.code,
-               unit_id=branch.unit_id, old=old, new=new)
+               unit_id=branch.unit_id, campaign_id=branch.campaign_id, old=old, new=new)
         for prep in preps:
             if "planned_on" in old:
                 refresh_due_dates(prep, [branch], actor=actor)
@@ -94,43 +96,58 @@ def branch_code(unit: Unit, number: int) -> str:
 
 
 def _next_branch_code(unit: Unit) -> str:
+    """The next number after every one the unit's branches took, in any campaign (a code names one
+    organisation across rounds)."""
     codes = db.session.execute(db.select(Branch.code).filter_by(unit_id=unit.id)).scalars().all()
     numbers = [n for n in map(branch_number, codes) if n is not None]
     return branch_code(unit, max(numbers, default=0) + 1)
 
 
-def add_branch(unit: Unit, fields: dict, *, actor, confirm_reopen: bool = False) -> Branch:
-    """Add a subordinate branch to a unit, with its workflow steps; audited. Adding one not yet held
-    to a unit whose branches had all held their congress reopens its completed step: only with
+def add_branch(unit: Unit, fields: dict, *, actor, prep: Preparation | None = None,
+               confirm_reopen: bool = False) -> Branch:
+    """Add a subordinate branch to a unit in one campaign (``prep``, else the one the request
+    shows: see roster_preparation), with its workflow steps; audited. Adding one not yet held to a
+    unit whose branches had all held their congress reopens its completed step: only with
     ``confirm_reopen``."""
     if not permissions.can_edit_branches(actor, unit):
         raise Forbidden("branch_forbidden")
     if not fields.get("name"):
         raise Unprocessable("field_required", {"field": "name"})
-    preps = branch_preparations(unit)
-    validate_branch_changes(fields, preps[0] if preps else None)
-    taken = db.session.execute(db.select(Branch.id).filter_by(unit_id=unit.id, name=fields["name"])).first()
+    prep = roster_preparation(unit, prep)
+    validate_branch_changes(fields, prep)
+    taken = db.session.execute(db.select(Branch.id).filter_by(
+        unit_id=unit.id, campaign_id=prep.campaign_id, name=fields["name"])).first()
     if taken is not None:
         raise Unprocessable("duplicate_branch", {"name": fields["name"]})
-    branch = Branch(unit_id=unit.id, code=_next_branch_code(unit), kind=fields.get("kind") or "chi_bo",
-                    **{k: v for k, v in fields.items() if k != "kind"})
+    branch = Branch(unit_id=unit.id, campaign_id=prep.campaign_id, code=_next_branch_code(unit),
+                    kind=fields.get("kind") or "chi_bo", **{k: v for k, v in fields.items() if k != "kind"})
     with completed_steps(CompletedStepPolicy(reopen=confirm_reopen)):
         db.session.add(branch)
         db.session.flush()
         record(action="branch.add", entity="branch", actor=actor, entity_key=branch.code, unit_id=unit.id,
-               new=branch_snapshot(branch))
-        for prep in preps:
-            add_branch_steps(prep, branch)
-            apply_branch_rules(prep, branch, actor)
+               campaign_id=prep.campaign_id, new=branch_snapshot(branch))
+        add_branch_steps(prep, branch)
+        apply_branch_rules(prep, branch, actor)
     return branch
 
 
-def branch_preparations(unit: Unit) -> list[Preparation]:
-    """The open preparations of the unit whose roll-ups count its branches: a branch's change
-    reaches each. A unit whose every such campaign is closed keeps its branches as they were
-    (the closed record never changes): the write is refused."""
-    preps = [p for p in campaigns.unit_preparations(unit) if p.branch_workflow_version_id is not None]
-    open_ = [p for p in preps if not p.campaign.is_closed]
-    if preps and not open_:
-        campaigns.check_open(preps[0].campaign)
-    return open_
+def roster_preparation(unit: Unit, prep: Preparation | None = None) -> Preparation:
+    """The preparation whose roster a new branch joins: ``prep``, else the unit's in the campaign
+    the request shows, else its newest open campaign that counts branches. Refused (422) when the
+    campaign counts no branches, 409 when it is closed (a closed record never changes)."""
+    prep = prep or campaigns.unit_preparation(unit)
+    if prep is None:
+        raise Unprocessable("not_enrolled", {"code": unit.code})
+    if prep.branch_workflow_version_id is None:
+        counting = [p for p in campaigns.unit_preparations(unit) if p.branch_workflow_version_id is not None]
+        if not counting:
+            raise Unprocessable("campaign_without_branches", {"campaign": prep.campaign.name_vi})
+        prep = ([p for p in counting if not p.campaign.is_closed] or counting)[-1]
+    campaigns.check_open(prep.campaign)
+    return prep
+
+
+def branch_preparation(branch: Branch) -> Preparation | None:
+    """The preparation the branch belongs to: its unit's in the branch's campaign."""
+    return db.session.execute(db.select(Preparation).filter_by(
+        unit_id=branch.unit_id, campaign_id=branch.campaign_id)).scalar_one_or_none()

@@ -25,10 +25,21 @@ def readable_unit(code: str, user) -> Unit:
     return unit
 
 
-def readable_branch(code: str, user) -> Branch:
+def readable_branch(code: str, user, campaign=None) -> Branch:
+    """The branch of that code in ``campaign``, else in the campaign the request shows its unit in
+    (congress.progress.campaigns.unit_preparation): a later round's roster repeats the codes."""
     if not plausible(code, 16):
         raise NotFound("branch_not_found", {"code": code[:20]})
-    branch = db.session.execute(db.select(Branch).filter_by(code=code)).scalar_one_or_none()
+    found = list(db.session.execute(db.select(Branch).filter_by(code=code)
+                                    .order_by(Branch.campaign_id.desc())).scalars())
+    if campaign is not None:
+        found = [b for b in found if b.campaign_id == campaign.id]
+    elif len(found) > 1:
+        from congress.progress.campaigns import unit_preparation
+
+        prep = unit_preparation(found[0].unit)
+        found = [b for b in found if prep is not None and b.campaign_id == prep.campaign_id] or found
+    branch = found[0] if found else None
     if branch is None:
         raise NotFound("branch_not_found", {"code": code})
     if not permissions.can_read_unit(user, branch.unit):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort
 from flask_login import current_user
 
+from congress.messages import shows_workflow
 from congress.progress import queries
 from congress.units import queries as unit_queries
 from congress.units.models import Branch, Unit
@@ -19,9 +20,11 @@ def readable_branch(code: str) -> Branch:
 
 
 def preparation_or_404(unit: Unit):
+    """The unit's preparation the page shows: its steps' words name its workflow's approver."""
     prep = queries.unit_preparation(unit)
     if prep is None:
         abort(404)
+    shows_workflow(prep)
     return prep
 
 

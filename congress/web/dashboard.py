@@ -248,12 +248,14 @@ def _queue(province_code: str, now: date, failed: tuple | None) -> list[QueueIte
     # oldest submission first; on the same day, the units in Vietnamese alphabetical order
     submissions = sorted(draft_queries.pending_submissions({province_code}),
                          key=lambda s: (s.submitted_on or date.max, vi_sort_key(s.unit.name), s.anchor))
-    approved = {entry["id"]: frozenset(entry["approved"]) for entry in draft_queries.province_stages(province_code)}
+    # the kinds of which the city approved a version, per preparation (the guards of its own steps read them)
+    approved = {entry["preparation_id"]: frozenset(entry["approved"])
+                for entry in draft_queries.province_stages(province_code)}
     for submission in submissions:
         unit, draft, step = submission.unit, submission.draft, submission.step
         step_title = submission.definition.step(step.key).title(language) if step is not None else None
         offered = set() if draft is not None else set(
-            UnitFacts(step.preparation, on=now, approved_kinds=approved.get(unit.id, frozenset()),
+            UnitFacts(step.preparation, on=now, approved_kinds=approved.get(step.preparation_id, frozenset()),
                       definition=submission.definition).offered(current_user, step))
         forms = {}
         for action in DECISIONS.values():

@@ -1,8 +1,11 @@
 """Pages of a unit's drafts: upload and download versions, compare two side by side, run comment
 rounds, submit to the city; the city comments, approves, returns or records an exception.
 
-A refused form comes back on its page with the reason and the operation's status (4xx); nothing
-is written. Every write goes through congress.drafts.operations and is committed here, once.
+Every page is of one preparation (the unit in one campaign): the one in the campaign ``?campaign=``
+names (404 when the unit is not in it), else in the campaign the request shows; its links and
+forms keep the ``?campaign=`` the page was opened with. A refused form comes back on its page
+with the reason and the operation's status (4xx); nothing is written. Every write goes through
+congress.drafts.operations and is committed here, once.
 """
 from __future__ import annotations
 
@@ -26,12 +29,13 @@ from congress.drafts.models import AUDIENCES, DRAFT_KINDS, CommentRound, DraftRe
 from congress.errors import OperationError, Unprocessable
 from congress.extensions import db
 from congress.idempotency import idempotent
-from congress.messages import describe, document_title
+from congress.messages import approver_words, describe, document_title
+from congress.progress.models import Preparation
 from congress.text import vi_sort_key
 from congress.units.models import Unit
 
 from . import web
-from .common import preparation_or_404, readable_unit
+from .common import readable_unit
 from .forms import RoundDatesForm
 
 
@@ -49,10 +53,16 @@ def _problem(exc: OperationError, anchor: str | None = None) -> Problem:
     return Problem(describe(exc.code, exc.params), anchor)
 
 
-def _common(unit: Unit) -> dict:
-    return {"unit": unit, "kind_title": kind_title, "status_labels": STATUS_LABELS,
+def kept_campaign(prep: Preparation) -> dict[str, int]:
+    """The query string that keeps a drafts page's links on its campaign: the one the request named."""
+    return {"campaign": prep.campaign_id} if request.args.get("campaign") else {}
+
+
+def _common(unit: Unit, prep: Preparation) -> dict:
+    return {"unit": unit, "prep": prep, "kept": kept_campaign(prep), "kind_title": kind_title,
+            "status_labels": STATUS_LABELS,
             "audience_labels": AUDIENCE_LABELS, "review_labels": REVIEW_LABELS, "audiences": AUDIENCES,
-            "draft_kinds": drafts.unit_kinds(unit), "gated_kinds": drafts.gated_kinds(unit),
+            "draft_kinds": drafts.unit_kinds(prep), "gated_kinds": drafts.gated_kinds(prep),
             "can_edit": permissions.can_edit_drafts(current_user, unit),
             "can_submit": permissions.can_submit_drafts(current_user, unit),
             "can_review": permissions.can_review_drafts(current_user, unit),
@@ -61,25 +71,24 @@ def _common(unit: Unit) -> dict:
 
 # --- reading ---------------------------------------------------------------------------------------
 
-def index_page(unit: Unit, *, status: int = 200, problem: Problem | None = None):
-    exceptions = drafts.exceptions(unit)
-    return render_template("drafts/index.html", stages=drafts.stages(unit), exceptions=exceptions,
-                           missing=drafts.missing_approvals(unit), rounds=drafts.rounds(unit),
+def index_page(unit: Unit, prep: Preparation, *, status: int = 200, problem: Problem | None = None):
+    exceptions = drafts.exceptions(prep)
+    return render_template("drafts/index.html", stages=drafts.stages(prep), exceptions=exceptions,
+                           missing=drafts.missing_approvals(prep), rounds=drafts.rounds(prep),
                            person=people(e.actor for e in exceptions.values()),
-                           problem=problem, **_common(unit)), status
+                           problem=problem, **_common(unit, prep)), status
 
 
 @web.get("/units/<code>/drafts")
 @login_required
 def drafts_index(code: str):
     unit = readable_unit(code)
-    preparation_or_404(unit)
-    return index_page(unit)
+    return index_page(unit, drafts.shown_preparation(unit))
 
 
-def kind_page(unit: Unit, kind: str, *, status: int = 200, problem: Problem | None = None,
+def kind_page(unit: Unit, prep: Preparation, kind: str, *, status: int = 200, problem: Problem | None = None,
               refused_round: RoundDatesForm | None = None):
-    versions = drafts.versions(unit, kind)
+    versions = drafts.versions(prep, kind)
 
     def round_form(number: int) -> RoundDatesForm:
         """The form of a new comment round on draft ``number``: the refused one as it was sent."""
@@ -89,25 +98,25 @@ def kind_page(unit: Unit, kind: str, *, status: int = 200, problem: Problem | No
 
     submittable = {v.number for v in versions if operations.submission_refusal(v, versions) is None}
     person = people([v.actor for v in versions] + [r.actor for v in versions for r in v.reviews])
-    return render_template("drafts/kind.html", kind=kind, versions=versions, stage=drafts.stages(unit)[kind],
+    return render_template("drafts/kind.html", kind=kind, versions=versions, stage=drafts.stages(prep)[kind],
                            submittable=submittable, person=person,
-                           round_form=round_form, problem=problem, **_common(unit)), status
+                           round_form=round_form, problem=problem, **_common(unit, prep)), status
 
 
 @web.get("/units/<code>/drafts/<kind>")
 @login_required
 def drafts_kind(code: str, kind: str):
     unit = readable_unit(code)
-    preparation_or_404(unit)
-    return kind_page(unit, drafts.kind_or_404(kind))
+    prep = drafts.shown_preparation(unit)
+    return kind_page(unit, prep, drafts.kind_or_404(kind, prep))
 
 
 @web.get("/units/<code>/drafts/<kind>/<int:number>/file")
 @login_required
 def draft_file(code: str, kind: str, number: int):
     unit = readable_unit(code)
-    preparation_or_404(unit)
-    return storage.send(drafts.version_or_404(unit, drafts.kind_or_404(kind), number))
+    prep = drafts.shown_preparation(unit)
+    return storage.send(drafts.version_or_404(prep, drafts.kind_or_404(kind, prep), number))
 
 
 def _number_arg(name: str) -> int | None:
@@ -123,42 +132,42 @@ def _number_arg(name: str) -> int | None:
 @login_required
 def drafts_compare(code: str, kind: str):
     unit = readable_unit(code)
-    preparation_or_404(unit)
-    drafts.kind_or_404(kind)
+    prep = drafts.shown_preparation(unit)
+    drafts.kind_or_404(kind, prep)
     old_number, new_number = _number_arg("from"), _number_arg("to")
     if old_number is None or new_number is None:
-        return kind_page(unit, kind, status=422, problem=Problem(gettext("Choose two versions to compare."),
-                                                                 "compare"))
-    old, new = drafts.version_or_404(unit, kind, old_number), drafts.version_or_404(unit, kind, new_number)
+        return kind_page(unit, prep, kind, status=422,
+                         problem=Problem(gettext("Choose two versions to compare."), "compare"))
+    old, new = drafts.version_or_404(prep, kind, old_number), drafts.version_or_404(prep, kind, new_number)
     try:
         rows = diff.compare_versions(old, new)
     except OperationError as exc:
-        return kind_page(unit, kind, status=exc.status, problem=_problem(exc, "compare"))
+        return kind_page(unit, prep, kind, status=exc.status, problem=_problem(exc, "compare"))
     return render_template("drafts/compare.html", kind=kind, old=old, new=new, rows=rows,
-                           counts=diff.summary(rows), **_common(unit))
+                           counts=diff.summary(rows), **_common(unit, prep))
 
 
-def round_page(unit: Unit, found: CommentRound, *, status: int = 200, problem: Problem | None = None,
-               bulk: str = ""):
+def round_page(unit: Unit, prep: Preparation, found: CommentRound, *, status: int = 200,
+               problem: Problem | None = None, bulk: str = ""):
     return render_template("drafts/round.html", round=found, version=found.draft,
                            totals=drafts.totals(found.comments), problem=problem, bulk=bulk,
-                           **_common(unit)), status
+                           **_common(unit, prep)), status
 
 
 @web.get("/units/<code>/drafts/rounds/<int:round_id>")
 @login_required
 def drafts_round(code: str, round_id: int):
     unit = readable_unit(code)
-    preparation_or_404(unit)
-    return round_page(unit, drafts.round_or_404(unit, round_id))
+    prep = drafts.shown_preparation(unit)
+    return round_page(unit, prep, drafts.round_or_404(prep, round_id))
 
 
 @web.get("/units/<code>/drafts/rounds/<int:round_id>/summary.docx")
 @login_required
 def round_summary(code: str, round_id: int):
     unit = readable_unit(code)
-    preparation_or_404(unit)
-    return storage.send_summary(drafts.round_or_404(unit, round_id))
+    prep = drafts.shown_preparation(unit)
+    return storage.send_summary(drafts.round_or_404(prep, round_id))
 
 
 # --- writing ---------------------------------------------------------------------------------------
@@ -168,17 +177,17 @@ def round_summary(code: str, round_id: int):
 @idempotent
 def upload_draft(code: str):
     unit = readable_unit(code)
-    preparation_or_404(unit)
+    prep = drafts.shown_preparation(unit)
     kind = request.form.get("kind", "")
-    back_to_kind = request.form.get("from") == "kind" and kind in DRAFT_KINDS
+    back_to_kind = request.form.get("from") == "kind" and kind in drafts.unit_kinds(prep)
     try:
         filename, content, note = storage.from_request()
         version = operations.upload_version(unit, kind, filename=filename, content=content, note=note,
-                                            actor=current_user)
+                                            actor=current_user, prep=prep)
     except OperationError as exc:
         if back_to_kind:
-            return kind_page(unit, kind, status=exc.status, problem=_problem(exc, "upload"))
-        return index_page(unit, status=exc.status, problem=_problem(exc, "upload"))
+            return kind_page(unit, prep, kind, status=exc.status, problem=_problem(exc, "upload"))
+        return index_page(unit, prep, status=exc.status, problem=_problem(exc, "upload"))
     db.session.commit()
     if version.repeated:
         flash(gettext("This file is already %(document)s, draft %(number)s: nothing new was kept.",
@@ -186,7 +195,7 @@ def upload_draft(code: str):
     else:
         flash(gettext("Uploaded: %(document)s, draft %(number)s.", document=kind_title(kind),
                       number=version.number), "success")
-    return redirect(url_for("web.drafts_kind", code=unit.code, kind=kind))
+    return redirect(url_for("web.drafts_kind", code=unit.code, kind=kind, **kept_campaign(prep)))
 
 
 def _form_version() -> int | None:
@@ -199,16 +208,18 @@ def _form_version() -> int | None:
 @idempotent
 def submit_draft(code: str, kind: str, number: int):
     unit = readable_unit(code)
-    preparation_or_404(unit)
-    version = drafts.version_or_404(unit, drafts.kind_or_404(kind), number)
+    prep = drafts.shown_preparation(unit)
+    version = drafts.version_or_404(prep, drafts.kind_or_404(kind, prep), number)
     try:
         operations.submit_version(version, actor=current_user, note=request.form.get("note"),
                                   expected=_form_version())
     except OperationError as exc:
-        return kind_page(unit, kind, status=exc.status, problem=_problem(exc, f"version-{number}"))
+        return kind_page(unit, prep, kind, status=exc.status, problem=_problem(exc, f"version-{number}"))
     db.session.commit()
-    flash(gettext("Draft %(number)s was submitted to the city.", number=number), "success")
-    return redirect(url_for("web.drafts_kind", code=unit.code, kind=kind, _anchor=f"version-{number}"))
+    flash(gettext("Draft %(number)s was submitted to %(approver)s.", number=number, approver=approver_words()),
+          "success")
+    return redirect(url_for("web.drafts_kind", code=unit.code, kind=kind, _anchor=f"version-{number}",
+                            **kept_campaign(prep)))
 
 
 @web.post("/units/<code>/drafts/<kind>/<int:number>/review")
@@ -216,19 +227,20 @@ def submit_draft(code: str, kind: str, number: int):
 @idempotent
 def review_draft(code: str, kind: str, number: int):
     unit = readable_unit(code)
-    preparation_or_404(unit)
-    version = drafts.version_or_404(unit, drafts.kind_or_404(kind), number)
+    prep = drafts.shown_preparation(unit)
+    version = drafts.version_or_404(prep, drafts.kind_or_404(kind, prep), number)
     verdict = request.form.get("verdict", "")
     try:
         operations.review_version(version, verdict=verdict, text=request.form.get("text"), actor=current_user,
                                   expected=_form_version())
     except OperationError as exc:
-        return kind_page(unit, kind, status=exc.status, problem=_problem(exc, f"version-{number}"))
+        return kind_page(unit, prep, kind, status=exc.status, problem=_problem(exc, f"version-{number}"))
     db.session.commit()
     flash({"approve": gettext("Draft %(number)s was approved.", number=number),
            "return": gettext("Draft %(number)s was returned to the unit.", number=number)}.get(
         verdict, gettext("The comment was recorded.")), "success")
-    return redirect(url_for("web.drafts_kind", code=unit.code, kind=kind, _anchor=f"version-{number}"))
+    return redirect(url_for("web.drafts_kind", code=unit.code, kind=kind, _anchor=f"version-{number}",
+                            **kept_campaign(prep)))
 
 
 @web.post("/units/<code>/drafts/<kind>/<int:number>/rounds")
@@ -236,22 +248,22 @@ def review_draft(code: str, kind: str, number: int):
 @idempotent
 def open_round(code: str, kind: str, number: int):
     unit = readable_unit(code)
-    preparation_or_404(unit)
-    version = drafts.version_or_404(unit, drafts.kind_or_404(kind), number)
+    prep = drafts.shown_preparation(unit)
+    version = drafts.version_or_404(prep, drafts.kind_or_404(kind, prep), number)
     form = RoundDatesForm(request.form, number=number)
     if not form.validate():
         problem = Problem(gettext("The comment round was not opened: %(reason)s", reason=" ".join(form.problems())),
                           f"round-{number}")
-        return kind_page(unit, kind, status=422, problem=problem, refused_round=form)
+        return kind_page(unit, prep, kind, status=422, problem=problem, refused_round=form)
     try:
         found = operations.open_round(version, audiences=request.form.getlist("audiences"),
                                       starts_on=form.starts_on.data, ends_on=form.ends_on.data, actor=current_user)
     except OperationError as exc:
-        return kind_page(unit, kind, status=exc.status, problem=_problem(exc, f"round-{number}"),
+        return kind_page(unit, prep, kind, status=exc.status, problem=_problem(exc, f"round-{number}"),
                          refused_round=form)
     db.session.commit()
     flash(gettext("The comment round was opened."), "success")
-    return redirect(url_for("web.drafts_round", code=unit.code, round_id=found.id))
+    return redirect(url_for("web.drafts_round", code=unit.code, round_id=found.id, **kept_campaign(prep)))
 
 
 @web.post("/units/<code>/drafts/rounds/<int:round_id>/comments")
@@ -259,8 +271,8 @@ def open_round(code: str, kind: str, number: int):
 @idempotent
 def add_comments(code: str, round_id: int):
     unit = readable_unit(code)
-    preparation_or_404(unit)
-    found = drafts.round_or_404(unit, round_id)
+    prep = drafts.shown_preparation(unit)
+    found = drafts.round_or_404(prep, round_id)
     bulk = request.form.get("bulk", "")
     try:
         if request.form.get("mode") == "bulk":
@@ -273,10 +285,10 @@ def add_comments(code: str, round_id: int):
                                                request.form.get("text"))]
         made = operations.add_comments(found, entries, actor=current_user)
     except OperationError as exc:
-        return round_page(unit, found, status=exc.status, problem=_problem(exc, "comments"), bulk=bulk)
+        return round_page(unit, prep, found, status=exc.status, problem=_problem(exc, "comments"), bulk=bulk)
     db.session.commit()
     flash(gettext("%(count)s comment entry(ies) recorded.", count=len(made)), "success")
-    return redirect(url_for("web.drafts_round", code=unit.code, round_id=found.id))
+    return redirect(url_for("web.drafts_round", code=unit.code, round_id=found.id, **kept_campaign(prep)))
 
 
 @web.post("/units/<code>/drafts/rounds/<int:round_id>/close")
@@ -284,19 +296,19 @@ def add_comments(code: str, round_id: int):
 @idempotent
 def close_round(code: str, round_id: int):
     unit = readable_unit(code)
-    preparation_or_404(unit)
-    found = drafts.round_or_404(unit, round_id)
+    prep = drafts.shown_preparation(unit)
+    found = drafts.round_or_404(prep, round_id)
     try:
         closed = operations.close_round(found, actor=current_user, expected=_form_version())
     except OperationError as exc:
-        return round_page(unit, found, status=exc.status, problem=_problem(exc))
+        return round_page(unit, prep, found, status=exc.status, problem=_problem(exc))
     db.session.commit()
     if closed.step_refusal is None:
         flash(gettext("The comment round was closed."), "success")
     else:
         flash(gettext("The comment round was closed; the step could not be completed yet: %(reason)s",
                       reason=describe(closed.step_refusal.code, closed.step_refusal.params)), "warning")
-    return redirect(url_for("web.drafts_round", code=unit.code, round_id=found.id))
+    return redirect(url_for("web.drafts_round", code=unit.code, round_id=found.id, **kept_campaign(prep)))
 
 
 @web.post("/units/<code>/drafts/exception")
@@ -304,36 +316,42 @@ def close_round(code: str, round_id: int):
 @idempotent
 def record_exception(code: str):
     unit = readable_unit(code)
-    preparation_or_404(unit)
+    prep = drafts.shown_preparation(unit)
     kind = request.form.get("kind", "")
     try:
-        operations.record_exception(unit, kind, reason=request.form.get("reason"), actor=current_user)
+        operations.record_exception(unit, kind, reason=request.form.get("reason"), actor=current_user, prep=prep)
     except OperationError as exc:
-        return index_page(unit, status=exc.status, problem=_problem(exc, "gate"))
+        return index_page(unit, prep, status=exc.status, problem=_problem(exc, "gate"))
     db.session.commit()
     flash(gettext("The exception was recorded."), "success")
-    return redirect(url_for("web.drafts_index", code=unit.code, _anchor="gate"))
+    return redirect(url_for("web.drafts_index", code=unit.code, _anchor="gate", **kept_campaign(prep)))
 
 
 # --- shown on other pages --------------------------------------------------------------------------
 
 @web.app_template_global()
-def draft_verdicts(unit: Unit) -> list[tuple[DraftVersion, DraftReview]]:
-    """The city's latest verdict on each draft kind of the unit (one query), for the unit's page."""
+def draft_verdicts(prep: Preparation) -> list[tuple[DraftVersion, DraftReview]]:
+    """The city's latest verdict on each draft kind of the preparation (one query), for the unit's page."""
     rows = db.session.execute(
         db.select(DraftVersion, DraftReview).join(DraftReview, DraftReview.draft_id == DraftVersion.id)
-        .where(DraftVersion.unit_id == unit.id, DraftReview.action.in_(("approve", "return")))
+        .where(DraftVersion.preparation_id == prep.id, DraftReview.action.in_(("approve", "return")))
         .order_by(DraftReview.id.desc())).all()
     latest: dict[str, tuple[DraftVersion, DraftReview]] = {}
     for version, review in rows:
         latest.setdefault(version.kind, (version, review))
-    return [latest[k] for k in drafts.unit_kinds(unit) if k in latest]
+    return [latest[k] for k in drafts.unit_kinds(prep) if k in latest]
+
+
+@web.app_template_global()
+def draft_campaign_args(prep: Preparation) -> dict[str, int]:
+    """For a link to the drafts from another page: the ``?campaign=`` it was opened with (see kept_campaign)."""
+    return kept_campaign(prep)
 
 
 @web.app_template_global()
 def document_stages(province_code: str) -> list[dict]:
-    """Each unit of the province with a draft: the stage of every draft kind (one query), the
-    units in Vietnamese alphabetical order."""
+    """Each unit of the province with a draft in the round shown: the stage of every draft kind
+    and the campaign they are of (one query), the units in Vietnamese alphabetical order."""
     return sorted(drafts.province_stages(province_code), key=lambda entry: (vi_sort_key(entry["name"]), entry["code"]))
 
 

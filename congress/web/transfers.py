@@ -18,9 +18,9 @@ from congress.errors import Conflict, NotFound, Unprocessable
 from congress.extensions import db
 from congress.formatting import short_date
 from congress.idempotency import idempotent
-from congress.messages import STATE_LABELS, describe
+from congress.messages import STATE_LABELS, current_approver, describe
 from congress.papers.names import content_disposition
-from congress.progress import queries
+from congress.progress import campaigns, queries
 from congress.progress.models import Preparation
 from congress.text import vi_sort_key
 from congress.transfers import exporting, importing
@@ -100,7 +100,7 @@ def transfers():
     batches = db.session.execute(db.select(ImportBatch).filter_by(user_id=current_user.id)
                                  .order_by(ImportBatch.id.desc()).limit(10)).scalars().all()
     return render_template("transfers/index.html", kinds=kinds, kind_labels=KIND_LABELS, batches=batches,
-                           state_labels=STATE_LABELS_IMPORT,
+                           state_labels=STATE_LABELS_IMPORT, campaign=campaigns.chosen_campaign(),
                            max_rows=importing.max_rows(), max_mb=importing.max_bytes() // (1024 * 1024))
 
 
@@ -114,7 +114,7 @@ def upload_import():
         raise Unprocessable("import_missing_file")
     with upload.stream:
         content = upload.stream.read(importing.max_bytes() + 1)
-    batch = importing.start_import(kind, upload.filename, content, current_user)
+    batch = importing.start_import(kind, upload.filename, content, current_user, campaigns.chosen_campaign())
     db.session.commit()
     importing.start(current_app._get_current_object(), batch.id)
     return redirect(url_for("web.import_preview", token=batch.token))
@@ -221,7 +221,7 @@ def dashboard_export(name: str, fmt: str):
         pending = sorted(queries.pending_approvals({province_code}),
                          key=lambda p: (p.step.submitted_on or date.max, vi_sort_key(p.unit.name), p.step.id))
         table = exporting.approvals_table(pending)
-        return download(exporting.write(table, fmt, f"Chờ Thành ủy - {province_code}"))
+        return download(exporting.write(table, fmt, f"Chờ {current_approver().vi} - {province_code}"))
     overview = queries.province_overview({province_code})
     if overview.campaign is None:
         abort(404)
@@ -268,7 +268,7 @@ def unit_export(code: str, name: str, fmt: str):
     fmt = _format(fmt)
     unit = readable_unit(code)
     prep = preparation_or_404(unit)
-    branches = queries.unit_branches(unit)
+    branches = queries.unit_branches(prep)
     if name == "branches":
         table = exporting.branches_table(unit, branches)
         stem = f"Chi bộ - {unit.name}"

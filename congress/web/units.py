@@ -25,7 +25,7 @@ from congress.errors import Conflict, OperationError
 from congress.extensions import db
 from congress.formatting import deadline_phrase, short_date
 from congress.idempotency import already_done, idempotent, repeats_last_transition
-from congress.messages import ACTION_BUTTONS, describe, still_to_do
+from congress.messages import ACTION_BUTTONS, NamingApprover, describe, still_to_do
 from congress.papers import convert, dating, generate
 from congress.papers.models import PaperIssue
 from congress.progress import operations as progress_ops
@@ -60,7 +60,7 @@ HISTORY_PAGE_SIZE = 50
 ACTION_DONE = {
     Action.START: _l("Started “%(step)s”."),
     Action.COMPLETE: _l("Completed “%(step)s”."),
-    Action.SUBMIT: _l("Submitted “%(step)s” to the city."),
+    Action.SUBMIT: NamingApprover(_l("Submitted “%(step)s” to %(approver)s.")),
     Action.APPROVE: _l("Approved “%(step)s”."),
     Action.RETURN: _l("Returned “%(step)s” to the unit."),
     Action.MARK_NOT_APPLICABLE: _l("Marked “%(step)s” not applicable."),
@@ -256,9 +256,10 @@ def step_action(code: str, key: str, action: str):
         return unit_page(found, prep, status=422, failed=(key, chosen, form),
                          problem=Problem(gettext("“%(step)s” was not changed: %(reason)s", step=title,
                                                  reason=explain(exc)), anchor))
+    done = ACTION_DONE[chosen] % {"step": title}  # in words before the commit expires what they name
     db.session.commit()
     # the category names the step too, so its card can repeat the message where the page scrolls
-    flash(str(ACTION_DONE[chosen]) % {"step": title}, f"success {anchor}")
+    flash(done, f"success {anchor}")
     return redirect(url_for("web.unit", code=found.code, _anchor=anchor))
 
 
@@ -389,7 +390,7 @@ def branches_page(found: Unit, prep: Preparation, *, status: int = 200, table_fo
                   row_errors: dict[str, list[str]] | None = None, problem: Problem | None = None):
     show, q = branch_filter_params()
     pending_only = show == "pending"
-    branches = queries.unit_branches(found)
+    branches = queries.unit_branches(prep)
     held = sum(1 for b in branches if b.held_on is not None)
     wanted = fold(q)
     searched = [b for b in branches if wanted in branch_search_text(b)] if wanted else branches
@@ -443,7 +444,7 @@ def save_branches(code: str):
     roll_up = next((s.key for s in definition.steps if s.done_when in ROLLUP_RULES), None)
     form.reopen_step = _titles(definition).get(roll_up) if confirm_reopen and roll_up else None
     form.reopen_confirmed = confirm_reopen
-    by_code = {b.code: b for b in queries.unit_branches(found)}
+    by_code = {b.code: b for b in queries.unit_branches(prep)}
     errors: dict[str, list[str]] = {}
     saved = 0
     for row in form.rows:
@@ -512,7 +513,7 @@ def add_branch(code: str):
                              problem=Problem(gettext("The branch was not added: correct the form below."),
                                              "add-branch"))
     try:
-        branch = unit_ops.add_branch(found, form.fields_for_operation(), actor=current_user,
+        branch = unit_ops.add_branch(found, form.fields_for_operation(), actor=current_user, prep=prep,
                                      confirm_reopen=confirm_reopen)
     except OperationError as exc:
         if exc.status == 403:

@@ -5,9 +5,8 @@ Revises: 0001_initial
 Create Date: 2026-11-22 03:47:17.333284
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0002_papers'

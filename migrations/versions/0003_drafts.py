@@ -3,9 +3,8 @@
 Revision ID: 0003_drafts
 Revises: 0002_papers
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003_drafts'
 down_revision = '0002_papers'

@@ -3,9 +3,8 @@
 Revision ID: 0004_notices
 Revises: 0003_drafts
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004_notices'
 down_revision = '0003_drafts'

@@ -3,9 +3,8 @@
 Revision ID: 0005_transfers
 Revises: 0004_notices
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005_transfers'
 down_revision = '0004_notices'

@@ -3,9 +3,8 @@
 Revision ID: 0006_accounts
 Revises: 0005_transfers
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006_accounts'
 down_revision = '0005_transfers'

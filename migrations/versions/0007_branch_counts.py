@@ -6,7 +6,6 @@ Revises: 0006_accounts
 """
 from alembic import op
 
-
 revision = '0007_branch_counts'
 down_revision = '0006_accounts'
 branch_labels = None

@@ -4,9 +4,8 @@ unit's facts by an index-only scan (SQLite reads them through uq_steps_unit_step
 Revision ID: 0008_unit_step_facts
 Revises: 0007_branch_counts
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0008_unit_step_facts'
 down_revision = '0007_branch_counts'

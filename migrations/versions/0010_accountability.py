@@ -7,9 +7,8 @@ covering index readiness reads (0008) carries them too.
 Revision ID: 0010_accountability
 Revises: 0009_request_keys
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0010_accountability'
 down_revision = '0009_request_keys'

@@ -91,7 +91,8 @@ def test_the_whole_approval_loop(new_page, files, report_being_drafted):
     assert download.value.suggested_filename.endswith(".docx")
     item.get_by_role("link", name=title, exact=True).click()
     city.wait_for_load_state("networkidle")
-    assert re.search(rf"{REPORT_PAGE}#version-{first.number}$", city.url)
+    # the queue's link names the draft's campaign
+    assert re.search(rf"{REPORT_PAGE}\?campaign={first.preparation.campaign_id}#version-{first.number}$", city.url)
     assert city.get_by_role("heading", name=re.compile(f"Dự thảo lần {first.number}")).is_visible()
 
     item = queue_item(city, first)

@@ -57,9 +57,9 @@ def open_digest(page, title: str) -> int:
     return before
 
 
-def check_sections(page, headings) -> None:
+def check_sections(page, headings, level: int = 2) -> None:
     for heading in headings:
-        assert page.get_by_role("heading", level=2, name=heading).is_visible(), heading
+        assert page.get_by_role("heading", level=level, name=heading).first.is_visible(), heading
     for section in page.locator("section[aria-labelledby^='digest-']").all():
         # every section says something: its list, or "Không có"
         assert section.locator("li").count() or "Không có" in section.inner_text()
@@ -91,7 +91,9 @@ def test_unit_staff_read_the_bell_and_the_days_digest(new_page, day_run):
     assert unread >= 2 and bell_count(page) == unread
     before = open_digest(page, DIGEST_TITLE)
     assert page.get_by_role("heading", level=1, name=DIGEST_TITLE).is_visible()
-    check_sections(page, DIGEST_HEADINGS_UNIT)
+    # a part per campaign of the unit, under the campaign's name
+    assert page.locator("section.digest-campaign h2").count() >= 1
+    check_sections(page, DIGEST_HEADINGS_UNIT, level=3)
     # the unit's own overdue steps are listed with how late they are, or the section says there are none
     blocked = page.locator("section[aria-labelledby='digest-blocked']").inner_text()
     assert "quá hạn" in blocked or "Không có" in blocked
@@ -108,7 +110,7 @@ def test_unit_staff_read_the_bell_and_the_days_digest(new_page, day_run):
     assert bell_count(other) == unread_of("hongbang.vanphong") > 0
     assert no_horizontal_overflow(other)
     open_digest(other, DIGEST_TITLE)
-    check_sections(other, DIGEST_HEADINGS_UNIT)
+    check_sections(other, DIGEST_HEADINGS_UNIT, level=3)
     assert no_horizontal_overflow(other)
     screenshot(other, "notices-digest-unit")
     other.locator("#bell").click()

@@ -188,7 +188,7 @@ def test_people_are_named_by_their_display_names(app, new_page):
         # the day's digest names the people of its changes the same way
         digest = db.session.execute(db.select(Notification).where(
             Notification.user_id == staff.id, Notification.kind == "digest")).scalars().one()
-        assert "tuminh.vanphong" in {c["actor"] for c in digest.params["changes"]}
+        assert "tuminh.vanphong" in {c["actor"] for part in digest.params["campaigns"] for c in part["changes"]}
         page.goto(f"/notifications/{digest.id}")
         changes = page.locator("section[aria-labelledby='digest-changed']").inner_text()
         assert staff.display_name in changes and "tuminh.vanphong" not in changes, changes

@@ -127,3 +127,28 @@ def test_an_approval_step_waits_for_the_approved_draft_and_only_the_city_waives_
         state=State.IN_PROGRESS, needs_approval=True, role="unit_leader", context=lambda action: fresh)
     assert Action.MARK_NOT_APPLICABLE in available_actions(
         state=State.IN_PROGRESS, needs_approval=True, role="city_staff", context=lambda action: fresh)
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda r: r.pop("approver"), "lifecycle.yaml: 'approver' must give the words of the level that approves"),
+    (lambda r: r["states"]["submitted"]["label"].update({"vi": "đã trình %(boss)s"}),
+     "state 'submitted': 'label' may name only %(approver)s"),
+    (lambda r: r["actions"]["submit"]["label"].update({"en": "submit to %(approver)d"}),
+     "action 'submit': 'label' may name only %(approver)s"),
+])
+def test_the_lifecycles_words_name_only_the_approver(change, expected):
+    raw = copy.deepcopy(RAW)
+    change(raw)
+    with pytest.raises(LifecycleError) as refused:
+        parse(raw)
+    assert any(expected in line and "\n" not in line for line in refused.value.problems), refused.value.problems
+
+
+def test_the_words_of_a_step_name_the_approver_given():
+    from workflows.lifecycle import Approver
+
+    politburo = Approver("Bộ Chính trị", "the Politburo")
+    assert LIFECYCLE.label("submitted", "vi", politburo) == "đã trình Bộ Chính trị"
+    assert LIFECYCLE.label("submit", "en", politburo) == "submit to the Politburo"
+    assert LIFECYCLE.label("approve", "vi", politburo) == "phê duyệt"  # words without the approver
+    assert LIFECYCLE.names_approver("submitted") and not LIFECYCLE.names_approver("done")

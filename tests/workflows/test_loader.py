@@ -155,3 +155,53 @@ def test_a_stored_definition_from_before_children_still_reads_its_branches():
     assert definition.children.source == "branches"
     raw["level"] = "region"
     assert problems_of(raw) == ["wf.yaml: 'level' must be one of commune, province, not 'region'"]
+
+
+# --- who approves: the level above the units ----------------------------------------------------
+
+def test_each_shipped_unit_workflow_names_its_approver():
+    found = load_all()
+    words = {key: (d.approver.vi, d.approver.en) for key, d in found.items() if d.subject == "unit"}
+    assert words == {"commune_congress": ("Thành ủy", "the city"),
+                     "province_congress": ("Bộ Chính trị", "the Politburo"),
+                     "front_commune_congress": ("Ủy ban MTTQ thành phố", "the city's Front committee")}
+    for definition in found.values():
+        if definition.subject == "unit":
+            assert "approver" in definition.raw, definition.key  # named in the file, not left to the default
+    front = found["front_commune_congress"].approver
+    assert front.words("vi", long=True) == "Ủy ban Mặt trận Tổ quốc Việt Nam thành phố"
+    assert found["province_congress"].approver.words("en", long=True) == "the Politburo and the Secretariat"
+
+
+def test_a_definition_without_an_approver_has_the_citys_words():
+    from workflows.rules import LIFECYCLE
+
+    definition = parse_definition(minimal(), "wf.yaml")  # written before workflows named their approver
+    assert definition.approver == LIFECYCLE.approver == load_all()["commune_congress"].approver
+    assert LIFECYCLE.label("submitted", "vi", definition.approver) == "đã trình Thành ủy"
+    named = parse_definition({**minimal(), "approver": {"vi": "Bộ Chính trị", "en": "the Politburo"}}, "wf.yaml")
+    assert (named.approver.vi, named.approver.words("en", long=True)) == ("Bộ Chính trị", "the Politburo")
+
+
+@pytest.mark.parametrize("approver", [
+    "Thành ủy",
+    {"vi": "Thành ủy"},
+    {"vi": "", "en": "the city"},
+    {"vi": "Thành ủy", "en": 7},
+    {"vi": "Thành ủy", "en": "the city", "short": "TU"},
+    {"vi": "Thành ủy", "en": "the city", "long": "Ban Thường vụ Thành ủy"},
+    {"vi": "Thành ủy", "en": "the city", "long": {"vi": "Ban Thường vụ Thành ủy"}},
+    {"vi": "Thành ủy 100%", "en": "the city"},
+    {"vi": "x" * 101, "en": "the city"},
+    None,
+])
+def test_a_malformed_approver_is_refused_in_one_line(approver):
+    assert problems_of({**minimal(), "approver": approver}) == [
+        "wf.yaml: 'approver' must give the words of the level that approves the steps, {vi: ..., en: ...} "
+        "(at most 100 characters each, no '%'), and may give them in full as long: {vi: ..., en: ...}"]
+
+
+def test_only_a_units_workflow_names_an_approver():
+    raw = {**minimal(), "subject": "branch", "approver": {"vi": "Thành ủy", "en": "the city"}}
+    assert problems_of(raw) == [
+        "wf.yaml: only a unit's workflow names its 'approver' (a branch's steps go to its unit)"]
