@@ -205,3 +205,41 @@ def test_the_readiness_api_reads_the_stored_rows_in_a_constant_number_of_queries
     # the stored read reads no step: the computation reads the steps and the branch counts
     assert not any("FROM steps" in q for q in stored_reads), stored_reads
     assert any("FROM steps" in q for q in computed)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/readiness", "/api/v1/readiness?province=31&kind=phuong",
+                                  "/api/v1/units?province=31"])
+def test_an_answer_from_the_stored_rows_is_the_answer_computed_afresh(app, api_as, path):
+    admin = api_as("admin", username="stored.same")
+    from_store = admin.get(path).json
+    db.session.execute(sa.delete(StoredReadiness))
+    db.session.commit()
+    assert admin.get(path).json == from_store
+
+
+def _recorded_night() -> date:
+    """A past night of the demo that its snapshots recorded whole."""
+    from congress.clock import today
+    from congress.notices.models import ReadinessSnapshot
+
+    return db.session.execute(sa.select(sa.func.max(ReadinessSnapshot.day)).where(
+        ReadinessSnapshot.readiness.is_not(None), ReadinessSnapshot.day < today())).scalar_one()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/readiness?as_of={}", "/api/v1/units?province=31&as_of={}"])
+def test_a_past_day_is_read_from_its_nightly_records_as_the_audit_log_rebuilds_it(app, api_as, path):
+    from congress.notices.models import ReadinessSnapshot
+
+    night = _recorded_night()
+    assert night is not None and night < app.config["CONGRESS_TODAY"]
+    admin = api_as("admin", username="stored.night")
+    with count_queries() as reads:
+        recorded = admin.get(path.format(night.isoformat())).json
+    # no unit's records were read: the night's record answered
+    assert not any("audit_records" in q and "step" in q for q in reads), reads
+    db.session.execute(sa.update(ReadinessSnapshot).values(readiness=None))
+    db.session.commit()
+    with count_queries() as rebuilt_reads:
+        rebuilt = admin.get(path.format(night.isoformat())).json
+    assert any("audit_records" in q for q in rebuilt_reads)
+    assert recorded == rebuilt

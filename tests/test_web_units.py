@@ -664,7 +664,9 @@ def test_city_approves_a_drafted_step_through_its_draft(app):
     assert "/units/11311/steps/documents_approval/return" in card
     assert "/units/11311/steps/documents_approval/approve" not in card
     assert "Thành ủy phê duyệt bước này bằng việc phê duyệt một bản dự thảo:" in card
-    assert 'href="/units/11311/drafts/political_report"' in card
+    campaign = db.session.execute(db.select(Preparation.campaign_id).join(Unit).where(
+        Unit.code == "11311")).scalar_one()
+    assert f'href="/units/11311/drafts/political_report?campaign={campaign}"' in card  # the draft of this campaign
 
 
 # --- issue 16: what a page says and offers ---------------------------------------------------

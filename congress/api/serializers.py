@@ -49,6 +49,10 @@ class ReadinessWords:
         self._deadlines: dict = {}
         self._risks: dict = {}
         self._reasons: dict = {}
+        #: the words of the reason objects met so far, by identity: stored rows share one object
+        #: per distinct reason (congress.progress.stored.ReadinessDecoder), which are then
+        #: recognised without working out their key; the objects are held, so no id is reused
+        self._seen: dict[int, tuple] = {}
 
     def deadline(self, value):
         try:
@@ -65,6 +69,14 @@ class ReadinessWords:
             return found
 
     def reason(self, reason) -> str:
+        seen = self._seen.get(id(reason))
+        if seen is not None:
+            return seen[1]
+        words = self._words(reason)
+        self._seen[id(reason)] = (reason, words)
+        return words
+
+    def _words(self, reason) -> str:
         key = (reason.code, _frozen(reason.params))
         try:
             return self._reasons[key]

@@ -140,6 +140,15 @@ def readable_branch(code: str) -> Branch:
     return unit_queries.readable_branch(code, current_user)
 
 
+def branch_preparation_of(branch: Branch):
+    """The preparation a branch belongs to: its unit's in the branch's own campaign."""
+    prep = unit_ops.branch_preparation(branch)
+    if prep is None:
+        raise NotFound("not_enrolled", {"code": branch.unit.code})
+    shows_workflow(prep)
+    return prep
+
+
 def province_scope(code: str | None) -> set[str] | None:
     """The provinces a list may show: the one asked for (if readable), else all readable ones."""
     readable = permissions.readable_province_codes(current_user)
@@ -332,14 +341,14 @@ def transition_unit_step(code: str, key: str):
 @idempotent
 def transition_branch_step(code: str, key: str):
     branch = readable_branch(code)
-    prep = preparation_of(branch.unit)
+    prep = branch_preparation_of(branch)
     step = find_step(key, branch_id=branch.id)
     return _transition(step, branch.unit, prep.branch_definition())
 
 
 def _branch_json(branch: Branch) -> dict:
     """A branch with its own steps, in the order of its workflow."""
-    prep = preparation_of(branch.unit)
+    prep = branch_preparation_of(branch)
     definition = prep.branch_definition()
     steps = db.session.execute(db.select(Step).where(Step.branch_id == branch.id)).scalars().all()
     order = {key: i for i, key in enumerate(definition.step_keys)}
@@ -572,7 +581,7 @@ def readiness():
     if provinces == set():
         raise Forbidden()
     with queries.collector_paused():
-        overview = queries.province_overview(provinces, kind=kind, as_of=as_of)
+        overview = queries.province_overview(provinces, kind=kind, as_of=as_of, summaries=True)
         readiness_json = out.ReadinessWords().readiness
         body = {"as_of": overview.as_of.isoformat(),
                 "province": ({"code": overview.province.code, "name": overview.province.name}

@@ -454,12 +454,16 @@ def record_past_nights(province_codes: set[str] | None, days: list[date]) -> int
 
 
 def _snapshot_values(rows: Iterable, day: date, recorded_at: datetime) -> list[dict]:
+    from congress.progress import stored
+
     return [{"campaign_id": row.preparation.campaign_id, "unit_id": row.unit.id, "day": day,
              "percent": row.readiness.percent,
              "steps_done": row.readiness.steps_done, "steps_total": row.readiness.steps_total,
              "overdue": len(row.readiness.overdue), "branches_held": row.readiness.branches_held,
              "branches_total": row.readiness.branches_total, "risk": row.readiness.risk.value,
-             "projected_finish": row.readiness.projected_finish, "recorded_at": recorded_at}
+             "projected_finish": row.readiness.projected_finish, "recorded_at": recorded_at,
+             "readiness": stored.encoded_readiness(row), "steps": stored.encode_steps(row.steps),
+             "congress_on": row.preparation.congress_on}
             for row in rows]
 
 

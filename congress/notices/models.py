@@ -120,6 +120,12 @@ class ReadinessSnapshot(db.Model):
     risk: Mapped[str] = mapped_column(sa.String(10))
     projected_finish: Mapped[date | None]
     recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    #: the whole readiness, the step facts and the planned congress of the night, encoded as the
+    #: stored readiness is (congress.progress.stored): a past day is read from them (empty on the
+    #: snapshots recorded before they were kept: such a day is rebuilt from the audit log)
+    readiness: Mapped[dict | None] = mapped_column(sa.JSON)
+    steps: Mapped[list | None] = mapped_column(sa.JSON)
+    congress_on: Mapped[date | None]
 
 
 class CalendarFeed(db.Model):

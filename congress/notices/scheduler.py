@@ -54,7 +54,8 @@ def job_specs(app: Flask) -> list[JobSpec]:
         JobSpec("notices.city_alerts", jobs.send_city_alerts, CronTrigger(hour=8, minute=0, timezone=TIMEZONE)),
         JobSpec("notices.digests", jobs.send_digests,
                 CronTrigger(day_of_week="mon-fri", hour=hour, minute=0, timezone=TIMEZONE)),
-        JobSpec("notices.snapshots", jobs.record_readiness, CronTrigger(hour=23, minute=30, timezone=TIMEZONE)),
+        # just after midnight: the day that ended, as it was at its end
+        JobSpec("notices.snapshots", jobs.record_readiness, CronTrigger(hour=0, minute=5, timezone=TIMEZONE)),
     ]
 
 

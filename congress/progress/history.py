@@ -472,3 +472,15 @@ def past_child_counts(campaign_id: int | None, held_step: str, province_codes: s
         found[0] += 1
         found[1] += state[unit_id] == State.DONE.value
     return {code: (total, held) for code, (total, held) in counts.items()}
+
+
+def past_campaign(campaign: Campaign, day: date) -> PastCampaign:
+    """A campaign with its deadline as it was at the end of ``day`` (its records since undone,
+    newest first): one query."""
+    past = PastCampaign(campaign)
+    a = AuditRecord
+    for (old,) in db.session.execute(
+            sa.select(a.old).where(a.entity == "campaign", a.entity_key == f"{campaign.province_code}/{campaign.term}",
+                                   a.at >= end_of_day(day)).order_by(a.id.desc())):
+        _undo(past, old or {}, CAMPAIGN_FIELDS)
+    return past

@@ -103,7 +103,7 @@ def refresh_due_dates(prep: Preparation, branches: Iterable[Branch] | None = Non
             lapses.append((row, cols, missed))
         updates.append({"b_id": row.id, **cols, **missed})
     if updates:
-        stored.touch(preparations=[prep.id])
+        stored.touch(preparations=[prep.id], higher=False)  # due dates: no roll-up above moves
         db.session.execute(
             sa.update(Step.__table__).where(Step.__table__.c.id == sa.bindparam("b_id"))
             .values(due_on=sa.bindparam("due_on"), due_kind=sa.bindparam("due_kind"),

@@ -94,10 +94,26 @@ def _preparations(province_codes: set[str] | None = None, unit_ids: list[int] | 
     return found
 
 
+#: the definitions of the workflow versions read so far, by database and version id: a stored
+#: version never changes (a changed definition is a new version), so it is read once per process
+_KNOWN_DEFINITIONS: dict[tuple[str, int], object] = {}
+
+
 def _definitions(version_ids: set[int]):
-    versions = db.session.execute(
-        db.select(WorkflowVersion).where(WorkflowVersion.id.in_(version_ids))).scalars()
-    return {v.id: v.definition() for v in versions}
+    """The definitions of the workflow versions, by id (a query only for those not read before)."""
+    database = str(db.engine.url)
+    found = {}
+    missing = []
+    for version_id in version_ids:
+        known = _KNOWN_DEFINITIONS.get((database, version_id))
+        if known is None:
+            missing.append(version_id)
+        else:
+            found[version_id] = known
+    if missing:
+        for version in db.session.execute(db.select(WorkflowVersion).where(WorkflowVersion.id.in_(missing))).scalars():
+            found[version.id] = _KNOWN_DEFINITIONS[(database, version.id)] = version.definition()
+    return found
 
 
 class _IndexedTable(TableClause):
@@ -143,7 +159,10 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
     definitions = _definitions({p.workflow_version_id for p in preps})
     now = as_of or today()
     if now < today():
-        return _past_rows(preps, definitions, now)
+        from . import stored
+
+        recorded = stored.recorded_rows(preps, now)  # the night's records, else rebuilt
+        return recorded if recorded is not None else _past_rows(preps, definitions, now)
     if now == today():
         from . import stored
 
@@ -404,18 +423,28 @@ class ProvinceOverview:
 
 
 def province_overview(province_codes: set[str] | None, kind: str | None = None,
-                      as_of: date | None = None, round_: Round | None = None) -> ProvinceOverview:
+                      as_of: date | None = None, round_: Round | None = None,
+                      summaries: bool = False) -> ProvinceOverview:
     """A province's figures as of ``as_of`` (default today): the day counts as "today", and a day
     before today is read as it was at its end (see readiness_rows); the campaign too, with the
-    deadline it had then."""
+    deadline it had then. ``summaries``: the rows need only what a many-unit answer shows of each
+    unit (stored.summary_rows: one query, when every unit's readiness is stored for the day)."""
     now = as_of or today()
-    rows = readiness_rows(province_codes, kind=kind, as_of=now, round_=round_)
+    rows = None
+    if summaries and now == today():
+        from . import stored
+
+        rows = stored.summary_rows(round_ or campaigns.chosen_round(province_codes), province_codes, kind, now)
+    if rows is None:
+        rows = readiness_rows(province_codes, kind=kind, as_of=now, round_=round_)
     tasks = combined_tasks(r.tasks for r in rows)
     province = campaign = None
     if province_codes is not None and len(province_codes) == 1:
         code = next(iter(province_codes))
         province = db.session.get(Province, code)
-        campaign = rows[0].preparation.campaign if rows else None
+        if rows:  # a past day's preparation carries its campaign as it was then
+            campaign = getattr(rows[0].preparation, "campaign", None) or db.session.get(
+                Campaign, rows[0].preparation.campaign_id)
     return ProvinceOverview(province, campaign, province_readiness([r.readiness for r in rows], tasks),
                             rows, now)
 

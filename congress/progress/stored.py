@@ -23,13 +23,16 @@ import json
 from collections.abc import Iterable
 from datetime import date
 from functools import partial
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, aliased, contains_eager
+from sqlalchemy.orm.util import identity_key
 
 from congress.clock import today, utcnow
 from congress.extensions import db
+from congress.text import vi_sort_key
 from congress.units.models import Branch, Unit
 from workflows.deadlines import Deadline, DeadlineKind
 from workflows.readiness import Reason, Risk, StepFacts, TaskSummary, UnitReadiness, task_counts
@@ -105,6 +108,14 @@ class ReadinessDecoder:
         self.deadlines: dict = {}
         self.overdue: dict = {}
         self.reasons: dict = {}
+        self.tasks: dict = {}
+
+    def task_counts(self, counts: list[int]) -> TaskSummary:
+        key = tuple(counts)
+        found = self.tasks.get(key)
+        if found is None:
+            found = self.tasks[key] = task_counts(*key)
+        return found
 
     def day(self, text: str | None) -> date | None:
         found = self.days.get(text, self)
@@ -150,6 +161,11 @@ def decode_tasks(counts: list[int]) -> TaskSummary:
     return task_counts(*counts)
 
 
+def encoded_readiness(row) -> dict:
+    """A readiness row's readiness and task counts, as stored."""
+    return {**encode_readiness(row.readiness), TASKS: encode_tasks(row.tasks)}
+
+
 def encode_steps(steps: Iterable[StepFacts]) -> list:
     return [[s.key, s.weight, s.state.value, s.due.day.isoformat() if s.due else None,
              s.due.kind.value if s.due else None, s.completed_on.isoformat() if s.completed_on else None,
@@ -176,19 +192,21 @@ def decode_steps(rows: list, shared: dict | None = None) -> tuple[StepFacts, ...
 # --- writing ------------------------------------------------------------------------------------
 
 def touch(session: Session | None = None, *, preparations: Iterable[int] = (), campaigns: Iterable[int] = (),
-          units: Iterable[tuple[int, int]] = ()) -> None:
+          units: Iterable[tuple[int, int]] = (), higher: bool = True) -> None:
     """Mark preparations whose readiness a write changed, for the writes made without objects (bulk
-    inserts and updates): by id, every one of campaigns, or by (campaign id, unit id)."""
+    inserts and updates): by id, every one of campaigns, or by (campaign id, unit id). ``higher``:
+    the write may change what the campaigns over them roll up (a unit's step, a unit enrolled)."""
     dirty = _dirty(session or db.session)
     dirty["preparations"].update(preparations)
     dirty["campaigns"].update(campaigns)
     dirty["units"].update(units)
+    dirty["higher"] = dirty["higher"] or higher
 
 
 def _dirty(session: Session) -> dict:
     found = session.info.get(DIRTY)
     if found is None:
-        found = session.info[DIRTY] = {"preparations": set(), "campaigns": set(), "units": set()}
+        found = session.info[DIRTY] = {"preparations": set(), "campaigns": set(), "units": set(), "higher": False}
     return found
 
 
@@ -197,9 +215,16 @@ def _mark_changes(session: Session, flush_context, instances) -> None:
     dirty = None
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Step):
+            if obj.branch_id is not None:
+                continue  # a unit's readiness reads its own steps and its branches, not theirs
             target, value = "preparations", obj.preparation_id
+            dirty = dirty or _dirty(session)
+            dirty["higher"] = True  # what a higher campaign's roll-up may count
         elif isinstance(obj, Preparation):
             target, value = "preparations", obj.id
+            if obj in session.new or obj in session.deleted:
+                dirty = dirty or _dirty(session)
+                dirty["higher"] = True
         elif isinstance(obj, Branch):
             target, value = "units", (obj.campaign_id, obj.unit_id)
         elif isinstance(obj, Campaign):
@@ -228,7 +253,8 @@ def _mark_new(session: Session, flush_context) -> None:
 @event.listens_for(Session, "before_commit")
 def _store_before_commit(session: Session) -> None:
     dirty = session.info.get(DIRTY)
-    if not dirty or not any(dirty.values()):
+    if not dirty or not (dirty["preparations"] or dirty["campaigns"] or dirty["units"]
+                         or session.info.get(DIRTY + ".new")):
         return
     session.flush()
     dirty = session.info.pop(DIRTY)
@@ -255,11 +281,11 @@ def _resolve(session: Session, dirty: dict) -> set[int]:
     if pairs:
         ids.update(session.execute(sa.select(Preparation.id).where(
             sa.tuple_(Preparation.campaign_id, Preparation.unit_id).in_(pairs))).scalars())
-    if ids:
+    if ids and dirty["higher"]:
         # the campaigns over them: a province's roll-up counts its communes held
         child = sa.select(Preparation.campaign_id, Unit.province_code).join(Unit, Unit.id == Preparation.unit_id)
         child = child.where(Preparation.id.in_(ids)).distinct().subquery()
-        parent_unit = sa.orm.aliased(Unit)
+        parent_unit = aliased(Unit)
         ids.update(session.execute(
             sa.select(Preparation.id).join(Campaign, Campaign.id == Preparation.campaign_id)
             .join(parent_unit, parent_unit.id == Preparation.unit_id)
@@ -269,8 +295,14 @@ def _resolve(session: Session, dirty: dict) -> set[int]:
 
 
 def _load(ids: Iterable[int], session: Session) -> list[Preparation]:
+    """The preparations with their units and campaigns: those the session holds already as they
+    are (the write's own), the others in a query per chunk."""
     ids = sorted(ids)
     found = []
+    if len(ids) <= 10:
+        held = [session.identity_map.get(identity_key(Preparation, i)) for i in ids]
+        if all(p is not None and "unit" in p.__dict__ and "campaign" in p.__dict__ for p in held):
+            return held
     for start in range(0, len(ids), CHUNK):
         found.extend(session.execute(
             sa.select(Preparation).join(Preparation.unit).join(Preparation.campaign)
@@ -294,7 +326,7 @@ def store(ids: Iterable[int], *, session: Session | None = None, day: date | Non
     moment = utcnow()
     values = [{"preparation_id": r.preparation.id, "campaign_id": r.preparation.campaign_id,
                "unit_id": r.preparation.unit_id, "day": now, "workflow_version_id": r.preparation.workflow_version_id,
-               "readiness": {**encode_readiness(r.readiness), TASKS: encode_tasks(r.tasks)},
+               "readiness": encoded_readiness(r),
                "steps": encode_steps(r.steps), "computed_at": moment}
               for r in rows]
     _upsert(session, values)
@@ -385,7 +417,7 @@ def rows(preps: list[Preparation], definitions: dict, now: date):
             missing.append(prep)
             continue
         found[prep.id] = UnitRow(prep.unit, prep, decode(stored[2]),
-                                 partial(_steps_from_text, stored[3], shared), decode_tasks(stored[2][TASKS]))
+                                 partial(_steps_from_text, stored[3], shared), decode.task_counts(stored[2][TASKS]))
     if missing:
         for row in computed_rows(missing, definitions, now):
             found[row.preparation.id] = row
@@ -398,3 +430,101 @@ def _steps_from_text(text, shared: dict) -> tuple[StepFacts, ...]:
 
 def _day(value) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+class UnitSummary(NamedTuple):
+    """What a many-unit answer shows of a unit."""
+    id: int
+    code: str
+    name: str
+    kind: str
+    province_code: str
+    members: int | None
+
+
+class PreparationSummary(NamedTuple):
+    """What a many-unit answer shows of a unit's preparation."""
+    id: int
+    campaign_id: int
+    congress_on: date | None
+
+
+def summary_rows(round_, province_codes: set[str] | None, kind: str | None, now: date) -> list | None:
+    """Every unit's readiness in ``round_`` for the day, as a many-unit answer shows it (the unit,
+    its congress date, its readiness and tasks), in one query and without the preparations' objects;
+    None when a preparation has no stored row for the day (the caller computes them all)."""
+    from .queries import UnitRow
+
+    s = StoredReadiness.__table__.c
+    query = (sa.select(Preparation.id, Preparation.campaign_id, Preparation.congress_on,
+                       Preparation.workflow_version_id, Unit.id, Unit.code, Unit.name, Unit.kind,
+                       Unit.province_code, Unit.members, s.day, s.workflow_version_id, s.readiness)
+             .select_from(Preparation).join(Unit, Unit.id == Preparation.unit_id)
+             .join(Campaign, Campaign.id == Preparation.campaign_id)
+             .outerjoin(StoredReadiness.__table__, s.preparation_id == Preparation.id))
+    if round_ is not None:
+        query = query.where(round_.where())
+    if province_codes is not None:
+        query = query.where(Unit.province_code.in_(province_codes))
+    if kind:
+        query = query.where(Unit.kind == kind)
+    decode = ReadinessDecoder()
+    found = []
+    for (prep_id, campaign_id, congress_on, version_id, unit_id, code, name, unit_kind, province_code, members,
+         day, stored_version, readiness) in db.session.execute(query):
+        if readiness is None or _day(day) != now or stored_version != version_id or TASKS not in readiness:
+            return None
+        found.append(UnitRow(UnitSummary(unit_id, code, name, unit_kind, province_code, members),
+                             PreparationSummary(prep_id, campaign_id, _day(congress_on) if congress_on else None),
+                             decode(readiness), (), decode.task_counts(readiness[TASKS])))
+    # the names in Vietnamese alphabetical order, as queries._preparations sorts them
+    found.sort(key=lambda r: (r.unit.province_code, vi_sort_key(r.unit.name), r.unit.code))
+    return found
+
+
+def recorded_rows(preps: list[Preparation], day: date) -> list | None:
+    """The readiness rows of a past day from its nightly records (notices.models.ReadinessSnapshot,
+    which keep the whole readiness): the preparations recorded that night, with their planned
+    congress and their campaign's deadline as they were. None when the night has no such records
+    for them (the caller rebuilds the day from the audit log)."""
+    from congress.notices.models import ReadinessSnapshot
+
+    from .history import PastPreparation, past_campaign
+    from .queries import UnitRow
+
+    if not preps:
+        return None
+    snapshot = ReadinessSnapshot.__table__.c
+    recorded: dict[tuple[int, int], tuple] = {}
+    campaign_ids = sorted({p.campaign_id for p in preps})
+    unit_ids = sorted({p.unit_id for p in preps})
+    for start in range(0, len(unit_ids), CHUNK * 5):
+        for campaign_id, unit_id, readiness, steps, congress_on in db.session.execute(
+                sa.select(snapshot.campaign_id, snapshot.unit_id, snapshot.readiness,
+                          sa.cast(snapshot.steps, sa.Text()), snapshot.congress_on)
+                .where(snapshot.day == day, snapshot.campaign_id.in_(campaign_ids),
+                       snapshot.unit_id.in_(unit_ids[start:start + CHUNK * 5]))):
+            if readiness is None or TASKS not in readiness:
+                return None  # recorded before the whole readiness was kept
+            recorded[(campaign_id, unit_id)] = (readiness, steps, congress_on)
+    if not recorded:
+        return None
+    campaigns = {p.campaign_id: p.campaign for p in preps}
+    then = {campaign_id: past_campaign(campaign, day) for campaign_id, campaign in campaigns.items()}
+    decode = ReadinessDecoder()
+    shared: dict = {}
+    rows = []
+    for prep in preps:
+        found = recorded.get((prep.campaign_id, prep.unit_id))
+        if found is None:
+            continue  # not enrolled yet that night
+        readiness_body, steps, congress_on = found
+        readiness = decode(readiness_body)
+        past = PastPreparation(prep, then[prep.campaign_id])
+        past.congress_on = _day(congress_on) if congress_on else None
+        own = readiness.deadline != past.campaign.deadline
+        past.deadline_on = readiness.deadline.day if own else None
+        past.deadline_kind = readiness.deadline.kind.value if own else None
+        rows.append(UnitRow(prep.unit, past, readiness, partial(_steps_from_text, steps, shared),
+                            decode.task_counts(readiness_body[TASKS])))
+    return rows

@@ -998,7 +998,7 @@ class BranchApplier(_Applier):
         new_branches: dict[str, Branch] = {}
         if added:
             db.session.execute(sa.insert(Branch.__table__), added)
-            stored.touch(units={(a["campaign_id"], a["unit_id"]) for a in added})
+            stored.touch(units={(a["campaign_id"], a["unit_id"]) for a in added}, higher=False)
             new_branches = {b.code: b for b in db.session.execute(db.select(Branch).where(
                 Branch.code.in_([a["code"] for a in added]),
                 Branch.campaign_id.in_({a["campaign_id"] for a in added}))).scalars()}
