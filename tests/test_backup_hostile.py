@@ -284,7 +284,8 @@ def test_a_line_that_is_not_a_row_of_its_table_is_refused(made, target, tmp_path
 
 
 def test_bad_dates_and_bytes_are_refused(made, target, tmp_path):
-    branch = {"id": 1, "code": "CB01", "unit_id": 1, "name": "Chi bộ 1", "kind": "residential", "members": 3,
+    branch = {"id": 1, "code": "CB01", "campaign_id": 1, "unit_id": 1, "name": "Chi bộ 1", "kind": "residential",
+              "members": 3,
               "secretary": None, "planned_on": "2025-08-01", "held_on": None, "delegates": None,
               "new_secretary": None, "version": 1}
     for column, value in (("planned_on", "31/02/2025"), ("planned_on", 20250801), ("held_on", "2025-02-30")):
@@ -297,7 +298,8 @@ def test_rows_the_database_refuses_are_refused_with_the_table_named(made, target
     lines = unit_lines(made)
     twice = forge(made, tmp_path / "twice.zip", tables={"units": b"".join(lines + lines[:1])})
     assert refused(target, twice, "backup_rows_refused")["table"] == "units"
-    orphan = json.dumps({"id": 1, "code": "CB01", "unit_id": 999999, "name": "Chi bộ", "kind": "residential",
+    orphan = json.dumps({"id": 1, "code": "CB01", "campaign_id": 1, "unit_id": 999999, "name": "Chi bộ",
+                         "kind": "residential",
                          "members": 3, "secretary": None, "planned_on": None, "held_on": None, "delegates": None,
                          "new_secretary": None, "version": 1}).encode() + b"\n"
     forged = forge(made, tmp_path / "orphan.zip", tables={"branches": orphan})
@@ -380,7 +382,8 @@ def test_a_file_already_in_the_folder_with_other_content_is_refused(made, target
 
 
 def test_files_are_not_left_behind_when_the_database_part_fails(made, target, restored, tmp_path):
-    orphan = json.dumps({"id": 1, "code": "CB01", "unit_id": 999999, "name": "Chi bộ", "kind": "residential",
+    orphan = json.dumps({"id": 1, "code": "CB01", "campaign_id": 1, "unit_id": 999999, "name": "Chi bộ",
+                         "kind": "residential",
                          "members": 3, "secretary": None, "planned_on": None, "held_on": None, "delegates": None,
                          "new_secretary": None, "version": 1}).encode() + b"\n"
     refused(target, forge(made, tmp_path / "orphan.zip", tables={"branches": orphan}), "backup_rows_refused")
