@@ -14,10 +14,12 @@ def _prep(code: str) -> Preparation:
     return db.session.execute(db.select(Preparation).filter_by(unit_id=unit.id)).scalar_one()
 
 
-def finish_prerequisites(code: str, key: str, on: date = date(2025, 7, 10), *, include: bool = False) -> None:
+def finish_prerequisites(code: str | Preparation, key: str, on: date = date(2025, 7, 10), *,
+                         include: bool = False) -> None:
     """Mark done every unit step ``key`` depends on, directly or not (and ``key`` itself with
-    ``include``), dated ``on``; committed. Steps already finished are left as they are."""
-    prep = _prep(code)
+    ``include``), dated ``on``; committed. Steps already finished are left as they are. ``code``:
+    the unit's (its one preparation), or the preparation itself."""
+    prep = code if isinstance(code, Preparation) else _prep(code)
     definition = prep.workflow_version.definition()
     wanted, todo = set(), list(definition.step(key).requires) + ([key] if include else [])
     while todo:

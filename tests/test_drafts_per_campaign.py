@@ -17,6 +17,7 @@ from congress.progress import operations as progress_ops
 from congress.progress.actions import UnitFacts
 from congress.progress.models import Campaign, Preparation, Step
 from congress.units.models import Unit
+from tests.steps import finish_prerequisites
 from tests.test_drafts import PDF, REPORT_1, REPORT_2, TU_MINH
 from tests.test_drafts_api import multipart
 from tests.test_web_units import signed_in
@@ -70,20 +71,7 @@ def step_of(prep: Preparation, key: str) -> Step:
 
 def finish_before(prep: Preparation, key: str, on: date = date(2025, 8, 2)) -> None:
     """Mark done every step of the preparation that ``key`` depends on, directly or not."""
-    definition = prep.workflow_version.definition()
-    wanted, todo = set(), list(definition.step(key).requires)
-    while todo:
-        found = todo.pop()
-        if found not in wanted:
-            wanted.add(found)
-            todo.extend(definition.step(found).requires)
-    for found in db.session.execute(db.select(Step).where(
-            Step.preparation_id == prep.id, Step.branch_id.is_(None), Step.key.in_(wanted))).scalars():
-        if found.state not in ("done", "not_applicable"):
-            found.state, found.completed_on = "done", on
-            found.started_on = found.started_on or on
-            found.version += 1
-    db.session.commit()
+    finish_prerequisites(prep, key, on)
 
 
 def upload(two, prep: Preparation, content: bytes = REPORT_1, kind: str = KIND) -> DraftVersion:
