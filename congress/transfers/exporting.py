@@ -299,8 +299,11 @@ def due_soon_table(items) -> Table:
 
 def approvals_table(pending) -> Table:
     rows = ([p.unit.code, p.unit.name, p.definition.title_vi, p.step.submitted_on, p.step.note] for p in pending)
-    return Table("Chờ Thành ủy", ["Mã đơn vị", "Đơn vị", "Bước", "Ngày trình", "Ghi chú"], rows,
-                 [11, 28, 40, 12, 40])
+    from congress.messages import current_approver
+
+    # the sheet is named for the level the steps wait on, as the campaign's workflow names it
+    return Table(f"Chờ {current_approver().words('vi')}"[:31], ["Mã đơn vị", "Đơn vị", "Bước", "Ngày trình", "Ghi chú"],
+                 rows, [11, 28, 40, 12, 40])
 
 
 def history_table(entries) -> Table:
