@@ -9,6 +9,7 @@ from congress.notices.models import (
     NoticeLedger,
     NoticePreference,
     Notification,
+    ReadinessNight,
     ReadinessSnapshot,
 )
 from congress.papers.models import PaperIssue, PaperJob, PaperNumber, PaperTemplate
@@ -21,5 +22,5 @@ __all__ = ["ApiToken", "User", "AuditRecord", "PaperIssue", "PaperJob", "PaperNu
            "ApprovalException", "CommentRound", "DraftReview", "DraftVersion", "RoundComment"]
 __all__ += ["ImportBatch", "ImportRow"]
 __all__ += ["CalendarFeed", "NoticeAddress", "NoticeLedger", "NoticePreference", "Notification",
-            "ReadinessSnapshot"]
+            "ReadinessNight", "ReadinessSnapshot"]
 __all__ += ["RequestKey", "StoredReadiness"]

@@ -220,15 +220,15 @@ def test_an_answer_from_the_stored_rows_is_the_answer_computed_afresh(app, api_a
 def _recorded_night() -> date:
     """A past night of the demo that its snapshots recorded whole."""
     from congress.clock import today
-    from congress.notices.models import ReadinessSnapshot
+    from congress.notices.models import ReadinessNight
 
-    return db.session.execute(sa.select(sa.func.max(ReadinessSnapshot.day)).where(
-        ReadinessSnapshot.readiness.is_not(None), ReadinessSnapshot.day < today())).scalar_one()
+    return db.session.execute(sa.select(sa.func.max(ReadinessNight.day)).where(
+        ReadinessNight.day < today())).scalar_one()
 
 
 @pytest.mark.parametrize("path", ["/api/v1/readiness?as_of={}", "/api/v1/units?province=31&as_of={}"])
 def test_a_past_day_is_read_from_its_nightly_records_as_the_audit_log_rebuilds_it(app, api_as, path):
-    from congress.notices.models import ReadinessSnapshot
+    from congress.notices.models import ReadinessNight
 
     night = _recorded_night()
     assert night is not None and night < app.config["CONGRESS_TODAY"]
@@ -237,7 +237,7 @@ def test_a_past_day_is_read_from_its_nightly_records_as_the_audit_log_rebuilds_i
         recorded = admin.get(path.format(night.isoformat())).json
     # no unit's records were read: the night's record answered
     assert not any("audit_records" in q and "step" in q for q in reads), reads
-    db.session.execute(sa.update(ReadinessSnapshot).values(readiness=None))
+    db.session.execute(sa.delete(ReadinessNight))
     db.session.commit()
     with count_queries() as rebuilt_reads:
         rebuilt = admin.get(path.format(night.isoformat())).json

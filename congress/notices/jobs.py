@@ -37,7 +37,15 @@ from workflows.readiness import Risk, task_summary
 from workflows.rules import FINISHED, State
 
 from . import mail
-from .models import NoticeAddress, NoticeLedger, NoticePreference, Notification, ReadinessSnapshot, audience_of
+from .models import (
+    NoticeAddress,
+    NoticeLedger,
+    NoticePreference,
+    Notification,
+    ReadinessNight,
+    ReadinessSnapshot,
+    audience_of,
+)
 
 FINISHED_VALUES = tuple(s.value for s in FINISHED)
 #: the nightly snapshot is taken at this local time; a run before it records the previous day
@@ -448,6 +456,7 @@ def record_past_nights(province_codes: set[str] | None, days: list[date]) -> int
     count = sa.select(sa.func.count(ReadinessSnapshot.id))
     before = db.session.execute(count).scalar_one()
     if values:  # many rows, one statement executed for each (compiled once)
+        _insert_nights(values)
         db.session.execute(_insert(ReadinessSnapshot).on_conflict_do_nothing(
             index_elements=["campaign_id", "unit_id", "day"]), values)
     return db.session.execute(count).scalar_one() - before
@@ -462,13 +471,27 @@ def _snapshot_values(rows: Iterable, day: date, recorded_at: datetime) -> list[d
              "overdue": len(row.readiness.overdue), "branches_held": row.readiness.branches_held,
              "branches_total": row.readiness.branches_total, "risk": row.readiness.risk.value,
              "projected_finish": row.readiness.projected_finish, "recorded_at": recorded_at,
-             "readiness": stored.encoded_readiness(row), "steps": stored.encode_steps(row.steps),
-             "congress_on": row.preparation.congress_on}
+             NIGHT: {"campaign_id": row.preparation.campaign_id, "unit_id": row.unit.id, "day": day,
+                     "readiness": stored.encoded_readiness(row), "steps": stored.encode_steps(row.steps),
+                     "congress_on": row.preparation.congress_on}}
             for row in rows]
+
+
+#: the key of a snapshot's whole readiness (notices.models.ReadinessNight) among its values
+NIGHT = "night"
+
+
+def _insert_nights(values: list[dict]) -> None:
+    """The whole readiness beside each snapshot (kept as recorded the first time, as snapshots are)."""
+    nights = [v.pop(NIGHT) for v in values]
+    for start in range(0, len(nights), SNAPSHOT_SLICE):
+        db.session.execute(_insert(ReadinessNight).values(nights[start:start + SNAPSHOT_SLICE])
+                           .on_conflict_do_nothing(index_elements=["campaign_id", "unit_id", "day"]))
 
 
 def _insert_snapshots(values: list[dict]) -> int:
     """One statement for every unit (in slices that keep under SQLite's limit on parameters)."""
+    _insert_nights(values)
     created = 0
     for start in range(0, len(values), SNAPSHOT_SLICE):
         inserted = db.session.execute(

@@ -120,11 +120,20 @@ class ReadinessSnapshot(db.Model):
     risk: Mapped[str] = mapped_column(sa.String(10))
     projected_finish: Mapped[date | None]
     recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    #: the whole readiness, the step facts and the planned congress of the night, encoded as the
-    #: stored readiness is (congress.progress.stored): a past day is read from them (empty on the
-    #: snapshots recorded before they were kept: such a day is rebuilt from the audit log)
-    readiness: Mapped[dict | None] = mapped_column(sa.JSON)
-    steps: Mapped[list | None] = mapped_column(sa.JSON)
+
+
+class ReadinessNight(db.Model):
+    """The whole of a unit's readiness at the end of a day, recorded with its snapshot: the figures,
+    reasons and task counts, the step facts and the planned congress, encoded as the stored
+    readiness is (congress.progress.stored). A past day's many-unit answers are read from them; a
+    night recorded without them is rebuilt from the audit log. Kept apart from the snapshots, whose
+    small rows the charts add up."""
+    __tablename__ = "readiness_nights"
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    readiness: Mapped[dict] = mapped_column(sa.JSON)
+    steps: Mapped[list] = mapped_column(sa.JSON)
     congress_on: Mapped[date | None]
 
 

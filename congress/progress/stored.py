@@ -483,18 +483,18 @@ def summary_rows(round_, province_codes: set[str] | None, kind: str | None, now:
 
 
 def recorded_rows(preps: list[Preparation], day: date) -> list | None:
-    """The readiness rows of a past day from its nightly records (notices.models.ReadinessSnapshot,
-    which keep the whole readiness): the preparations recorded that night, with their planned
+    """The readiness rows of a past day from its nightly records (notices.models.ReadinessNight,
+    the whole readiness beside each snapshot): the preparations recorded that night, with their planned
     congress and their campaign's deadline as they were. None when the night has no such records
     for them (the caller rebuilds the day from the audit log)."""
-    from congress.notices.models import ReadinessSnapshot
+    from congress.notices.models import ReadinessNight
 
     from .history import PastPreparation, past_campaign
     from .queries import UnitRow
 
     if not preps:
         return None
-    snapshot = ReadinessSnapshot.__table__.c
+    snapshot = ReadinessNight.__table__.c
     recorded: dict[tuple[int, int], tuple] = {}
     campaign_ids = sorted({p.campaign_id for p in preps})
     unit_ids = sorted({p.unit_id for p in preps})

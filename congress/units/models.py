@@ -75,7 +75,7 @@ class Branch(db.Model):
                       sa.UniqueConstraint("campaign_id", "code", name="uq_branches_campaign_code"))
     id: Mapped[int] = mapped_column(primary_key=True)
     #: the unit's code, a dash and a three-digit number: "11311-007"
-    code: Mapped[str] = mapped_column(sa.String(16))
+    code: Mapped[str] = mapped_column(sa.String(16), index=True)
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))

@@ -67,6 +67,7 @@ def _upgrade():
         batch.drop_constraint('uq_branches_code', type_='unique')
         batch.create_unique_constraint('uq_branches_campaign_code', ['campaign_id', 'code'])
     op.create_index('ix_branches_campaign_unit_held', 'branches', ['campaign_id', 'unit_id', 'held_on'])
+    op.create_index('ix_branches_code', 'branches', ['code'])  # a branch is looked up by its code
 
     with op.batch_alter_table('import_batches') as batch:
         batch.add_column(sa.Column('campaign_id', sa.Integer(), nullable=True))
@@ -85,6 +86,7 @@ def _downgrade():
     with op.batch_alter_table('import_batches') as batch:
         batch.drop_constraint(batch.f('fk_import_batches_campaign_id_campaigns'), type_='foreignkey')
         batch.drop_column('campaign_id')
+    op.drop_index('ix_branches_code', table_name='branches')
     op.drop_index('ix_branches_campaign_unit_held', table_name='branches')
     # one roster per unit again: the newest campaign's (the others' branches go with their steps)
     op.execute("DELETE FROM steps WHERE branch_id IN (SELECT b.id FROM branches b WHERE b.campaign_id <> "

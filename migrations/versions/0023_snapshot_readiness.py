@@ -1,7 +1,7 @@
-"""readiness snapshots keep the whole readiness of the night (its figures, reasons and task
-counts, the step facts, the planned congress), so that a past day is read from its record instead
-of being rebuilt from the audit log on every request; the snapshots before it keep their figures
-only, and their days are still rebuilt
+"""readiness nights: beside each nightly snapshot, the whole readiness of the night (its figures,
+reasons and task counts, the step facts, the planned congress), so that a past day is read from
+its record instead of being rebuilt from the audit log on every request; the nights recorded
+before it have none, and are still rebuilt
 
 Revision ID: 0023_snapshot_readiness
 Revises: 0022_stored_readiness
@@ -16,14 +16,19 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('readiness_snapshots') as batch:
-        batch.add_column(sa.Column('readiness', sa.JSON(), nullable=True))
-        batch.add_column(sa.Column('steps', sa.JSON(), nullable=True))
-        batch.add_column(sa.Column('congress_on', sa.Date(), nullable=True))
+    op.create_table(
+        'readiness_nights',
+        sa.Column('campaign_id', sa.Integer(), nullable=False),
+        sa.Column('unit_id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('readiness', sa.JSON(), nullable=False),
+        sa.Column('steps', sa.JSON(), nullable=False),
+        sa.Column('congress_on', sa.Date(), nullable=True),
+        sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_readiness_nights_campaign_id_campaigns')),
+        sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_readiness_nights_unit_id_units')),
+        sa.PrimaryKeyConstraint('campaign_id', 'unit_id', 'day', name=op.f('pk_readiness_nights')),
+    )
 
 
 def downgrade():
-    with op.batch_alter_table('readiness_snapshots') as batch:
-        batch.drop_column('congress_on')
-        batch.drop_column('steps')
-        batch.drop_column('readiness')
+    op.drop_table('readiness_nights')
