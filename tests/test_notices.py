@@ -171,8 +171,9 @@ def test_snapshots_for_every_unit_in_bulk_and_once_a_day(no_nights):
         result = jobs.record_readiness(at("2025-08-05", 23, 40))
     assert result.day == date(2025, 8, 5) and result.created == 114
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
-    assert len(inserts) == 1
-    assert len(statements) <= 8, statements
+    # one statement for the snapshots, one for the whole readiness of the night beside them
+    assert sorted(s.split()[2] for s in inserts) == ["readiness_nights", "readiness_snapshots"]
+    assert len(statements) <= 9, statements
     # a run the next morning (after downtime) records the night before, already done: nothing
     assert jobs.record_readiness(at("2025-08-06", 7)).created == 0
     assert db.session.execute(sa.select(sa.func.count(ReadinessSnapshot.id))).scalar_one() == 114
