@@ -157,10 +157,6 @@ def encode_tasks(tasks: TaskSummary) -> list[int]:
     return [tasks.done, tasks.in_progress, tasks.overdue, tasks.not_started]
 
 
-def decode_tasks(counts: list[int]) -> TaskSummary:
-    return task_counts(*counts)
-
-
 def encoded_readiness(row) -> dict:
     """A readiness row's readiness and task counts, as stored."""
     return {**encode_readiness(row.readiness), TASKS: encode_tasks(row.tasks)}
