@@ -239,7 +239,7 @@ def _approver_of(workflow) -> Approver | None:
     if workflow is None or isinstance(workflow, Approver):
         return workflow
     if hasattr(workflow, "workflow_version"):
-        return workflow.workflow_version.definition().approver
+        return workflow.definition().approver
     return workflow.approver
 
 

@@ -187,10 +187,11 @@ def test_the_day_turning_is_computed_on_read_and_stored_by_the_nightly_job(app):
 
 
 def _all_preps():
-    from congress.progress.queries import _definitions, _preparations
+    from congress.progress.models import definitions_of
+    from congress.progress.queries import _preparations
 
     preps = _preparations({"31"})
-    return preps, _definitions({p.workflow_version_id for p in preps})
+    return preps, definitions_of({p.workflow_version_id for p in preps})
 
 
 @pytest.mark.parametrize("path", ["/api/v1/readiness", "/api/v1/readiness?province=31"])

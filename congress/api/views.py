@@ -238,7 +238,7 @@ def get_unit(code: str):
     unit = readable_unit(code)
     prep = preparation_of(unit)
     now = query_as_of()
-    definition = prep.workflow_version.definition()
+    definition = prep.definition()
     branch_definition = prep.branch_definition()
     if now < today():  # the unit as it was at the end of that day; the past is read, not acted on
         past = queries.past_unit(prep, now)
@@ -288,7 +288,8 @@ class _NoActions:
 NO_ACTIONS = _NoActions()
 
 
-def _transition(step: Step, unit: Unit, definition):
+def _transition(step: Step, unit: Unit, definition, siblings: list[Step] | None = None):
+    """Apply the body's action to ``step``; ``siblings``: every step of its scope, already read."""
     body = json_body()
     check_fields(body, {"action", "version", "on", "note"})
     try:
@@ -298,7 +299,7 @@ def _transition(step: Step, unit: Unit, definition):
     version = parse_version(body)
     on = parse_date(body.get("on"), "on")
     note = parse_text(body.get("note"), "note")
-    facts = UnitFacts(step.preparation)
+    facts = UnitFacts(step.preparation, siblings)
     try:
         progress_ops.transition(step, action=action, actor=current_user, version=version, on=on, note=note,
                                 facts=facts)
@@ -333,7 +334,7 @@ def transition_unit_step(code: str, key: str):
     unit = readable_unit(code)
     prep = preparation_of(unit)
     step = find_step(key, preparation_id=prep.id, branch_id=None)
-    return _transition(step, unit, prep.workflow_version.definition())
+    return _transition(step, unit, prep.definition())
 
 
 @api.post("/branches/<code>/steps/<key>/transitions")
@@ -342,8 +343,12 @@ def transition_unit_step(code: str, key: str):
 def transition_branch_step(code: str, key: str):
     branch = readable_branch(code)
     prep = branch_preparation_of(branch)
-    step = find_step(key, branch_id=branch.id)
-    return _transition(step, branch.unit, prep.branch_definition())
+    # the branch's few steps in one query: the step and the prerequisites its rules read
+    steps = list(db.session.execute(db.select(Step).where(Step.branch_id == branch.id)).scalars())
+    step = next((s for s in steps if s.key == key), None) if plausible(key, 60) else None
+    if step is None:
+        raise NotFound("step_not_found", {"key": key[:60]})
+    return _transition(step, branch.unit, prep.branch_definition(), steps)
 
 
 def _branch_json(branch: Branch) -> dict:

@@ -188,7 +188,7 @@ def _step_of(row: UnitRow, definition: WorkflowDefinition, key: str) -> StepDefi
     """The step in the campaign's definition; in the unit's own version if that one differs."""
     if key in definition.step_keys:
         return definition.step(key)
-    return row.preparation.workflow_version.definition().step(key)
+    return row.preparation.definition().step(key)
 
 
 def overdue_items(rows: Sequence[UnitRow], definition: WorkflowDefinition, today: date) -> list[DueItem]:

@@ -92,7 +92,7 @@ def check_campaign_open(prep: Preparation) -> None:
 
 def _drafts_of(prep: Preparation, kind: str) -> DraftFacts:
     """What the preparation's workflow says the drafts of ``kind`` move."""
-    found = prep.workflow_version.definition().drafts.get(kind)
+    found = prep.definition().drafts.get(kind)
     return found or DraftFacts(kind)
 
 
@@ -374,7 +374,7 @@ def close_round(found: CommentRound, *, actor, expected: int | None = None) -> C
            new={"document": title_vi(found.draft.kind), "version_number": found.draft.number, "status": "closed",
                 "closed_on": found.closed_on, "comments": sum(counts.values())})
     refusal = None
-    definition = prep.workflow_version.definition()
+    definition = prep.definition()
     step = _unit_step(prep, definition.comment_round_step) if definition.comment_round_step else None
     if step is not None and Action.COMPLETE in allowed_actions(step.state_enum, definition.step(step.key).approval):
         try:

@@ -68,7 +68,7 @@ def step_moved(step, action, actor) -> None:
         return
     prep = step.preparation
     unit = prep.unit
-    definition = prep.workflow_version.definition()
+    definition = prep.definition()
     step_def = definition.step(step.key)
     if not step_def.approval:
         return
@@ -120,7 +120,7 @@ def _draft_params(version) -> dict:
     info = DOCUMENT_KINDS[version.kind]
     return {**_unit_params(version.unit), "subject": "draft", "kind": version.kind, "number": version.number,
             "titles": {"vi": info.title_vi, "en": info.title_en},
-            "approver": approver_params(version.preparation.workflow_version.definition().approver)}
+            "approver": approver_params(version.preparation.definition().approver)}
 
 
 def _queue_link(unit, anchor: str) -> str:

@@ -298,7 +298,7 @@ KIND_LABELS = {"chi_bo": "Chi bộ trực thuộc", "dang_bo_bo_phan": "Đảng 
 
 def definition_of(prep: Preparation | None):
     """The workflow definition a preparation follows (None without one)."""
-    return prep.workflow_version.definition() if prep is not None else None
+    return prep.definition() if prep is not None else None
 
 
 def organisation_of(prep: Preparation | None) -> str:

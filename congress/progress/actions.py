@@ -51,7 +51,7 @@ class UnitFacts:
 
     @cached_property
     def unit_definition(self) -> WorkflowDefinition:
-        return self.prep.workflow_version.definition()
+        return self.prep.definition()
 
     @cached_property
     def branch_definition(self) -> WorkflowDefinition:

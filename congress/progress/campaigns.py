@@ -515,8 +515,8 @@ def parent_preparations(step: Step) -> list[Preparation]:
         db.select(Preparation).join(Preparation.campaign).join(Preparation.unit)
         .where(Campaign.child_campaign_id == prep.campaign_id, Campaign.status == OPEN,
                Unit.province_code == prep.unit.province_code)).scalars())
-    return [p for p in parents if (p.workflow_version.definition().children is not None
-                                   and p.workflow_version.definition().children.held_step == step.key)]
+    return [p for p in parents if (p.definition().children is not None
+                                   and p.definition().children.held_step == step.key)]
 
 
 def follow_child_step(step: Step, actor) -> None:

@@ -68,11 +68,8 @@ class Campaign(db.Model):
         return self.status == CLOSED
 
     def unit_definition(self) -> WorkflowDefinition:
-        """The workflow its units follow, as pinned when it started (read once per process: a
-        stored version never changes)."""
-        cached = next((d for (version_id, _), d in _DEFINITIONS.items()
-                       if version_id == self.unit_workflow_version_id), None)
-        return cached or db.session.get(WorkflowVersion, self.unit_workflow_version_id).definition()
+        """The workflow its units follow, as pinned when it started."""
+        return definition_of(self.unit_workflow_version_id)
 
     def name(self, locale: str = "vi") -> str:
         return self.name_en if locale == "en" and self.name_en else self.name_vi
@@ -99,6 +96,9 @@ class WorkflowVersion(db.Model):
 
 
 _DEFINITIONS: dict[tuple[int, str], WorkflowDefinition] = {}
+#: the definitions of the stored versions read so far, by database and version id: a stored
+#: version never changes (a changed definition is a new version), so each is read once per process
+_BY_VERSION: dict[tuple[str, int], WorkflowDefinition] = {}
 
 #: The branch workflow of a unit whose campaign tracks no subordinate organisations: no steps.
 NO_BRANCH_WORKFLOW = WorkflowDefinition(key="", version=1, subject="branch", title_vi="", title_en="",
@@ -109,7 +109,42 @@ def _definition_cache(version_id: int, checksum: str, body: dict) -> WorkflowDef
     key = (version_id, checksum)
     if key not in _DEFINITIONS:
         _DEFINITIONS[key] = definition_from_snapshot(body, f"workflow version {version_id}")
-    return _DEFINITIONS[key]
+    found = _DEFINITIONS[key]
+    database = _database()
+    if version_id is not None and database is not None:
+        _BY_VERSION[(database, version_id)] = found
+    return found
+
+
+def _database() -> str | None:
+    """The database the session works on, as the key of what is read once from it (None for an
+    in-memory SQLite database: two of them share an address)."""
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return None
+    return url.render_as_string(hide_password=True)
+
+
+def definitions_of(version_ids) -> dict[int, WorkflowDefinition]:
+    """The definitions of stored workflow versions, by id: one query for those this process has
+    not read before, none for the others."""
+    database = _database()
+    found, missing = {}, []
+    for version_id in version_ids:
+        known = _BY_VERSION.get((database, version_id)) if database is not None else None
+        if known is None:
+            missing.append(version_id)
+        else:
+            found[version_id] = known
+    if missing:
+        for version in db.session.execute(sa.select(WorkflowVersion).where(WorkflowVersion.id.in_(missing))).scalars():
+            found[version.id] = version.definition()
+    return found
+
+
+def definition_of(version_id: int) -> WorkflowDefinition:
+    """The definition of one stored workflow version (see definitions_of)."""
+    return definitions_of((version_id,))[version_id]
 
 
 class Preparation(db.Model):
@@ -141,10 +176,19 @@ class Preparation(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    def definition(self) -> WorkflowDefinition:
+        """The workflow the unit follows in this campaign (its pinned version; the one just given
+        to it, before it is written, on a migration or an enrolment)."""
+        version = self.__dict__.get("workflow_version")
+        return version.definition() if version is not None else definition_of(self.workflow_version_id)
+
     def branch_definition(self) -> WorkflowDefinition:
         """The workflow its branches follow (one without steps when the campaign tracks none)."""
-        version = self.branch_workflow_version
-        return version.definition() if version is not None else NO_BRANCH_WORKFLOW
+        if "branch_workflow_version" in self.__dict__:
+            version = self.__dict__["branch_workflow_version"]
+            return version.definition() if version is not None else NO_BRANCH_WORKFLOW
+        version_id = self.branch_workflow_version_id
+        return definition_of(version_id) if version_id is not None else NO_BRANCH_WORKFLOW
 
     @property
     def deadline(self) -> Deadline:

@@ -73,7 +73,7 @@ def refresh_due_dates(prep: Preparation, branches: Iterable[Branch] | None = Non
     the move is audited ("step.due_moved"). Written in one executemany per call, not one ORM
     flush per step. Returns rows changed.
     """
-    unit_def = prep.workflow_version.definition()
+    unit_def = prep.definition()
     branch_def = prep.branch_definition()
     unit_anchors = anchors_for(prep)
     if branches is None:
@@ -316,7 +316,7 @@ def _with_titles(params, step: Step) -> dict:
 
 def definition_of_scope(step: Step) -> WorkflowDefinition:
     prep = step.preparation
-    return (prep.branch_workflow_version if step.branch_id else prep.workflow_version).definition()
+    return prep.branch_definition() if step.branch_id else prep.definition()
 
 
 def _step_label(step: Step) -> str:
@@ -399,7 +399,7 @@ def _earliest(*days: date | None) -> date | None:
 
 
 def apply_unit_rules(prep: Preparation, actor) -> None:
-    definition = prep.workflow_version.definition()
+    definition = prep.definition()
     rule_keys = [s.key for s in definition.steps if s.done_when]
     for step in db.session.execute(db.select(Step).where(
             Step.preparation_id == prep.id, Step.branch_id.is_(None), Step.key.in_(rule_keys))).scalars():

@@ -33,7 +33,7 @@ from workflows.rules import FINISHED, ROLLUP_RULES, State
 from . import campaigns, history
 from .campaigns import Round
 from .history import date_reader as _date_reader
-from .models import Campaign, Preparation, Step, WorkflowVersion
+from .models import Campaign, Preparation, Step, WorkflowVersion, definitions_of
 
 
 @contextmanager
@@ -94,28 +94,6 @@ def _preparations(province_codes: set[str] | None = None, unit_ids: list[int] | 
     return found
 
 
-#: the definitions of the workflow versions read so far, by database and version id: a stored
-#: version never changes (a changed definition is a new version), so it is read once per process
-_KNOWN_DEFINITIONS: dict[tuple[str, int], object] = {}
-
-
-def _definitions(version_ids: set[int]):
-    """The definitions of the workflow versions, by id (a query only for those not read before)."""
-    database = str(db.engine.url)
-    found = {}
-    missing = []
-    for version_id in version_ids:
-        known = _KNOWN_DEFINITIONS.get((database, version_id))
-        if known is None:
-            missing.append(version_id)
-        else:
-            found[version_id] = known
-    if missing:
-        for version in db.session.execute(db.select(WorkflowVersion).where(WorkflowVersion.id.in_(missing))).scalars():
-            found[version.id] = _KNOWN_DEFINITIONS[(database, version.id)] = version.definition()
-    return found
-
-
 class _IndexedTable(TableClause):
     """A table read through a named index on SQLite ("FROM steps INDEXED BY ..."), as is elsewhere.
 
@@ -156,7 +134,7 @@ def readiness_rows(province_codes: set[str] | None = None, unit_ids: list[int] |
     preps = _preparations(province_codes, unit_ids, kind, round_)
     if not preps:
         return []
-    definitions = _definitions({p.workflow_version_id for p in preps})
+    definitions = definitions_of({p.workflow_version_id for p in preps})
     now = as_of or today()
     if now < today():
         from . import stored
@@ -277,7 +255,7 @@ def readiness_by_night(province_codes: set[str] | None, days: list[date]) -> Ite
         yield day, readiness_rows(province_codes, as_of=day)
     past_days = [d for d in days if d < now]
     preps = _preparations(province_codes, None, None) if past_days else []
-    definitions = _definitions({p.workflow_version_id for p in preps}) if preps else {}
+    definitions = definitions_of({p.workflow_version_id for p in preps}) if preps else {}
     for past in history.rebuild_nights(preps, past_days, definitions=definitions):
         yield past.day, _rows_of(past, definitions)
 
@@ -296,7 +274,7 @@ class PastUnit:
 def past_unit(prep: Preparation, day: date) -> PastUnit | None:
     """A unit as it was at the end of ``day`` (before today), rebuilt from the audit log; None when
     it was enrolled after that day."""
-    unit_def = prep.workflow_version.definition()
+    unit_def = prep.definition()
     branch_def = prep.branch_definition()
     definitions = {prep.workflow_version_id: unit_def, prep.branch_workflow_version_id: branch_def}
     past = history.rebuild([prep], day, definitions=definitions, branch_steps=True)
@@ -330,7 +308,7 @@ def unit_readiness_row(prep: Preparation, steps: list[Step] | None = None, as_of
         steps = unit_steps(prep)
     rows = [(s.preparation_id, s.key, s.state, s.due_on, s.due_kind, s.completed_on, s.missed_due_on,
              s.missed_due_kind) for s in steps if s.branch_id is None]
-    definitions = {prep.workflow_version_id: prep.workflow_version.definition()}
+    definitions = {prep.workflow_version_id: prep.definition()}
     return _unit_rows([prep], definitions, {prep.id: rows},
                       _children_counts([prep], definitions, None, [prep.unit_id]), as_of or today())[0]
 
@@ -465,7 +443,7 @@ def unit_preparation(unit: Unit, campaign: Campaign | None = None) -> Preparatio
 def unit_steps(prep: Preparation) -> list[Step]:
     steps = db.session.execute(db.select(Step).where(
         Step.preparation_id == prep.id, Step.branch_id.is_(None))).scalars().all()
-    order = {key: i for i, key in enumerate(prep.workflow_version.definition().step_keys)}
+    order = {key: i for i, key in enumerate(prep.definition().step_keys)}
     return sorted(steps, key=lambda s: order.get(s.key, 999))
 
 

@@ -38,7 +38,7 @@ from workflows.deadlines import Deadline, DeadlineKind
 from workflows.readiness import Reason, Risk, StepFacts, TaskSummary, UnitReadiness, task_counts
 from workflows.rules import State
 
-from .models import Campaign, Preparation, Step, StoredReadiness
+from .models import Campaign, Preparation, Step, StoredReadiness, definitions_of
 
 DIRTY = "congress_readiness_dirty"
 CHUNK = 2000
@@ -310,14 +310,14 @@ def _load(ids: Iterable[int], session: Session) -> list[Preparation]:
 def store(ids: Iterable[int], *, session: Session | None = None, day: date | None = None) -> int:
     """Compute the readiness of the preparations and write it (a statement per chunk); returns how
     many were written."""
-    from .queries import _definitions, computed_rows
+    from .queries import computed_rows
 
     session = session or db.session
     preps = _load(ids, session)
     if not preps:
         return 0
     now = day or today()
-    definitions = _definitions({p.workflow_version_id for p in preps})
+    definitions = definitions_of({p.workflow_version_id for p in preps})
     rows = computed_rows(preps, definitions, now)
     moment = utcnow()
     values = [{"preparation_id": r.preparation.id, "campaign_id": r.preparation.campaign_id,
@@ -360,7 +360,7 @@ def rebuild(*, open_only: bool = False, day: date | None = None) -> int:
 def check(day: date | None = None) -> list[tuple[Preparation, str]]:
     """Every preparation whose stored readiness differs from a fresh computation for ``day``
     (default today), with what differs: missing, another day, or its figures."""
-    from .queries import _definitions, computed_rows
+    from .queries import computed_rows
 
     ids = list(db.session.execute(sa.select(Preparation.id)).scalars())
     now = day or today()
@@ -369,7 +369,7 @@ def check(day: date | None = None) -> list[tuple[Preparation, str]]:
         preps = _load(ids[start:start + CHUNK * 5], db.session)
         kept = {s.preparation_id: s for s in db.session.execute(sa.select(StoredReadiness).where(
             StoredReadiness.preparation_id.in_([p.id for p in preps]))).scalars()}
-        definitions = _definitions({p.workflow_version_id for p in preps})
+        definitions = definitions_of({p.workflow_version_id for p in preps})
         for row in computed_rows(preps, definitions, now):
             found = kept.get(row.preparation.id)
             if found is None:

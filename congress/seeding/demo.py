@@ -1416,7 +1416,7 @@ def _seed_province(province_code: str, campaign: Campaign, accounts: Accounts, n
     written = Written()
     drafts, files = [], {}
     for plan in plans:
-        drafts.append(UnitDrafts(plan.facts, plan.story, plan.prep.workflow_version.definition(), files,
+        drafts.append(UnitDrafts(plan.facts, plan.story, plan.prep.definition(), files,
                                  plan.prep.id))
         write_story(plan.story, plan.facts, province_code, plan.branches, step_ids.get(plan.prep.id, {}),
                     accounts, now, written, drafts[-1])

@@ -1,6 +1,8 @@
 """Finding a unit or branch the way every route must: unknown is 404, out of scope is 403."""
 from __future__ import annotations
 
+from sqlalchemy.orm import joinedload
+
 from congress.accounts import permissions
 from congress.errors import Forbidden, NotFound
 from congress.extensions import db
@@ -30,7 +32,7 @@ def readable_branch(code: str, user, campaign=None) -> Branch:
     (congress.progress.campaigns.unit_preparation): a later round's roster repeats the codes."""
     if not plausible(code, 16):
         raise NotFound("branch_not_found", {"code": code[:20]})
-    found = list(db.session.execute(db.select(Branch).filter_by(code=code)
+    found = list(db.session.execute(db.select(Branch).filter_by(code=code).options(joinedload(Branch.unit))
                                     .order_by(Branch.campaign_id.desc())).scalars())
     if campaign is not None:
         found = [b for b in found if b.campaign_id == campaign.id]

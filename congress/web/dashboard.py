@@ -327,7 +327,7 @@ def decide(step_id: int):
     _city_reader_of(unit)
     if not permissions.can_take_action(current_user, unit, action):
         abort(403)
-    step_def = step.preparation.workflow_version.definition().step(step.key)
+    step_def = step.preparation.definition().step(step.key)
     title = step_def.title(_language())
     form = StepActionForm(prefix=decision_prefix(step, action))
     anchor = f"approval-{step.id}"

@@ -273,7 +273,7 @@ def unit_export(code: str, name: str, fmt: str):
         table = exporting.branches_table(unit, branches)
         stem = f"Chi bộ - {unit.name}"
     elif name == "progress":
-        unit_def = prep.workflow_version.definition()
+        unit_def = prep.definition()
         branch_def = prep.branch_definition()
         table = exporting.progress_table(unit, queries.unit_steps(prep), queries.branch_steps(prep), branches,
                                          {s.key: s.title_vi for s in unit_def.steps},

@@ -153,7 +153,7 @@ def _dates_forms(prep: Preparation, deadline_form=None, congress_form=None):
 def unit_page(unit: Unit, prep: Preparation, *, status: int = 200, failed: tuple | None = None,
               problem: Problem | None = None, deadline_form=None, congress_form=None):
     """Render the unit page; ``failed`` = (step key, action, form) keeps a refused form's input."""
-    definition = prep.workflow_version.definition()
+    definition = prep.definition()
     now = today()
     steps = queries.unit_steps(prep)
     row = queries.unit_readiness_row(prep, steps, as_of=now)
@@ -232,7 +232,7 @@ def step_action(code: str, key: str, action: str):
     step = _unit_step_or_404(prep, key)
     if not permissions.can_take_action(current_user, found, chosen, step_definition(step).approval):
         abort(403)
-    title = _titles(prep.workflow_version.definition())[step.key]
+    title = _titles(prep.definition())[step.key]
     form = StepActionForm(prefix=action_prefix(key, chosen))
     anchor = f"step-{key}"
     if not form.validate_on_submit():
@@ -440,7 +440,7 @@ def save_branches(code: str):
     form.validate_on_submit()  # parse errors are reported per row below
     # the box the page offers once a save was refused for reopening the unit's completed step
     confirm_reopen = request.form.get("confirm_reopen") == "1"
-    definition = prep.workflow_version.definition()
+    definition = prep.definition()
     roll_up = next((s.key for s in definition.steps if s.done_when in ROLLUP_RULES), None)
     form.reopen_step = _titles(definition).get(roll_up) if confirm_reopen and roll_up else None
     form.reopen_confirmed = confirm_reopen
@@ -504,7 +504,7 @@ def add_branch(code: str):
     form = AddBranchForm(prefix="new")
     # the box the form offers once the branch was refused for reopening the unit's completed step
     confirm_reopen = request.form.get("confirm_reopen") == "1"
-    definition = prep.workflow_version.definition()
+    definition = prep.definition()
     roll_up = next((s.key for s in definition.steps if s.done_when in ROLLUP_RULES), None)
     form.reopen_step = _titles(definition).get(roll_up) if confirm_reopen and roll_up else None
     form.reopen_confirmed = confirm_reopen
@@ -577,7 +577,7 @@ def _history_entries(records: list[AuditRecord], prep: Preparation) -> list[Hist
     branch_codes = {_branch_code(r) for r in records} - {None}
     branch_names = dict(db.session.execute(
         sa.select(Branch.code, Branch.name).where(Branch.code.in_(branch_codes))).all()) if branch_codes else {}
-    unit_titles = _titles(prep.workflow_version.definition())
+    unit_titles = _titles(prep.definition())
     branch_titles = _titles(prep.branch_definition())
     entries = []
     for r in records:
@@ -647,7 +647,7 @@ def documents_page(found: Unit, prep: Preparation, status: int = 200, signers_fo
     if signers_form is None and can_issue:
         signers_form = SignersForm(prefix="signers", formdata=None, version=prep.version,
                                    secretary=prep.secretary_name, deputy=prep.deputy_secretary_name)
-    unit_definition = prep.workflow_version.definition()
+    unit_definition = prep.definition()
     branch_definition = prep.branch_definition()
     states = {s.key: s for s in queries.unit_steps(prep)}
     latest: dict[str, PaperIssue] = {}
