@@ -9,6 +9,8 @@ from werkzeug.routing import IntegerConverter
 
 from congress.config import from_environment
 from congress.extensions import babel, csrf, db, limiter, login_manager, migrate
+from congress.jsonio import OrjsonProvider
+from congress.jsonio import loads as json_loads
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("vi", "en")
@@ -42,12 +44,16 @@ def create_app(config: dict | None = None, mode: str | None = None) -> Flask:
     """Build the application: settings, extensions, blueprints, and a check of the workflows."""
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"),
                 template_folder=str(PROJECT_ROOT / "templates"))
+    app.json = OrjsonProvider(app)
     app.config.update(from_environment(app.instance_path, mode or (config or {}).get("CONGRESS_MODE"), config))
     if config:
         app.config.update(config)
     # an id in a path is a 64-bit signed integer at most: a larger one names nothing (404), rather
     # than reaching a database that cannot bind it
     app.url_map.converters["int"] = Int64Converter
+    # JSON columns are read through orjson (the stored readiness of every unit, on each read)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_deserializer": json_loads,
+                                               **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
