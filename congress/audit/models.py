@@ -9,9 +9,20 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from congress.extensions import db
 
+#: the city's verdicts on a unit's step; the approval queue shows the last one with a resubmission
+STEP_VERDICTS = ("step.approve", "step.return")
+_STEP_VERDICT_ROWS = sa.text(f"action IN ({', '.join(repr(action) for action in STEP_VERDICTS)})")
+
 
 class AuditRecord(db.Model):
     __tablename__ = "audit_records"
+    __table_args__ = (
+        # the last verdict on a unit's step, read for every submission waiting for the city: the
+        # few verdict records, by unit and step (the query names the actions as literals, so that
+        # both databases can prove it reads only rows this partial index holds)
+        sa.Index("ix_audit_records_step_verdicts", "unit_id", "step_key",
+                 postgresql_where=_STEP_VERDICT_ROWS, sqlite_where=_STEP_VERDICT_ROWS),
+    )
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     #: when, in UTC
     at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)

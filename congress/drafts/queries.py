@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from flask import g, has_request_context
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, lazyload, selectinload
 
-from congress.audit.models import AuditRecord
+from congress.audit.models import STEP_VERDICTS, AuditRecord
 from congress.errors import NotFound
 from congress.extensions import db
-from congress.progress.models import Preparation, Step, WorkflowVersion
+from congress.progress.models import Preparation, Step
 from congress.units.models import Unit
 from workflows.deadlines import LOCAL_TZ
 from workflows.documents import DOCUMENT_KINDS
@@ -108,7 +108,7 @@ class KindStage:
 
 def unit_kinds(prep: Preparation) -> tuple[str, ...]:
     """The kinds the unit drafts in the preparation: its workflow's "drafts"."""
-    return tuple(prep.workflow_version.definition().drafts)
+    return tuple(prep.definition().drafts)
 
 
 def stages(prep: Preparation) -> dict[str, KindStage]:
@@ -137,7 +137,7 @@ def missing_approvals(prep: Preparation) -> list[str]:
 
 def gated_kinds(prep: Preparation) -> tuple[str, ...]:
     """The document kinds the preparation's congress needs approved, in the workflow's order."""
-    definition = prep.workflow_version.definition()
+    definition = prep.definition()
     return definition.congress.needs_approved if definition.congress else ()
 
 
@@ -234,30 +234,40 @@ def pending_submissions(province_codes: set[str] | None) -> list[Submission]:
     resubmission). A draft comes with the steps of its own preparation.
     """
     newest, newer, earlier = aliased(DraftVersion), aliased(DraftVersion), aliased(DraftVersion)
-    verdict, submit, step_verdict = aliased(DraftReview), aliased(DraftReview), aliased(AuditRecord)
-    verdict_id = (sa.select(sa.func.max(DraftReview.id)).join(earlier, earlier.id == DraftReview.draft_id)
-                  .where(earlier.preparation_id == DraftVersion.preparation_id, earlier.kind == DraftVersion.kind,
-                         DraftReview.action.in_(("approve", "return"))).scalar_subquery())
-    submit_id = (sa.select(sa.func.max(DraftReview.id))
-                 .where(DraftReview.draft_id == DraftVersion.id, DraftReview.action == "submit").scalar_subquery())
-    step_verdict_id = (sa.select(sa.func.max(AuditRecord.id))
-                       .where(AuditRecord.unit_id == Unit.id, AuditRecord.step_key == Step.key,
-                              AuditRecord.entity_key == Unit.code + "/" + Step.key,
-                              AuditRecord.action.in_(("step.approve", "step.return"))).scalar_subquery())
+
+    def last_verdict(column):
+        """The city's last verdict on any version of the same document of the preparation."""
+        return (sa.select(column).join(earlier, earlier.id == DraftReview.draft_id)
+                .where(earlier.preparation_id == DraftVersion.preparation_id, earlier.kind == DraftVersion.kind,
+                       DraftReview.action.in_(("approve", "return")))
+                .order_by(DraftReview.id.desc()).limit(1).scalar_subquery())
+
+    def last_step_verdict(column):
+        """The city's last verdict on the step, read through ix_audit_records_step_verdicts (whose
+        rows the actions, written as literals, name)."""
+        return (sa.select(column)
+                .where(AuditRecord.unit_id == Unit.id, AuditRecord.step_key == Step.key,
+                       AuditRecord.action.in_([sa.literal(a, literal_execute=True) for a in STEP_VERDICTS]),
+                       AuditRecord.entity_key == Unit.code + "/" + Step.key)
+                .order_by(AuditRecord.id.desc()).limit(1).scalar_subquery())
+
+    submit_text = (sa.select(DraftReview.text).where(DraftReview.draft_id == DraftVersion.id,
+                                                     DraftReview.action == "submit")
+                   .order_by(DraftReview.id.desc()).limit(1).scalar_subquery())
     query = (
-        sa.select(Unit, WorkflowVersion, Step, DraftVersion, newest, verdict.action, verdict.text, verdict.on,
-                  submit.text, step_verdict.action, step_verdict.reason, step_verdict.at, Preparation)
+        sa.select(Unit, Preparation.workflow_version_id, Step, DraftVersion, newest,
+                  last_verdict(DraftReview.action), last_verdict(DraftReview.text), last_verdict(DraftReview.on),
+                  submit_text, last_step_verdict(AuditRecord.action), last_step_verdict(AuditRecord.reason),
+                  last_step_verdict(AuditRecord.at), Preparation)
         .join(Preparation, Preparation.unit_id == Unit.id)
-        .join(WorkflowVersion, WorkflowVersion.id == Preparation.workflow_version_id)
         .outerjoin(Step, sa.and_(Step.preparation_id == Preparation.id, Step.branch_id.is_(None),
                                  Step.state == "submitted"))
         .outerjoin(DraftVersion, sa.and_(DraftVersion.preparation_id == Preparation.id,
                                          DraftVersion.status == "submitted"))
         .outerjoin(newest, sa.and_(Step.id.is_not(None), newest.preparation_id == Preparation.id, ~sa.exists().where(
             newer.preparation_id == newest.preparation_id, newer.kind == newest.kind, newer.number > newest.number)))
-        .outerjoin(verdict, verdict.id == verdict_id)
-        .outerjoin(submit, submit.id == submit_id)
-        .outerjoin(step_verdict, step_verdict.id == step_verdict_id)
+        # the preparation's unit is the row's, its campaign the one the page shows (both in the session)
+        .options(lazyload(Preparation.unit), lazyload(Preparation.campaign))
         .where(sa.or_(Step.id.is_not(None), DraftVersion.id.is_not(None))))
     if province_codes is not None:
         query = query.where(Unit.province_code.in_(province_codes))
@@ -272,7 +282,7 @@ def pending_submissions(province_codes: set[str] | None) -> list[Submission]:
         prep = row[-1]
         found = preps.get(prep.id)
         if found is None:
-            found = preps[prep.id] = _UnitPending(row[0], row[1].definition(), prep)
+            found = preps[prep.id] = _UnitPending(row[0], prep.definition(), prep)
         found.add(row)
     submissions = [s for found in preps.values() for s in found.submissions()]
     return sorted(submissions, key=lambda s: (s.submitted_on or date.max, s.unit.name, s.anchor))
