@@ -2,7 +2,7 @@
 decimals as strings, dataclasses as objects; only faster, and Vietnamese as UTF-8."""
 import dataclasses
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -18,7 +18,7 @@ class Point:
 
 
 VALUE = {"z": 1, "a": [Point(date(2025, 8, 5), 3)], "name": "Đảng bộ xã Việt Khê",
-         "at": datetime(2025, 8, 5, 1, 2, 3, tzinfo=timezone.utc), "n": Decimal("1.50"),
+         "at": datetime(2025, 8, 5, 1, 2, 3, tzinfo=UTC), "n": Decimal("1.50"),
          "id": UUID("12345678-1234-5678-1234-567812345678")}
 
 
