@@ -356,3 +356,25 @@ def test_the_past_api_reads_a_constant_number_of_queries(app, api_as):
             assert client.get(f"{API}/readiness?province=31&as_of=2025-07-31{suffix}").status_code == 200
         counts[suffix] = len(statements)
     assert len(set(counts.values())) == 1, counts
+
+
+def test_one_units_past_readiness_is_read_from_the_nights_record(app):
+    """A unit's readiness on a recorded night is that night's record (what the province's past
+    figures say): no statement reads the unit's history (only the campaign's deadline as it was);
+    without the record it is rebuilt from the audit log, the same."""
+    from congress.notices.models import ReadinessNight
+
+    unit = db.session.execute(sa.select(Unit).filter_by(code="10891")).scalar_one()
+    prep = db.session.execute(sa.select(Preparation).filter_by(unit_id=unit.id)).scalar_one()
+    queries.unit_readiness_row(prep, as_of=DAY)  # warm caches (workflow definitions)
+    with count_queries() as statements:
+        recorded = queries.unit_readiness_row(prep, as_of=DAY)
+    assert statements and not any("audit_records.unit_id" in s for s in statements), statements
+    assert recorded.readiness == {r.unit.code: r for r in overview(DAY).rows}["10891"].readiness
+    db.session.execute(sa.delete(ReadinessNight).where(ReadinessNight.unit_id == unit.id,
+                                                       ReadinessNight.day == DAY))
+    with count_queries() as statements:
+        rebuilt = queries.unit_readiness_row(prep, as_of=DAY)
+    assert any("audit_records.unit_id" in s for s in statements)
+    assert rebuilt.readiness == recorded.readiness
+    db.session.rollback()

@@ -244,7 +244,10 @@ def get_unit(code: str):
         past = queries.past_unit(prep, now)
         if past is None:
             raise NotFound("not_enrolled", {"code": unit.code})
-        prep, unit_steps, row, facts = past.preparation, past.steps, past.row, NO_ACTIONS
+        # the readiness as that night recorded it (what /readiness?as_of= says), the steps and
+        # branches as the audit log has them
+        row = queries.unit_readiness_row(prep, as_of=now)
+        prep, unit_steps, facts = past.preparation, past.steps, NO_ACTIONS
         branches, steps_by_branch = past.branches, past.branch_steps
     else:
         unit_steps = queries.unit_steps(prep)

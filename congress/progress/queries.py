@@ -297,9 +297,15 @@ def unit_readiness_row(prep: Preparation, steps: list[Step] | None = None, as_of
     and its unit steps when the caller has them: the branch counts, and the steps if not given,
     are the only queries (readiness_rows would read the preparation and its workflow again).
 
-    A day before today is that day's picture (see :func:`past_unit`; LookupError if the unit was
-    not enrolled yet)."""
+    A day before today is that night's record (progress.stored.recorded_rows), else that day's
+    picture rebuilt from the audit log (see :func:`past_unit`; LookupError if the unit was not
+    enrolled yet)."""
     if as_of is not None and as_of < today():
+        from . import stored
+
+        recorded = stored.recorded_rows([prep], as_of)
+        if recorded:
+            return recorded[0]
         found = past_unit(prep, as_of)
         if found is None:
             raise LookupError(f"unit {prep.unit_id} was not enrolled on {as_of.isoformat()}")
