@@ -54,7 +54,7 @@ def throughput_results(found: throughput.Throughput) -> list[Result]:
     all_audited = found.audited == found.accepted
     worst = max(found.worker_rss_mb, default=0.0)
     return [
-        Result("step transitions/s via gunicorn (2 workers, 50 clients)", None, figure=f"{found.per_second:.0f}/s",
+        Result("step transitions/s via gunicorn (2 workers, 50 clients)", None, figure=f"{found.per_second:.1f}/s",
                note=f"≥ {MIN_WRITES_PER_SECOND}/s", met=found.per_second >= MIN_WRITES_PER_SECOND and all_audited,
                details=[f"{found.accepted} of {found.writes} writes accepted in {found.seconds:.1f} s ({refused})"]),
         Result("accepted writes found in the audit log", None, figure=f"{found.audited}/{found.accepted}",
