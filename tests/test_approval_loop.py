@@ -393,3 +393,42 @@ def test_a_step_returned_directly_shows_its_reason_when_submitted_again(city, fi
     assert step(TU_MINH, "personnel_plan").reason is None
     item = item_of(page(city), f"approval-{approval.id}")
     assert f"Đã trả lại lần trước: {REASON} (5/8/2025)" in item
+
+
+def test_a_return_in_one_campaign_is_not_shown_in_another(app, city, files, make_user):
+    """Tứ Minh in a second campaign of the same workflow: its personnel plan, submitted there, was
+    never returned there; the city's return of the first campaign's plan is not its "last time"."""
+    from datetime import date
+
+    from congress.progress import campaigns
+    from congress.progress.models import Campaign
+
+    approval = submitted_outside_the_drafts()  # in the demo's campaign, before the second begins
+    first_campaign = approval.preparation.campaign_id
+    assert decide(city, approval, "return", csrf(page(city)), note=REASON).status_code == 302
+    admin = make_user("admin.twice", "admin")
+    second = campaigns.start(campaigns.CampaignSpec(
+        name_vi="Đại hội Đảng bộ cấp xã, nhiệm kỳ 2030–2035", name_en="Commune party congresses, 2030–2035",
+        term="2030–2035", unit_workflow="commune_congress", starts_on=date(2025, 8, 1),
+        deadline_on=date(2025, 12, 31), unit_codes=[TU_MINH]), admin)
+    db.session.commit()
+
+    def plan_in(campaign_id: int) -> Step:
+        prep = campaigns.unit_preparation(unit(TU_MINH), db.session.get(Campaign, campaign_id))
+        return db.session.execute(db.select(Step).where(
+            Step.preparation_id == prep.id, Step.branch_id.is_(None), Step.key == "personnel_plan")).scalar_one()
+
+    db.session.expire_all()
+    other = plan_in(second.id)
+    other.state, other.submitted_on = "submitted", TODAY
+    other.version += 1
+    db.session.commit()
+    html = city.get(f"/dashboard?campaign={second.id}").get_data(as_text=True)
+    assert "lần trước" not in item_of(html, f"approval-{other.id}")
+    # the first campaign's own resubmission still shows it
+    approval = plan_in(first_campaign)
+    assert approval.state == "in_progress" and approval.reason == REASON
+    progress_ops.transition(approval, action=Action.SUBMIT, actor=user("tuminh.bithu"), version=approval.version)
+    db.session.commit()
+    html = city.get(f"/dashboard?campaign={first_campaign}").get_data(as_text=True)
+    assert f"Đã trả lại lần trước: {REASON} (5/8/2025)" in item_of(html, f"approval-{approval.id}")

@@ -243,12 +243,13 @@ def pending_submissions(province_codes: set[str] | None) -> list[Submission]:
                 .order_by(DraftReview.id.desc()).limit(1).scalar_subquery())
 
     def last_step_verdict(column):
-        """The city's last verdict on the step, read through ix_audit_records_step_verdicts (whose
-        rows the actions, written as literals, name)."""
+        """The city's last verdict on the step in its own campaign, read through
+        ix_audit_records_step_verdicts (whose rows the actions, written as literals, name)."""
         return (sa.select(column)
                 .where(AuditRecord.unit_id == Unit.id, AuditRecord.step_key == Step.key,
                        AuditRecord.action.in_([sa.literal(a, literal_execute=True) for a in STEP_VERDICTS]),
-                       AuditRecord.entity_key == Unit.code + "/" + Step.key)
+                       AuditRecord.entity_key == Unit.code + "/" + Step.key,
+                       AuditRecord.campaign_id == Preparation.campaign_id)
                 .order_by(AuditRecord.id.desc()).limit(1).scalar_subquery())
 
     submit_text = (sa.select(DraftReview.text).where(DraftReview.draft_id == DraftVersion.id,
