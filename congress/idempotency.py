@@ -382,7 +382,8 @@ def repeats_last_transition(step, *, action, actor, version: int | None) -> bool
     last = db.session.execute(
         sa.select(AuditRecord.actor_id, AuditRecord.action)
         .where(AuditRecord.unit_id == step.preparation.unit_id, AuditRecord.entity == "step",
-               AuditRecord.entity_key == f"{owner}/{step.key}")
+               AuditRecord.entity_key == f"{owner}/{step.key}",
+               AuditRecord.campaign_id == step.preparation.campaign_id)
         .order_by(AuditRecord.id.desc()).limit(1)).first()
     return last is not None and last.actor_id == actor.id and last.action == f"step.{action.value}"
 

@@ -192,6 +192,42 @@ def test_a_comment_round_belongs_to_its_drafts_preparation(two):
     assert db.session.get(CommentRound, found.id).preparation_id == two.prep_b.id
 
 
+def test_every_draft_write_is_audited_in_its_campaign(two):
+    """Upload, submit, verdict, comment round (open, comments, close) and an exception in campaign
+    B: each audit record names B, so B's history is B's own."""
+    from congress.audit.models import AuditRecord
+    from congress.drafts.operations import CommentEntry
+
+    since = db.session.execute(db.select(db.func.max(AuditRecord.id))).scalar() or 0
+    version = upload(two, two.prep_b)
+    found = operations.open_round(version, audiences=["members"], starts_on=date(2025, 8, 5),
+                                  ends_on=date(2025, 8, 10), actor=two.staff)
+    operations.add_comments(found, [CommentEntry("members", 3, "Bổ sung giải pháp")], actor=two.staff)
+    operations.close_round(found, actor=two.staff)
+    finish_before(two.prep_b, "documents_approval")
+    operations.submit_version(version, actor=two.leader, note="Kính trình")
+    operations.review_version(version, verdict="return", text="Cần bổ sung", actor=two.city)
+    operations.record_exception(unit(), "personnel_submission", reason="Đã thống nhất", actor=two.city,
+                                prep=two.prep_b)
+    db.session.commit()
+    records = db.session.execute(db.select(AuditRecord).where(
+        AuditRecord.id > since, AuditRecord.entity.in_(("draft", "round")))).scalars().all()
+    assert {r.action for r in records} >= {"draft.upload", "round.open", "round.comment", "round.close",
+                                           "draft.submit", "draft.return", "draft.exception"}
+    assert {r.campaign_id for r in records} == {two.b.id}, [(r.action, r.campaign_id) for r in records]
+
+
+def test_the_history_page_shows_the_campaign_asked_for(two, base_app):
+    """A unit's history in one campaign holds that campaign's records (and the unit's own), not
+    another campaign's."""
+    upload(two, two.prep_b, content=REPORT_2)
+    client = signed_in(base_app, "tm.staff")
+    in_b = client.get(f"/units/{TU_MINH}/history?campaign={two.b.id}").get_data(as_text=True)
+    in_a = client.get(f"/units/{TU_MINH}/history?campaign={two.a.id}").get_data(as_text=True)
+    assert "du-thao.docx" in in_b
+    assert "du-thao.docx" not in in_a
+
+
 # --- the pages and the API -----------------------------------------------------------------------------
 
 def test_the_drafts_pages_show_only_the_campaign_asked_for(two, base_app, api_as):

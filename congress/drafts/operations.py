@@ -156,7 +156,8 @@ def upload_version(unit: Unit, kind: str, *, filename: str | None, content: byte
         raise Conflict("draft_number_taken")
     version.repeated = False
     record(action="draft.upload", entity="draft", actor=actor, entity_key=f"{unit.code}/{kind}/{version.number}",
-           unit_id=unit.id, new={**version_snapshot(version), "file": name, "size": checked.size}, reason=note)
+           unit_id=unit.id, campaign_id=prep.campaign_id,
+           new={**version_snapshot(version), "file": name, "size": checked.size}, reason=note)
     if version.number == 1:
         _follow(prep, _drafts_of(prep, kind).starts, [Action.START], actor)
     return version
@@ -194,6 +195,7 @@ def submit_version(version: DraftVersion, *, actor, note: str | None = None,
     _review(version, "submit", note, actor)
     db.session.flush()
     record(action="draft.submit", entity="draft", actor=actor, entity_key=_key(version), unit_id=unit.id,
+           campaign_id=version.preparation.campaign_id,
            old={"status": before["status"]}, new=version_snapshot(version), reason=note)
     events.version_submitted(version, actor, note)
     _follow(version.preparation, _drafts_of(version.preparation, version.kind).approved_by,
@@ -221,6 +223,7 @@ def review_version(version: DraftVersion, *, verdict: str, text: str | None, act
         _review(version, "comment", text, actor)
         db.session.flush()
         record(action="draft.comment", entity="draft", actor=actor, entity_key=_key(version), unit_id=unit.id,
+               campaign_id=version.preparation.campaign_id,
                new={"document": title_vi(version.kind), "version_number": version.number, "text": text})
         return version
     if version.status != "submitted":
@@ -233,6 +236,7 @@ def review_version(version: DraftVersion, *, verdict: str, text: str | None, act
     _review(version, verdict, text, actor)
     db.session.flush()
     record(action=f"draft.{verdict}", entity="draft", actor=actor, entity_key=_key(version), unit_id=unit.id,
+           campaign_id=version.preparation.campaign_id,
            old={"status": before["status"]}, new=version_snapshot(version), reason=text)
     events.version_decided(version, actor)
     _follow(version.preparation, _drafts_of(version.preparation, version.kind).approved_by,
@@ -285,9 +289,9 @@ def open_round(version: DraftVersion, *, audiences: Sequence[str], starts_on: da
     db.session.add(found)
     db.session.flush()
     record(action="round.open", entity="round", actor=actor, entity_key=f"{_key(version)}/{found.id}",
-           unit_id=unit.id, new={"document": title_vi(version.kind), "version_number": version.number,
-                                 "audiences": ", ".join(_audience_words(chosen)), "starts_on": starts_on,
-                                 "ends_on": ends_on})
+           unit_id=unit.id, campaign_id=version.preparation.campaign_id,
+           new={"document": title_vi(version.kind), "version_number": version.number,
+                "audiences": ", ".join(_audience_words(chosen)), "starts_on": starts_on, "ends_on": ends_on})
     return found
 
 
@@ -338,9 +342,10 @@ def add_comments(found: CommentRound, entries: Sequence[CommentEntry], *, actor)
     db.session.flush()
     for comment in made:
         record(action="round.comment", entity="round", actor=actor, entity_key=f"{_key(found.draft)}/{found.id}",
-               unit_id=unit.id, new={"document": title_vi(found.draft.kind), "version_number": found.draft.number,
-                                     "audience": _audience_words([comment.audience])[0], "count": comment.count,
-                                     "text": comment.text})
+               unit_id=unit.id, campaign_id=found.draft.preparation.campaign_id,
+               new={"document": title_vi(found.draft.kind), "version_number": found.draft.number,
+                    "audience": _audience_words([comment.audience])[0], "count": comment.count,
+                    "text": comment.text})
     return made
 
 
@@ -370,7 +375,7 @@ def close_round(found: CommentRound, *, actor, expected: int | None = None) -> C
     for comment in found.comments:
         counts[comment.audience] = counts.get(comment.audience, 0) + comment.count
     record(action="round.close", entity="round", actor=actor, entity_key=f"{_key(found.draft)}/{found.id}",
-           unit_id=unit.id, old={"status": "open"},
+           unit_id=unit.id, campaign_id=found.draft.preparation.campaign_id, old={"status": "open"},
            new={"document": title_vi(found.draft.kind), "version_number": found.draft.number, "status": "closed",
                 "closed_on": found.closed_on, "comments": sum(counts.values())})
     refusal = None
@@ -410,7 +415,7 @@ def record_exception(unit: Unit, kind: str, *, reason: str | None, actor,
     except IntegrityError:
         raise Conflict("exception_exists") from None
     record(action="draft.exception", entity="draft", actor=actor, entity_key=f"{unit.code}/{kind}",
-           unit_id=unit.id, new={"document": title_vi(kind)}, reason=reason)
+           unit_id=unit.id, campaign_id=prep.campaign_id, new={"document": title_vi(kind)}, reason=reason)
     # the waived approval step stops standing between the unit and its congress, with the same reason
     _follow(prep, _drafts_of(prep, kind).approved_by, [Action.RETURN, Action.MARK_NOT_APPLICABLE], actor, reason)
     return found

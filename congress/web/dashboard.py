@@ -442,7 +442,8 @@ def conflict_page(step: Step, title: str, tried: Action):
     unit = step.preparation.unit
     last = db.session.execute(
         db.select(AuditRecord).where(AuditRecord.unit_id == unit.id,
-                                     AuditRecord.entity_key == f"{unit.code}/{step.key}")
+                                     AuditRecord.entity_key == f"{unit.code}/{step.key}",
+                                     AuditRecord.campaign_id == step.preparation.campaign_id)
         .order_by(AuditRecord.id.desc()).limit(1)).scalar_one_or_none()
     now = today()
     forms = {}

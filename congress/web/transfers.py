@@ -280,10 +280,10 @@ def unit_export(code: str, name: str, fmt: str):
                                          {s.key: s.title_vi for s in branch_def.steps})
         stem = f"Tiến độ - {unit.name}"
     else:
-        from .units import _history_entries
+        from .units import _history_entries, history_shown
 
         records = db.session.execute(
-            db.select(AuditRecord).where(AuditRecord.unit_id == unit.id)
+            db.select(AuditRecord).where(*history_shown(unit, prep))
             .order_by(AuditRecord.at.desc(), AuditRecord.id.desc())).scalars().all()
         table = exporting.history_table(_history_entries(records, prep))
         stem = f"Lịch sử - {unit.name}"

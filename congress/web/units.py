@@ -559,16 +559,23 @@ def history(code: str):
     found = readable_unit(code)
     prep = preparation_or_404(found)
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10**6))
-    total = db.session.execute(sa.select(sa.func.count(AuditRecord.id))
-                               .where(AuditRecord.unit_id == found.id)).scalar_one()
+    shown = history_shown(found, prep)
+    total = db.session.execute(sa.select(sa.func.count(AuditRecord.id)).where(*shown)).scalar_one()
     pages = max(1, math.ceil(total / HISTORY_PAGE_SIZE))
     records = db.session.execute(
-        db.select(AuditRecord).where(AuditRecord.unit_id == found.id)
+        db.select(AuditRecord).where(*shown)
         .order_by(AuditRecord.at.desc(), AuditRecord.id.desc())
         .offset((page - 1) * HISTORY_PAGE_SIZE).limit(HISTORY_PAGE_SIZE)).scalars().all()
     entries = _history_entries(records, prep)
     return render_template("units/history.html", unit=found, entries=entries, page=page, pages=pages,
                            total=total)
+
+
+def history_shown(unit: Unit, prep: Preparation) -> tuple:
+    """The conditions of a unit's history in one campaign (the page and its download): the
+    campaign's records (its steps, branches, drafts) and the unit's own (they name no campaign)."""
+    return (AuditRecord.unit_id == unit.id,
+            sa.or_(AuditRecord.campaign_id == prep.campaign_id, AuditRecord.campaign_id.is_(None)))
 
 
 def _history_entries(records: list[AuditRecord], prep: Preparation) -> list[HistoryEntry]:
