@@ -320,3 +320,28 @@ def test_the_dashboard_shows_the_drafts_of_the_campaign_shown(two, base_app):
     stages = client.get(f"/dashboard?campaign={two.b.id}").get_data(as_text=True).split('id="document-stages"')[1]
     stages = stages.split("</section>")[0]
     assert "Tứ Minh" in stages and f"campaign={two.b.id}" in stages
+
+
+def test_a_stale_request_in_one_campaign_is_not_taken_for_its_senders_change_in_another(two, api_as):
+    """Tứ Minh in two campaigns of the same workflow. In campaign B the staff started and finished
+    the plan; then, once the staff had finished campaign A's plan too, the leader reopened A's.
+    The leader's reopening of B's plan, sent with the version they saw before the staff finished
+    it, is a conflict with the staff's change, not a repeat of the leader's own reopening in A."""
+    def post(client, campaign, action: str, version: int):
+        return client.post(f"{path}?campaign={campaign.id}", json={"action": action, "version": version})
+
+    staff = api_as("unit_staff", unit=TU_MINH, username="tm.staff")
+    leader = api_as("unit_leader", unit=TU_MINH, username="tm.leader")
+    path = f"/api/v1/units/{TU_MINH}/steps/plan/transitions"
+    in_b = step_of(two.prep_b, "plan").version
+    assert staff.post(f"{path}?campaign={two.b.id}", json={"action": "start", "version": in_b}).status_code == 200
+    seen = in_b + 1
+    assert staff.post(f"{path}?campaign={two.b.id}", json={"action": "complete", "version": seen}).status_code == 200
+    in_a = step_of(two.prep_a, "plan").version
+    assert post(staff, two.a, "start", in_a).status_code == 200
+    assert post(staff, two.a, "complete", in_a + 1).status_code == 200
+    in_a += 2
+    answer = leader.post(f"{path}?campaign={two.a.id}", json={"action": "reopen", "version": in_a, "note": "Xem lại"})
+    assert answer.status_code == 200, answer.get_json()
+    response = leader.post(f"{path}?campaign={two.b.id}", json={"action": "reopen", "version": seen, "note": "Xem lại"})
+    assert response.status_code == 409, response.get_json()

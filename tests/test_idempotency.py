@@ -33,7 +33,6 @@ from congress.units.models import Branch
 from tests.conftest import needs_postgresql
 from tests.test_drafts import PDF, REPORT_1, awaiting_city, make_docx
 from tests.test_drafts_api import multipart
-from tests.test_drafts_per_campaign import files, two  # noqa: F401  (fixtures)
 from tests.test_transfers import BRANCH_HEADINGS, csv_bytes, token_of
 from tests.test_web import login
 from tests.test_web_units import step, unit_of
@@ -722,24 +721,3 @@ def test_a_form_part_without_a_name_is_fingerprinted(app):
         first = idempotency._fingerprint()
         real.__dict__["form"] = MultiDict([("kind", "progress"), (None, None), (None, "x")])
         assert idempotency._fingerprint() == first
-
-
-def test_a_stale_request_in_one_campaign_is_not_taken_for_its_senders_change_in_another(two, api_as):
-    """Tứ Minh in two campaigns of the same workflow. In campaign B the staff started and finished
-    the plan; then the leader reopened campaign A's plan. The leader's reopening of B's plan, sent
-    with the version they saw before the staff finished it, is a conflict with the staff's
-    change, not a repeat of the leader's own reopening in A."""
-    from tests.test_drafts_per_campaign import TU_MINH, step_of
-
-    staff = api_as("unit_staff", unit=TU_MINH, username="tm.staff")
-    leader = api_as("unit_leader", unit=TU_MINH, username="tm.leader")
-    path = f"/api/v1/units/{TU_MINH}/steps/plan/transitions"
-    in_b = step_of(two.prep_b, "plan").version
-    assert staff.post(f"{path}?campaign={two.b.id}", json={"action": "start", "version": in_b}).status_code == 200
-    seen = in_b + 1
-    assert staff.post(f"{path}?campaign={two.b.id}", json={"action": "complete", "version": seen}).status_code == 200
-    in_a = step_of(two.prep_a, "plan").version
-    answer = leader.post(f"{path}?campaign={two.a.id}", json={"action": "reopen", "version": in_a, "note": "Xem lại"})
-    assert answer.status_code == 200, answer.get_json()
-    response = leader.post(f"{path}?campaign={two.b.id}", json={"action": "reopen", "version": seen, "note": "Xem lại"})
-    assert response.status_code == 409, response.get_json()
