@@ -4,6 +4,7 @@ Politburo, the Fatherland Front's commune congress to the city's Front committee
 the API and the spreadsheets say the words of the step's own workflow."""
 from __future__ import annotations
 
+import html
 import re
 from datetime import date
 
@@ -203,3 +204,29 @@ def test_the_dashboard_of_the_province_campaign_names_the_politburo(app, provinc
     assert "Bộ Chính trị, Ban Bí thư" in page  # the queue's hint names the body in full
     party = db.session.execute(db.select(Campaign).filter_by(unit_workflow="commune_congress")).scalar_one()
     assert "Chờ Thành ủy cho ý kiến (" in text(client.get(f"/dashboard?province=31&campaign={party.id}"))
+
+
+def test_the_fronts_drafts_name_the_citys_front_committee(app, front, files):
+    """A Front draft sent up waits for the city's Front committee, in its stage and its history,
+    and only the unit's leader may send it there; the party's drafts still wait for the city."""
+    from congress.accounts.models import User
+    from congress.drafts import operations
+    from tests.test_drafts import REPORT_1
+
+    prep = _prep(front, "11311")
+    unit = prep.unit
+    writer = db.session.execute(db.select(User).filter_by(username="hongbang.vanphong")).scalar_one()
+    leader = db.session.execute(db.select(User).filter_by(username="hongbang.bithu")).scalar_one()
+    version = operations.upload_version(unit, "front_personnel_submission", filename="to-trinh.docx",
+                                        content=REPORT_1, note=None, actor=writer, prep=prep)
+    operations.submit_version(version, actor=leader, note="Kính trình")
+    db.session.commit()
+    client = signed_in(app, "hongbang.vanphong")
+    page = text(client.get(f"/units/11311/drafts/front_personnel_submission?campaign={front.id}"))
+    assert f"chờ {FRONT_WORDS.vi} cho ý kiến" in page
+    assert f"Trình {FRONT_WORDS.vi}" in page
+    assert "Thành ủy" not in page
+    english = html.unescape(text(client.get(
+        f"/units/11311/drafts/front_personnel_submission?campaign={front.id}&lang=en")))
+    assert f"waiting for {FRONT_WORDS.en}" in english
+    assert english.count("waiting for the city") == english.count(f"waiting for {FRONT_WORDS.en}")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from congress.messages import MESSAGES
+from congress.messages import MESSAGES, NamingApprover
 
 DRAFT_MESSAGES = {
     "draft_edit_forbidden": _l("Only the unit's own leader or staff may upload drafts and run comment rounds."),
-    "draft_submit_forbidden": _l("Only the unit's leader may submit a draft to the city."),
+    "draft_submit_forbidden": _l("Only the unit's leader may submit a draft to %(approver)s."),
     "draft_review_forbidden": _l("Only the city's leaders and staff may comment on, approve or return a draft, "
                                  "or record an exception."),
     "draft_kind_not_found": _l("There is no draft document kind \"%(kind)s\"."),
@@ -34,8 +34,8 @@ DRAFT_MESSAGES = {
     "upload_pdf_too_complex": _l("The PDF has more than %(limit)s objects and cannot be checked. Print it again "
                                  "to PDF (File → Print → Save as PDF) and upload it again."),
     "compare_needs_docx": _l("Comparison needs two Word (.docx) versions: version %(number)s is a PDF."),
-    "draft_already_submitted": _l("Version %(number)s of this document is already waiting for the city's "
-                                  "verdict."),
+    "draft_already_submitted": _l("Version %(number)s of this document is already waiting for the verdict of "
+                                  "%(approver)s."),
     "draft_not_submittable": _l("Version %(number)s cannot be submitted: it is \"%(status)s\"."),
     "draft_not_submitted": _l("Only a submitted version can be approved or returned; this one is \"%(status)s\"."),
     "verdict_reason_required": _l("Give the reasons for returning the draft."),
@@ -55,8 +55,8 @@ DRAFT_MESSAGES = {
     "exception_reason_required": _l("Give the reason for the exception."),
     "exception_kind": _l("An exception can only be recorded for the political report or the personnel plan."),
     "exception_exists": _l("An exception for this document is already recorded."),
-    "congress_needs_approval": _l("The congress cannot be marked held: the city has not approved %(documents)s "
-                                  "and no exception is recorded."),
+    "congress_needs_approval": _l("The congress cannot be marked held: %(approver)s has not approved "
+                                  "%(documents)s and no exception is recorded."),
 }
 MESSAGES.update(DRAFT_MESSAGES)
 
@@ -75,15 +75,16 @@ AUDIENCE_VI = {
     "fatherland_front": "Mặt trận Tổ quốc (MTTQ)",
     "residents": "Nhân dân",
 }
+#: the words name the approver of the workflow shown (the city for a commune's party congress)
 STATUS_LABELS = {
     "draft": _l("draft"),
-    "submitted": _l("waiting for the city"),
-    "returned": _l("returned by the city"),
-    "approved": _l("approved by the city"),
+    "submitted": NamingApprover(_l("waiting for %(approver)s")),
+    "returned": NamingApprover(_l("returned by %(approver)s")),
+    "approved": NamingApprover(_l("approved by %(approver)s")),
 }
 REVIEW_LABELS = {
-    "submit": _l("Submitted to the city"),
-    "comment": _l("City comment"),
+    "submit": NamingApprover(_l("Submitted to %(approver)s")),
+    "comment": NamingApprover(_l("Comment by %(approver)s")),
     "approve": _l("Approved"),
     "return": _l("Returned"),
 }
