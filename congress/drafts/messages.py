@@ -88,3 +88,11 @@ REVIEW_LABELS = {
     "approve": _l("Approved"),
     "return": _l("Returned"),
 }
+
+
+def in_words(labels: dict, workflow=None) -> dict[str, str]:
+    """The labels as text in the request's language, naming the approver of ``workflow`` (a unit's
+    preparation; else the workflow the request shows): put into words once for a page that shows
+    them many times."""
+    return {key: str(label.bind(workflow) if isinstance(label, NamingApprover) else label)
+            for key, label in labels.items()}

@@ -24,6 +24,7 @@ from congress.drafts.messages import (
     AUDIENCE_LABELS,
     REVIEW_LABELS,
     STATUS_LABELS,
+    in_words,
 )
 from congress.drafts.models import AUDIENCES, DRAFT_KINDS, CommentRound, DraftReview, DraftVersion
 from congress.errors import OperationError, Unprocessable
@@ -60,8 +61,8 @@ def kept_campaign(prep: Preparation) -> dict[str, int]:
 
 def _common(unit: Unit, prep: Preparation) -> dict:
     return {"unit": unit, "prep": prep, "kept": kept_campaign(prep), "kind_title": kind_title,
-            "status_labels": STATUS_LABELS,
-            "audience_labels": AUDIENCE_LABELS, "review_labels": REVIEW_LABELS, "audiences": AUDIENCES,
+            "status_labels": in_words(STATUS_LABELS, prep),
+            "audience_labels": AUDIENCE_LABELS, "review_labels": in_words(REVIEW_LABELS, prep), "audiences": AUDIENCES,
             "draft_kinds": drafts.unit_kinds(prep), "gated_kinds": drafts.gated_kinds(prep),
             "can_edit": permissions.can_edit_drafts(current_user, unit),
             "can_submit": permissions.can_submit_drafts(current_user, unit),
@@ -373,4 +374,6 @@ def _intersecting(found, kinds) -> bool:
 
 @web.app_template_global()
 def draft_status_labels() -> dict:
-    return STATUS_LABELS
+    """The stages in words, naming the approver of the workflow the request shows (a page that shows
+    many calls it once)."""
+    return in_words(STATUS_LABELS)
