@@ -4,13 +4,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import orjson
 from flask import Flask, current_app, has_request_context, request, session
 from werkzeug.routing import IntegerConverter
 
 from congress.config import from_environment
 from congress.extensions import babel, csrf, db, limiter, login_manager, migrate
 from congress.jsonio import OrjsonProvider
-from congress.jsonio import loads as json_loads
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("vi", "en")
@@ -52,7 +52,7 @@ def create_app(config: dict | None = None, mode: str | None = None) -> Flask:
     # than reaching a database that cannot bind it
     app.url_map.converters["int"] = Int64Converter
     # JSON columns are read through orjson (the stored readiness of every unit, on each read)
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_deserializer": json_loads,
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_deserializer": orjson.loads,
                                                **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)

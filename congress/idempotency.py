@@ -378,12 +378,10 @@ def repeats_last_transition(step, *, action, actor, version: int | None) -> bool
     Such a request is answered with the step as it is, not as a conflict with someone else."""
     if version is None or getattr(actor, "id", None) is None or step.version != version + 1:
         return False
-    owner = step.branch.code if step.branch_id else step.preparation.unit.code
+    from congress.progress.operations import step_records
+
     last = db.session.execute(
-        sa.select(AuditRecord.actor_id, AuditRecord.action)
-        .where(AuditRecord.unit_id == step.preparation.unit_id, AuditRecord.entity == "step",
-               AuditRecord.entity_key == f"{owner}/{step.key}",
-               AuditRecord.campaign_id == step.preparation.campaign_id)
+        sa.select(AuditRecord.actor_id, AuditRecord.action).where(*step_records(step))
         .order_by(AuditRecord.id.desc()).limit(1)).first()
     return last is not None and last.actor_id == actor.id and last.action == f"step.{action.value}"
 

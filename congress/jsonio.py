@@ -3,7 +3,8 @@ the JSON columns read from the database, with the standard library's results.
 
 Flask's own provider stays the definition of what an answer looks like: keys sorted, dates as
 HTTP dates, decimals as strings, dataclasses as objects; orjson only writes it faster. A call
-with options orjson does not have (an indent, in debug mode, or a layout other than compact) goes to Flask's provider.
+with options orjson does not have (an indent in debug mode, a layout other than compact) goes to
+Flask's provider.
 """
 from __future__ import annotations
 
@@ -33,7 +34,3 @@ class OrjsonProvider(DefaultJSONProvider):
     def loads(self, s, **kwargs):
         return super().loads(s, **kwargs) if kwargs else orjson.loads(s)
 
-
-def loads(text: str | bytes):
-    """A JSON column's value, as json.loads would read it."""
-    return orjson.loads(text)

@@ -325,6 +325,10 @@ def find_step(key: str, **where) -> Step:
     if plausible(key, 60):
         query = db.select(Step).filter_by(key=key, **where)
         step = db.session.execute(query).scalar_one_or_none()
+    return _step_or_404(step, key)
+
+
+def _step_or_404(step: Step | None, key: str) -> Step:
     if step is None:
         raise NotFound("step_not_found", {"key": key[:60]})
     return step
@@ -348,9 +352,7 @@ def transition_branch_step(code: str, key: str):
     prep = branch_preparation_of(branch)
     # the branch's few steps in one query: the step and the prerequisites its rules read
     steps = list(db.session.execute(db.select(Step).where(Step.branch_id == branch.id)).scalars())
-    step = next((s for s in steps if s.key == key), None) if plausible(key, 60) else None
-    if step is None:
-        raise NotFound("step_not_found", {"key": key[:60]})
+    step = _step_or_404(next((s for s in steps if s.key == key), None) if plausible(key, 60) else None, key)
     return _transition(step, branch.unit, prep.branch_definition(), steps)
 
 

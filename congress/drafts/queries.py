@@ -256,7 +256,7 @@ def pending_submissions(province_codes: set[str] | None) -> list[Submission]:
                                                      DraftReview.action == "submit")
                    .order_by(DraftReview.id.desc()).limit(1).scalar_subquery())
     query = (
-        sa.select(Unit, Preparation.workflow_version_id, Step, DraftVersion, newest,
+        sa.select(Unit, Step, DraftVersion, newest,
                   last_verdict(DraftReview.action), last_verdict(DraftReview.text), last_verdict(DraftReview.on),
                   submit_text, last_step_verdict(AuditRecord.action), last_step_verdict(AuditRecord.reason),
                   last_step_verdict(AuditRecord.at), Preparation)
@@ -317,7 +317,7 @@ class _UnitPending:
     newest: dict[str, DraftVersion] = field(default_factory=dict)
 
     def add(self, row) -> None:
-        (_, _, step, draft, newest, verdict, verdict_text, verdict_on, submit_text, step_verdict, step_reason,
+        (_, step, draft, newest, verdict, verdict_text, verdict_on, submit_text, step_verdict, step_reason,
          step_verdict_at, _) = row
         if step is not None:
             returned = step_verdict == "step.return"

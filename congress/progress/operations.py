@@ -323,6 +323,15 @@ def _step_label(step: Step) -> str:
     return f"{step.branch.code}/{step.key}" if step.branch_id else f"{step.preparation.unit.code}/{step.key}"
 
 
+def step_records(step: Step) -> tuple:
+    """The conditions of the audit records of ``step``: its unit's, under its label, in its own
+    campaign (a later round repeats the keys and the branch codes)."""
+    from congress.audit.models import AuditRecord
+
+    return (AuditRecord.unit_id == step.preparation.unit_id, AuditRecord.entity == "step",
+            AuditRecord.entity_key == _step_label(step), AuditRecord.campaign_id == step.preparation.campaign_id)
+
+
 def _apply(step: Step, action: Action, new_state: State, on: date, note: str | None) -> None:
     step.state = new_state.value
     step.updated_at = utcnow()

@@ -44,7 +44,7 @@ from congress.messages import RISK_LABELS, STATE_LABELS, describe
 from congress.progress import queries
 from congress.progress.actions import UnitFacts
 from congress.progress.models import Step
-from congress.progress.operations import transition
+from congress.progress.operations import step_records, transition
 from congress.text import vi_sort_key
 from congress.units.models import UNIT_KINDS
 from workflows.readiness import RISK_ORDER
@@ -441,9 +441,7 @@ def conflict_page(step: Step, title: str, tried: Action):
     """409: someone decided or changed the step first. Show it as it is now, and the way on."""
     unit = step.preparation.unit
     last = db.session.execute(
-        db.select(AuditRecord).where(AuditRecord.unit_id == unit.id,
-                                     AuditRecord.entity_key == f"{unit.code}/{step.key}",
-                                     AuditRecord.campaign_id == step.preparation.campaign_id)
+        db.select(AuditRecord).where(*step_records(step))
         .order_by(AuditRecord.id.desc()).limit(1)).scalar_one_or_none()
     now = today()
     forms = {}
